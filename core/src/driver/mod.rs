@@ -1,0 +1,674 @@
+//! The event loop: ready queue, injection queue, timers and the task registry.
+//!
+//! One loop per thread, as in asyncio. Tasks are `async-task` allocations
+//! (one per spawn). Waking a task on the loop's own thread pushes its
+//! `Runnable` onto a plain `VecDeque` (no atomics, no locks); waking it from
+//! another thread pushes onto the injection queue (a mutex-protected queue
+//! behind an `AtomicBool` "non-empty" flag the loop reads without locking)
+//! and unparks the host.
+
+pub(crate) mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::host::{Host, Unpark};
+use crate::task::{self, Task, TaskMeta};
+use crate::time::Instant;
+use timers::Timers;
+
+pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+
+/// How often (in task polls) a busy loop still polls the host for I/O.
+const IO_INTERVAL: u32 = 61;
+
+thread_local! {
+    /// The loop entered on this thread, if any.
+    static CURRENT: Cell<*const Local> = const { Cell::new(ptr::null()) };
+    /// A loop installed for the thread's lifetime (browser, guest mode).
+    static INSTALLED: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+/// The part of a loop other threads can reach.
+pub(crate) struct Shared {
+    inject: Mutex<VecDeque<Runnable>>,
+    inject_pending: AtomicBool,
+    closed: AtomicBool,
+    unpark: Arc<dyn Unpark>,
+}
+
+impl Shared {
+    /// Queues a task woken on a foreign thread and wakes the loop.
+    fn inject(&self, runnable: Runnable) {
+        let mut queue = match self.inject.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if self.closed.load(Ordering::Acquire) {
+            drop(queue);
+            if runnable.metadata().is_send() {
+                // The future is `Send`: dropping it here is sound.
+                drop(runnable);
+            } else {
+                // A `!Send` future must not be dropped on a foreign thread.
+                // The loop is gone, so it can never run again: leak it.
+                std::mem::forget(runnable);
+            }
+            return;
+        }
+        queue.push_back(runnable);
+        self.inject_pending.store(true, Ordering::Release);
+        drop(queue);
+        self.unpark.unpark();
+    }
+
+    pub(crate) fn wake_loop(&self) {
+        self.unpark.unpark();
+    }
+}
+
+/// The schedule function of every anyloop task.
+pub(crate) fn schedule(runnable: Runnable) {
+    let shared = runnable.metadata().shared();
+    let cur = CURRENT.with(Cell::get);
+    if !cur.is_null() {
+        // SAFETY: CURRENT is only non-null while the `Local` it points to is
+        // alive: it is set by `enter`/`install` and reset before the `Local`
+        // is dropped (see `EnterGuard::drop` and `EventLoop::drop`).
+        let local = unsafe { &*cur };
+        if Arc::ptr_eq(&local.shared, shared) {
+            local.push_ready(runnable);
+            return;
+        }
+    }
+    let shared = shared.clone();
+    shared.inject(runnable);
+}
+
+/// One entry of the task registry (`all_tasks`, shutdown cancellation).
+struct Entry {
+    waker: Waker,
+    meta: NonNull<TaskMeta>,
+}
+
+enum Slot {
+    Used(Entry),
+    Free(usize),
+}
+
+/// Live tasks of a loop, in a slab indexed by `TaskMeta::slot`.
+pub(crate) struct Registry {
+    slots: Vec<Slot>,
+    free: usize,
+    len: usize,
+}
+
+impl Registry {
+    const NONE: usize = usize::MAX;
+
+    fn new() -> Self {
+        Registry { slots: Vec::new(), free: Self::NONE, len: 0 }
+    }
+
+    pub(crate) fn insert(&mut self, waker: Waker, meta: &TaskMeta) -> usize {
+        let entry = Entry { waker, meta: NonNull::from(meta) };
+        self.len += 1;
+        if self.free != Self::NONE {
+            let idx = self.free;
+            if let Slot::Free(next) = self.slots[idx] {
+                self.free = next;
+            }
+            self.slots[idx] = Slot::Used(entry);
+            idx
+        } else {
+            self.slots.push(Slot::Used(entry));
+            self.slots.len() - 1
+        }
+    }
+
+    pub(crate) fn remove(&mut self, idx: usize) -> Option<Waker> {
+        let slot = self.slots.get_mut(idx)?;
+        if let Slot::Used(_) = slot {
+            let old = std::mem::replace(slot, Slot::Free(self.free));
+            self.free = idx;
+            self.len -= 1;
+            if let Slot::Used(e) = old {
+                return Some(e.waker);
+            }
+        }
+        None
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn waker_of(&self, idx: usize) -> Option<Waker> {
+        match self.slots.get(idx)? {
+            Slot::Used(e) => Some(e.waker.clone()),
+            Slot::Free(_) => None,
+        }
+    }
+
+    /// Snapshot of every live task.
+    pub(crate) fn snapshot(&self) -> Vec<task::TaskRef> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                // SAFETY: `meta` points into the task allocation, which the
+                // registry's waker keeps alive while the entry exists.
+                Slot::Used(e) => Some(unsafe { task::TaskRef::new(e.waker.clone(), e.meta) }),
+                Slot::Free(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// The loop-thread half of an event loop.
+pub(crate) struct Local {
+    pub(crate) shared: Arc<Shared>,
+    ready: RefCell<VecDeque<Runnable>>,
+    pub(crate) timers: RefCell<Timers>,
+    pub(crate) registry: RefCell<Registry>,
+    pub(crate) host: Box<dyn Host>,
+    idle: Cell<bool>,
+    wake_requested: Cell<bool>,
+    next_id: Cell<u64>,
+    polls_since_io: Cell<u32>,
+}
+
+impl Local {
+    fn push_ready(&self, runnable: Runnable) {
+        self.ready.borrow_mut().push_back(runnable);
+        if self.idle.get() && !self.wake_requested.get() {
+            self.wake_requested.set(true);
+            self.shared.unpark.unpark();
+        }
+    }
+
+    pub(crate) fn next_task_id(&self) -> u64 {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        id
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.host.now_ns()
+    }
+
+    fn take_injected(&self) {
+        if self.shared.inject_pending.load(Ordering::Acquire) {
+            let mut queue = match self.shared.inject.lock() {
+                Ok(q) => q,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            self.shared.inject_pending.store(false, Ordering::Relaxed);
+            self.ready.borrow_mut().extend(queue.drain(..));
+        }
+    }
+
+    /// Runs the tasks that are ready now (not those they wake), at most `max`.
+    fn run_batch(&self, max: usize) -> usize {
+        self.take_injected();
+        let n = self.ready.borrow().len().min(max);
+        for _ in 0..n {
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(runnable) => {
+                    runnable.run();
+                }
+                None => return n,
+            }
+        }
+        self.polls_since_io.set(self.polls_since_io.get().saturating_add(n as u32));
+        n
+    }
+
+    fn fire_timers(&self) {
+        if self.timers.borrow().len() == 0 {
+            return;
+        }
+        let now = self.now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            match due {
+                Some(waker) => waker.wake(),
+                None => break,
+            }
+        }
+    }
+
+    fn has_ready(&self) -> bool {
+        !self.ready.borrow().is_empty() || self.shared.inject_pending.load(Ordering::Acquire)
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.timers.borrow().next_deadline()
+    }
+
+    /// Blocks in the host until the next deadline, I/O, or an unpark.
+    fn park(&self) {
+        let timeout = if self.has_ready() {
+            Some(Duration::ZERO)
+        } else {
+            self.next_deadline()
+                .map(|d| Duration::from_nanos(d.saturating_sub(self.now())))
+        };
+        self.idle.set(true);
+        let res = self.host.park(timeout);
+        self.idle.set(false);
+        self.wake_requested.set(false);
+        self.polls_since_io.set(0);
+        if let Err(e) = res {
+            panic!("anyloop: the {} host failed to wait for events: {e}", self.host.name());
+        }
+    }
+}
+
+/// Returns the loop entered on this thread.
+///
+/// # Panics
+///
+/// Panics with a message naming the fix when no loop runs on this thread.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Local) -> R) -> R {
+    match try_with_current(f) {
+        Some(r) => r,
+        None => panic!(
+            "anyloop: no event loop is running on this thread; call this inside \
+             `anyloop::run(async {{ ... }})`, a `#[anyloop::main]`/`#[anyloop::test]` \
+             function, or a task spawned from one (browser: `anyloop::spawn_root`)"
+        ),
+    }
+}
+
+/// Like [`with_current`], but `None` outside a loop.
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
+    let cur = CURRENT.with(Cell::get);
+    if cur.is_null() {
+        None
+    } else {
+        // SAFETY: see `schedule`: CURRENT points to a live `Local`.
+        Some(f(unsafe { &*cur }))
+    }
+}
+
+/// Whether an event loop is entered on this thread.
+pub fn in_loop() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// A budget for one [`EventLoop::tick`]: how many task polls and how much
+/// host time it may use before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Maximum task polls in this tick.
+    pub max_polls: usize,
+    /// Maximum time spent in this tick (checked between batches).
+    pub max_time: Option<Duration>,
+}
+
+impl Budget {
+    /// Runs what is ready now and what that wakes, up to `max_polls` polls
+    /// and `max_time`.
+    pub const fn new(max_polls: usize, max_time: Option<Duration>) -> Self {
+        Budget { max_polls, max_time }
+    }
+}
+
+impl Default for Budget {
+    /// 4096 polls or 8 ms, whichever comes first: half a 60 Hz frame.
+    fn default() -> Self {
+        Budget::new(4096, Some(Duration::from_millis(8)))
+    }
+}
+
+/// What a [`EventLoop::tick`] left behind; the driver of a guest loop uses
+/// it to decide when to tick next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Task polls performed.
+    pub polls: usize,
+    /// Tasks are still ready: tick again soon (after yielding to the host).
+    pub ready: bool,
+    /// The earliest timer deadline, if any: tick again then.
+    pub next_deadline: Option<Instant>,
+}
+
+/// An event loop: asyncio's `loop`, bound to a [`Host`].
+///
+/// Most programs never see it: `anyloop::run` and `#[anyloop::main]` create
+/// one with the platform's host. Embedders use it directly, either blocking
+/// ([`block_on`](Self::block_on)) or driven from another loop as a guest
+/// ([`tick`](Self::tick)).
+///
+/// # Examples
+///
+/// See [`Host`] for a complete host; with one, `EventLoop::new(host).block_on(fut)`.
+pub struct EventLoop {
+    local: Rc<Local>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("host", &self.local.host.name())
+            .field("ready", &self.local.ready.borrow().len())
+            .field("timers", &self.local.timers.borrow().len())
+            .field("tasks", &self.local.registry.borrow().len())
+            .finish()
+    }
+}
+
+impl EventLoop {
+    /// Creates a loop on `host`. The loop runs on the thread that creates it.
+    pub fn new(host: impl Host) -> Self {
+        let unpark = host.unparker();
+        let shared = Arc::new(Shared {
+            inject: Mutex::new(VecDeque::new()),
+            inject_pending: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            unpark,
+        });
+        EventLoop {
+            local: Rc::new(Local {
+                shared,
+                ready: RefCell::new(VecDeque::with_capacity(256)),
+                timers: RefCell::new(Timers::default()),
+                registry: RefCell::new(Registry::new()),
+                host: Box::new(host),
+                idle: Cell::new(true),
+                wake_requested: Cell::new(false),
+                next_id: Cell::new(0),
+                polls_since_io: Cell::new(0),
+            }),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A `Send + Clone` handle for other threads.
+    pub fn handle(&self) -> crate::Handle {
+        crate::Handle::from_shared(self.local.shared.clone())
+    }
+
+    /// The host's name, e.g. `"native"`.
+    pub fn host_name(&self) -> &'static str {
+        self.local.host.name()
+    }
+
+    /// Makes this the current loop of the thread until the guard drops, so
+    /// that `spawn`, `sleep` and friends work (e.g. to spawn tasks before
+    /// driving the loop with [`tick`](Self::tick)).
+    ///
+    /// # Panics
+    ///
+    /// Panics if another loop is already entered on this thread.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        let me = Rc::as_ptr(&self.local);
+        let prev = CURRENT.with(Cell::get);
+        if !prev.is_null() && prev != me {
+            panic!(
+                "anyloop: cannot enter an event loop while another one is running on this \
+                 thread; `.await` the future or `anyloop::spawn` it instead of nesting loops"
+            );
+        }
+        CURRENT.with(|c| c.set(me));
+        EnterGuard { prev, _loop: PhantomData }
+    }
+
+    /// Runs `fut` as the loop's main task until it completes, then returns
+    /// its output. Other tasks keep their state for the next `block_on`;
+    /// dropping the loop cancels them (asyncio's `Runner.close`).
+    ///
+    /// # Panics
+    ///
+    /// - If a loop is already running on this thread (nested `run`): asyncio
+    ///   raises "cannot be called from a running event loop"; this panics with
+    ///   the same advice.
+    /// - If `fut` panics, the panic resumes here after the loop is cleaned up.
+    /// - If the host cannot block (the browser): use `spawn_root` there.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        if in_loop() {
+            panic!(
+                "anyloop::run() cannot be called from a running event loop: `.await` the \
+                 future, or `anyloop::spawn` it, instead of starting a nested loop"
+            );
+        }
+        if !self.local.host.capabilities().blocking {
+            panic!(
+                "anyloop::run() cannot block on the {} host: start the program with \
+                 `anyloop::spawn_root(fut)` or `#[anyloop::main]` instead",
+                self.local.host.name()
+            );
+        }
+        let _enter = self.enter();
+        // SAFETY: the main task may borrow from this stack frame (`F` is not
+        // `'static`). The guard below cancels it and runs the loop until its
+        // future is dropped before this function returns or unwinds, and the
+        // loop never polls it after that (see `MainGuard::drop`).
+        let main: Task<F::Output> = unsafe { task::spawn_main(&self.local, fut) };
+        let guard = MainGuard { local: &self.local, task: Some(main) };
+        let local = &*self.local;
+        loop {
+            local.run_batch(usize::MAX);
+            if guard.task.as_ref().is_some_and(Task::is_finished) {
+                break;
+            }
+            local.fire_timers();
+            if local.has_ready() && local.polls_since_io.get() < IO_INTERVAL {
+                continue;
+            }
+            local.park();
+            local.fire_timers();
+        }
+        guard.finish()
+    }
+
+    /// Runs one bounded slice of work without blocking, for hosts that
+    /// cannot block (the browser) and for guest mode, where another loop
+    /// (a GUI's, `requestAnimationFrame`, a game loop) drives anyloop.
+    ///
+    /// Fires due timers, then runs ready tasks (and the tasks they wake)
+    /// until none is ready or `budget` is spent, then fires timers again.
+    /// The returned [`Tick`] says whether work remains and when the next
+    /// timer is due. Between ticks, a task woken by the outside world calls
+    /// the host's [`Unpark`], which should schedule the next tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyloop_core::{Budget, EventLoop, Capabilities, Host, Unpark};
+    /// # use std::sync::Arc;
+    /// # struct Guest;
+    /// # struct NoUnpark;
+    /// # impl Unpark for NoUnpark { fn unpark(&self) {} }
+    /// # impl Host for Guest {
+    /// #     fn name(&self) -> &'static str { "guest" }
+    /// #     fn now_ns(&self) -> u64 { 0 }
+    /// #     fn park(&self, _: Option<std::time::Duration>) -> std::io::Result<()> {
+    /// #         Err(std::io::ErrorKind::Unsupported.into())
+    /// #     }
+    /// #     fn unparker(&self) -> Arc<dyn Unpark> { Arc::new(NoUnpark) }
+    /// #     fn capabilities(&self) -> Capabilities { Capabilities::none("guest") }
+    /// # }
+    /// let lp = EventLoop::new(Guest);
+    /// let task = {
+    ///     let _g = lp.enter();
+    ///     anyloop_core::spawn(async { anyloop_core::yield_now().await; 7 })
+    /// };
+    /// // e.g. once per animation frame:
+    /// while !task.is_finished() {
+    ///     lp.tick(Budget::default());
+    /// }
+    /// ```
+    pub fn tick(&self, budget: Budget) -> Tick {
+        let me = Rc::as_ptr(&self.local);
+        let _enter = if CURRENT.with(Cell::get) == me { None } else { Some(self.enter()) };
+        let local = &*self.local;
+        local.idle.set(false);
+        local.wake_requested.set(false);
+        let start = budget.max_time.map(|_| local.now());
+        local.fire_timers();
+        let mut polls = 0;
+        while polls < budget.max_polls {
+            let n = local.run_batch(budget.max_polls - polls);
+            if n == 0 {
+                break;
+            }
+            polls += n;
+            if let (Some(start), Some(max)) = (start, budget.max_time) {
+                if local.now().saturating_sub(start) >= max.as_nanos() as u64 {
+                    break;
+                }
+            }
+        }
+        local.fire_timers();
+        local.idle.set(true);
+        Tick {
+            polls,
+            ready: local.has_ready(),
+            next_deadline: local.next_deadline().map(Instant::from_nanos),
+        }
+    }
+
+    /// Makes this loop the thread's loop for the rest of the thread's life
+    /// (the browser backend and guest embedders use this). Afterwards
+    /// `spawn` works anywhere on the thread; drive the loop with
+    /// [`EventLoop::with_installed`] and [`tick`](Self::tick).
+    ///
+    /// # Panics
+    ///
+    /// Panics if a loop is already entered on this thread.
+    pub fn install(self) {
+        if in_loop() {
+            panic!("anyloop: an event loop is already installed or running on this thread");
+        }
+        CURRENT.with(|c| c.set(Rc::as_ptr(&self.local)));
+        INSTALLED.with(|i| *i.borrow_mut() = Some(self));
+    }
+
+    /// Runs `f` with the loop [`install`](Self::install)ed on this thread.
+    pub fn with_installed<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
+        INSTALLED.with(|i| i.borrow().as_ref().map(f))
+    }
+
+    /// Number of live tasks.
+    pub fn task_count(&self) -> usize {
+        self.local.registry.borrow().len()
+    }
+
+    /// Cancels every task and runs the loop until their futures are dropped.
+    fn shutdown(&self) {
+        let _enter = self.enter();
+        let local = &*self.local;
+        for _ in 0..16 {
+            let tasks = local.registry.borrow().snapshot();
+            if tasks.is_empty() && !local.has_ready() {
+                break;
+            }
+            for t in &tasks {
+                t.cancel();
+            }
+            drop(tasks);
+            while local.run_batch(usize::MAX) > 0 {}
+        }
+        // Drop whatever is left on this thread, then refuse new wake-ups.
+        let timers = local.timers.borrow_mut().take_all();
+        drop(timers);
+        {
+            let mut queue = match local.shared.inject.lock() {
+                Ok(q) => q,
+                Err(p) => p.into_inner(),
+            };
+            local.shared.closed.store(true, Ordering::Release);
+            local.ready.borrow_mut().extend(queue.drain(..));
+        }
+        loop {
+            let next = local.ready.borrow_mut().pop_front();
+            match next {
+                Some(r) => drop(r),
+                None => break,
+            }
+        }
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        let me = Rc::as_ptr(&self.local);
+        let cur = CURRENT.with(Cell::get);
+        if !cur.is_null() && cur != me {
+            // Another loop is current (misuse); do not touch its state.
+            return;
+        }
+        CURRENT.with(|c| c.set(ptr::null()));
+        self.shutdown();
+        CURRENT.with(|c| c.set(ptr::null()));
+    }
+}
+
+/// Guard returned by [`EventLoop::enter`].
+#[derive(Debug)]
+pub struct EnterGuard<'a> {
+    prev: *const Local,
+    _loop: PhantomData<&'a EventLoop>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}
+
+/// Cancels and drains the main task of `block_on` even on unwind.
+struct MainGuard<'a, T> {
+    local: &'a Rc<Local>,
+    task: Option<Task<T>>,
+}
+
+impl<T> MainGuard<'_, T> {
+    fn finish(mut self) -> T {
+        let Some(mut task) = self.task.take() else {
+            unreachable!("main task taken twice")
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        match Future::poll(std::pin::Pin::new(&mut task), &mut cx) {
+            Poll::Ready(Ok(v)) => v,
+            Poll::Ready(Err(e)) => match e.try_into_panic() {
+                Ok(payload) => std::panic::resume_unwind(payload),
+                Err(e) => panic!("anyloop: the main task was cancelled: {e}"),
+            },
+            Poll::Pending => unreachable!("main task finished but its output is not ready"),
+        }
+    }
+}
+
+impl<T> Drop for MainGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            // Unwinding out of `block_on`: drop the main future now.
+            task.cancel();
+            let local = &**self.local;
+            for _ in 0..64 {
+                if task.is_finished() {
+                    break;
+                }
+                local.run_batch(usize::MAX);
+            }
+            if !task.is_finished() {
+                // Cannot happen (cancellation drops the future at its next
+                // poll); aborting is the only sound option left.
+                std::process::abort();
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The portable core of [anyloop](https://docs.rs/anyloop): Python's asyncio
+//! event loop, tasks and timers, independent of any platform.
+//!
+//! Applications use the `anyloop` facade, which picks a host for the
+//! target. This crate is for embedders and for people writing a new
+//! [`Host`] (asyncio's "extending" chapter).
+//!
+//! # Examples
+//!
+//! ```
+//! use anyloop_core::{testing::MockHost, EventLoop};
+//! use std::time::Duration;
+//!
+//! let lp = EventLoop::new(MockHost::new());
+//! let out = lp.block_on(async {
+//!     let a = anyloop_core::spawn(async {
+//!         anyloop_core::sleep(Duration::from_millis(20)).await;
+//!         "world"
+//!     });
+//!     format!("hello {}", a.await.unwrap())
+//! });
+//! assert_eq!(out, "hello world");
+//! ```
+//!
+//! # Implementation
+//!
+//! Tasks are [`async-task`](https://docs.rs/async-task) allocations (one per
+//! spawn). The ready queue is a FIFO `VecDeque` touched only by the loop
+//! thread; wake-ups from other threads go through a mutex-protected
+//! injection queue flagged by an atomic, and unpark the host. Timers live in
+//! a `BTreeMap<(deadline, seq), Waker>`: earliest deadline first, equal
+//! deadlines in FIFO order, cancelled timers removed immediately.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::undocumented_unsafe_blocks
+)]
+
+mod driver;
+mod handle;
+mod host;
+pub mod task;
+pub mod testing;
+pub mod time;
+
+pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};
+pub use handle::Handle;
+pub use host::{unsupported, Capabilities, Host, Unpark};
+pub use task::{all_tasks, current_task, spawn, yield_now, Task, TaskError, TaskId, TaskRef, TaskState};
+pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
+
+/// Runs `fut` on a fresh loop over [`testing::MockHost`] (virtual time).
+/// For this crate's doctests.
+#[doc(hidden)]
+pub fn doctest_run<F: std::future::Future>(fut: F) -> F::Output {
+    EventLoop::new(testing::MockHost::new()).block_on(fut)
+}

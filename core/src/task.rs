@@ -1,0 +1,755 @@
+//! Tasks: asyncio's `create_task`, `Task`, `current_task`, `all_tasks`.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use crate::driver::{self, Local, Shared};
+
+thread_local! {
+    /// The task being polled on this thread.
+    static RUNNING: Cell<*const TaskMeta> = const { Cell::new(ptr::null()) };
+}
+
+const UNREGISTERED: usize = usize::MAX;
+
+/// Where a task is in its life, for introspection (`all_tasks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskState {
+    /// Spawned, not polled yet.
+    Scheduled,
+    /// Being polled right now.
+    Running,
+    /// Waiting for something (a timer, I/O, another task).
+    Waiting,
+    /// Finished with a value.
+    Done,
+    /// Cancelled.
+    Cancelled,
+    /// Panicked.
+    Failed,
+}
+
+impl TaskState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => TaskState::Scheduled,
+            1 => TaskState::Running,
+            2 => TaskState::Waiting,
+            3 => TaskState::Done,
+            4 => TaskState::Cancelled,
+            _ => TaskState::Failed,
+        }
+    }
+
+    /// Finished one way or another.
+    pub fn is_finished(self) -> bool {
+        matches!(self, TaskState::Done | TaskState::Cancelled | TaskState::Failed)
+    }
+}
+
+/// Per-task data stored inside the `async-task` allocation.
+pub(crate) struct TaskMeta {
+    shared: Arc<Shared>,
+    id: u64,
+    name: Option<Cow<'static, str>>,
+    send: bool,
+    cancel: AtomicBool,
+    cancel_msg: Mutex<Option<String>>,
+    state: AtomicU8,
+    slot: AtomicUsize,
+}
+
+impl TaskMeta {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn is_send(&self) -> bool {
+        self.send
+    }
+
+    fn set_state(&self, s: TaskState) {
+        self.state.store(s as u8, Ordering::Relaxed);
+    }
+
+    fn state(&self) -> TaskState {
+        TaskState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Requests cancellation; false if the task already finished.
+    fn request_cancel(&self, msg: Option<String>, waker: &Waker) -> bool {
+        if self.state().is_finished() {
+            return false;
+        }
+        if let Some(msg) = msg {
+            let mut m = match self.cancel_msg.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            *m = Some(msg);
+        }
+        self.cancel.store(true, Ordering::Release);
+        waker.wake_by_ref();
+        true
+    }
+
+    fn cancel_message(&self) -> Option<String> {
+        match self.cancel_msg.lock() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+}
+
+/// Why a task produced no value: it was cancelled or it panicked.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let task = anyloop_core::spawn(std::future::pending::<()>());
+/// task.cancel();
+/// let err = task.await.unwrap_err();
+/// assert!(err.is_cancelled());
+/// # });
+/// ```
+pub struct TaskError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled(Option<String>),
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+impl TaskError {
+    pub(crate) fn cancelled(msg: Option<String>) -> Self {
+        TaskError { repr: Repr::Cancelled(msg) }
+    }
+
+    /// The task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// The task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panicked(_))
+    }
+
+    /// The message given to [`Task::cancel_with`], if any.
+    pub fn cancel_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Cancelled(m) => m.as_deref(),
+            Repr::Panicked(_) => None,
+        }
+    }
+
+    /// The panic message, when the payload is a string (as from `panic!`).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panicked(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled(_) => None,
+        }
+    }
+
+    /// The panic payload, to `std::panic::resume_unwind` it; `Err(self)` if
+    /// the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
+        match self.repr {
+            Repr::Panicked(p) => Ok(p),
+            Repr::Cancelled(_) => Err(self),
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled(m) => f.debug_tuple("Cancelled").field(m).finish(),
+            Repr::Panicked(_) => f.debug_tuple("Panicked").field(&self.panic_message()).finish(),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled(None) => f.write_str("task was cancelled"),
+            Repr::Cancelled(Some(m)) => write!(f, "task was cancelled: {m}"),
+            Repr::Panicked(_) => match self.panic_message() {
+                Some(m) => write!(f, "task panicked: {m}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The future stored in the task allocation: cancellation, panic capture,
+/// registry bookkeeping and introspection around the user's future.
+struct Wrapped<'a, F> {
+    fut: Option<F>,
+    meta: &'a TaskMeta,
+}
+
+impl<F: Future> Future for Wrapped<'_, F> {
+    type Output = Result<F::Output, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `fut` is structurally pinned: it is never moved out, only
+        // dropped in place (`set(None)` below or in `Drop`).
+        let this = unsafe { self.get_unchecked_mut() };
+        let meta = this.meta;
+        if meta.slot.load(Ordering::Relaxed) == UNREGISTERED {
+            // Spawned from another thread: register on the loop thread now.
+            driver::with_current(|l| register(l, cx.waker().clone(), meta));
+        }
+        if meta.cancel.load(Ordering::Acquire) {
+            this.fut = None;
+            meta.set_state(TaskState::Cancelled);
+            return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
+        }
+        let Some(fut) = this.fut.as_mut() else {
+            return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
+        };
+        // SAFETY: see above; `fut` stays in place.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        meta.set_state(TaskState::Running);
+        let prev = RUNNING.with(|r| r.replace(meta));
+        let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        RUNNING.with(|r| r.set(prev));
+        match res {
+            Ok(Poll::Pending) => {
+                meta.set_state(TaskState::Waiting);
+                Poll::Pending
+            }
+            Ok(Poll::Ready(v)) => {
+                this.fut = None;
+                meta.set_state(TaskState::Done);
+                Poll::Ready(Ok(v))
+            }
+            Err(payload) => {
+                // Dropping a future that panicked may panic again: contain it.
+                let _ = catch_unwind(AssertUnwindSafe(|| this.fut = None));
+                meta.set_state(TaskState::Failed);
+                Poll::Ready(Err(TaskError { repr: Repr::Panicked(payload) }))
+            }
+        }
+    }
+}
+
+impl<F> Drop for Wrapped<'_, F> {
+    fn drop(&mut self) {
+        // Destructors of the user's future run with the task as current.
+        let prev = RUNNING.with(|r| r.replace(self.meta));
+        self.fut = None;
+        RUNNING.with(|r| r.set(prev));
+        let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
+        if slot != UNREGISTERED {
+            let waker = driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
+            drop(waker);
+        }
+        if !self.meta.state().is_finished() {
+            self.meta.set_state(TaskState::Cancelled);
+        }
+    }
+}
+
+fn register(local: &Local, waker: Waker, meta: &TaskMeta) {
+    let slot = local.registry.borrow_mut().insert(waker, meta);
+    meta.slot.store(slot, Ordering::Relaxed);
+}
+
+/// Options for spawning a task: asyncio's `create_task(coro, name=...)`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let task = anyloop_core::task::Builder::new()
+///     .name("worker-1")
+///     .spawn(async { 1 + 1 });
+/// assert_eq!(task.name(), Some("worker-1"));
+/// assert_eq!(task.await.unwrap(), 2);
+/// # });
+/// ```
+#[derive(Debug, Default, Clone)]
+#[must_use = "a Builder does nothing until you call `spawn`"]
+pub struct Builder {
+    name: Option<Cow<'static, str>>,
+}
+
+impl Builder {
+    /// A builder with default options.
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Names the task (asyncio's `name=`), shown by introspection and in errors.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns `fut` on the current loop.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a running loop, naming the fix.
+    #[doc(alias = "create_task")]
+    pub fn spawn<F>(self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        driver::with_current(|local| {
+            // SAFETY: `F: 'static`, so the future borrows nothing; it is
+            // polled and dropped on this loop's thread only (see `schedule`).
+            unsafe { spawn_on(local, self.name, false, fut) }
+        })
+    }
+}
+
+/// Spawns a task on the current loop: asyncio's `create_task`.
+///
+/// The task starts at the loop's next iteration, after the current task
+/// yields, in FIFO order with other newly spawned tasks. Dropping the
+/// returned [`Task`] detaches it (it keeps running); cancel with
+/// [`Task::cancel`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let task = anyloop_core::spawn(async { 6 * 7 });
+/// assert_eq!(task.await.unwrap(), 42);
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// Panics outside a running loop with a message saying how to start one.
+#[doc(alias = "create_task")]
+#[doc(alias = "ensure_future")]
+pub fn spawn<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Builder::new().spawn(fut)
+}
+
+/// Spawns on `local`.
+///
+/// # Safety
+///
+/// `fut` (and its output) must stay valid until the task's future is
+/// dropped, and, unless `send`, be polled and dropped on the loop thread.
+pub(crate) unsafe fn spawn_on<F>(
+    local: &Local,
+    name: Option<Cow<'static, str>>,
+    send: bool,
+    fut: F,
+) -> Task<F::Output>
+where
+    F: Future,
+{
+    let meta = TaskMeta {
+        shared: local.shared.clone(),
+        id: local.next_task_id(),
+        name,
+        send,
+        cancel: AtomicBool::new(false),
+        cancel_msg: Mutex::new(None),
+        state: AtomicU8::new(TaskState::Scheduled as u8),
+        slot: AtomicUsize::new(UNREGISTERED),
+    };
+    // SAFETY: forwarded from the caller. The schedule function is `Send +
+    // Sync` and only moves runnables to the loop thread (or leaks them).
+    let (runnable, task) = unsafe {
+        async_task::Builder::new()
+            .metadata(meta)
+            .spawn_unchecked(move |meta| Wrapped { fut: Some(fut), meta }, driver::schedule)
+    };
+    let waker = runnable.waker();
+    register(local, waker.clone(), runnable.metadata());
+    let meta = NonNull::from(task.metadata());
+    runnable.schedule();
+    Task { inner: Some(task.fallible()), waker, meta }
+}
+
+/// Spawns `block_on`'s main task.
+///
+/// # Safety
+///
+/// The caller must drop the task's future (cancel and run it) before
+/// anything `fut` borrows goes away.
+pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Output> {
+    // SAFETY: forwarded from the caller.
+    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, fut) }
+}
+
+/// Spawns a `Send` future from any thread onto `shared`'s loop.
+pub(crate) fn spawn_remote<F>(shared: &Arc<Shared>, name: Option<Cow<'static, str>>, fut: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    static REMOTE_IDS: AtomicUsize = AtomicUsize::new(1);
+    let meta = TaskMeta {
+        shared: shared.clone(),
+        // Remote ids count down from the top so they never collide with
+        // the loop's own counter.
+        id: u64::MAX - REMOTE_IDS.fetch_add(1, Ordering::Relaxed) as u64,
+        name,
+        send: true,
+        cancel: AtomicBool::new(false),
+        cancel_msg: Mutex::new(None),
+        state: AtomicU8::new(TaskState::Scheduled as u8),
+        slot: AtomicUsize::new(UNREGISTERED),
+    };
+    // SAFETY: the future is `Send + 'static`, the schedule function is
+    // `Send + Sync`; nothing borrowed, any thread may poll or drop it.
+    let (runnable, task) = unsafe {
+        async_task::Builder::new()
+            .metadata(meta)
+            .spawn_unchecked(move |meta| Wrapped { fut: Some(fut), meta }, driver::schedule)
+    };
+    let waker = runnable.waker();
+    let meta = NonNull::from(task.metadata());
+    runnable.schedule();
+    Task { inner: Some(task.fallible()), waker, meta }
+}
+
+/// A handle to a spawned task: asyncio's `Task`.
+///
+/// Awaiting it gives `Ok(output)`, or `Err(TaskError)` if the task was
+/// cancelled or panicked. Dropping the handle detaches the task: it keeps
+/// running, as in asyncio. Cancel explicitly with [`cancel`](Task::cancel).
+///
+/// A `Task` can be awaited from any executor and any thread.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let slow = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(3600)));
+/// assert!(slow.cancel());
+/// assert!(slow.await.unwrap_err().is_cancelled());
+/// # });
+/// ```
+#[must_use = "dropping a Task detaches it; `.await` it or call `.detach()` to make that explicit"]
+pub struct Task<T> {
+    inner: Option<async_task::FallibleTask<Result<T, TaskError>, TaskMeta>>,
+    waker: Waker,
+    meta: NonNull<TaskMeta>,
+}
+
+// SAFETY: the handle only reads the metadata (atomics, a mutex and
+// immutable fields: `TaskMeta` is `Sync`) and holds a `Waker` (`Send +
+// Sync`) and a `FallibleTask` whose output `T` crosses threads only if `T: Send`.
+unsafe impl<T: Send> Send for Task<T> {}
+// SAFETY: as above; `&Task` exposes no `T`.
+unsafe impl<T> Sync for Task<T> {}
+
+impl<T> Task<T> {
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: the `FallibleTask` (or the `waker`) keeps the allocation,
+        // and with it the metadata, alive as long as this handle.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// Requests cancellation: the task's future is dropped at its next
+    /// await point and awaiting this handle then gives
+    /// `Err(TaskError::is_cancelled)`. Returns false if the task had
+    /// already finished (asyncio's `Task.cancel()`).
+    pub fn cancel(&self) -> bool {
+        self.meta().request_cancel(None, &self.waker)
+    }
+
+    /// Like [`cancel`](Self::cancel), with a message the awaiter can read
+    /// from [`TaskError::cancel_message`] (asyncio's `cancel(msg=...)`).
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.meta().request_cancel(Some(msg.into()), &self.waker)
+    }
+
+    /// Whether the task has finished (asyncio's `done()`).
+    #[doc(alias = "done")]
+    pub fn is_finished(&self) -> bool {
+        self.inner.as_ref().is_none_or(|t| t.is_finished())
+    }
+
+    /// Whether a cancellation was requested (asyncio's `cancelling()`).
+    #[doc(alias = "cancelling")]
+    pub fn is_cancel_requested(&self) -> bool {
+        self.meta().cancel.load(Ordering::Acquire)
+    }
+
+    /// The task's name, if it was given one (asyncio's `get_name()`).
+    #[doc(alias = "get_name")]
+    pub fn name(&self) -> Option<&str> {
+        self.meta().name.as_deref()
+    }
+
+    /// The task's id, unique within its loop.
+    pub fn id(&self) -> TaskId {
+        TaskId(self.meta().id)
+    }
+
+    /// Introspection state.
+    pub fn state(&self) -> TaskState {
+        self.meta().state()
+    }
+
+    /// A cheap, clonable reference for introspection and cancellation.
+    pub fn task_ref(&self) -> TaskRef {
+        TaskRef { waker: self.waker.clone(), meta: self.meta }
+    }
+
+    /// Detaches the task explicitly (same as dropping the handle).
+    pub fn detach(mut self) {
+        if let Some(t) = self.inner.take() {
+            t.detach();
+        }
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(inner) = self.inner.as_mut() else {
+            panic!("anyloop: a Task was polled after it completed");
+        };
+        match Pin::new(inner).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(out) => {
+                self.inner = None;
+                match out {
+                    Some(res) => Poll::Ready(res),
+                    // The loop shut down before the task could finish.
+                    None => Poll::Ready(Err(TaskError::cancelled(self.meta().cancel_message()))),
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        if let Some(t) = self.inner.take() {
+            t.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// A task's id, unique within its loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A type-erased reference to a task, from [`current_task`], [`all_tasks`]
+/// or [`Task::task_ref`]: read its id, name and state, or cancel it.
+#[derive(Clone)]
+pub struct TaskRef {
+    waker: Waker,
+    meta: NonNull<TaskMeta>,
+}
+
+// SAFETY: `TaskMeta` is `Sync` (atomics, a mutex, immutable fields) and
+// `Waker` is `Send + Sync`; the waker keeps the allocation alive.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// # Safety
+    ///
+    /// `waker` must be a waker of the task whose metadata `meta` points to.
+    pub(crate) unsafe fn new(waker: Waker, meta: NonNull<TaskMeta>) -> Self {
+        TaskRef { waker, meta }
+    }
+
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: `waker` holds a reference to the task allocation.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// See [`Task::cancel`].
+    pub fn cancel(&self) -> bool {
+        self.meta().request_cancel(None, &self.waker)
+    }
+
+    /// See [`Task::cancel_with`].
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.meta().request_cancel(Some(msg.into()), &self.waker)
+    }
+
+    /// See [`Task::is_cancel_requested`].
+    pub fn is_cancel_requested(&self) -> bool {
+        self.meta().cancel.load(Ordering::Acquire)
+    }
+
+    /// See [`Task::id`].
+    pub fn id(&self) -> TaskId {
+        TaskId(self.meta().id)
+    }
+
+    /// See [`Task::name`].
+    pub fn name(&self) -> Option<&str> {
+        self.meta().name.as_deref()
+    }
+
+    /// See [`Task::state`].
+    pub fn state(&self) -> TaskState {
+        self.meta().state()
+    }
+
+    /// Whether the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.state().is_finished()
+    }
+
+    /// A waker that schedules the task.
+    pub fn waker(&self) -> &Waker {
+        &self.waker
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.meta == other.meta
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// The task being run right now, if any (asyncio's `current_task()`).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let t = anyloop_core::task::Builder::new().name("me").spawn(async {
+///     anyloop_core::current_task().unwrap().name().map(String::from)
+/// });
+/// assert_eq!(t.await.unwrap().as_deref(), Some("me"));
+/// # });
+/// ```
+pub fn current_task() -> Option<TaskRef> {
+    let meta = RUNNING.with(Cell::get);
+    if meta.is_null() {
+        return None;
+    }
+    // SAFETY: RUNNING is set only while the task's `Wrapped` is being polled
+    // or dropped, so the metadata is alive.
+    let meta_ref = unsafe { &*meta };
+    let slot = meta_ref.slot.load(Ordering::Relaxed);
+    driver::try_with_current(|l| {
+        l.registry.borrow().waker_of(slot).map(|waker| TaskRef {
+            waker,
+            meta: NonNull::from(meta_ref),
+        })
+    })
+    .flatten()
+}
+
+/// Every live task of the current loop (asyncio's `all_tasks()`),
+/// including the caller. Empty outside a loop.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let t = anyloop_core::spawn(std::future::pending::<()>());
+/// assert!(anyloop_core::all_tasks().iter().any(|r| r.id() == t.id()));
+/// t.cancel();
+/// # });
+/// ```
+pub fn all_tasks() -> Vec<TaskRef> {
+    driver::try_with_current(|l| l.registry.borrow().snapshot()).unwrap_or_default()
+}
+
+/// Yields to the loop once, letting every other ready task run first:
+/// asyncio's `await asyncio.sleep(0)`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// anyloop_core::yield_now().await;
+/// # });
+/// ```
+#[doc(alias = "sleep(0)")]
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            Poll::Ready(())
+        } else {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
