@@ -1,1 +1,261 @@
-//! placeholder
+//! Python's asyncio, rebuilt in Rust: one event-loop API that runs the same
+//! program natively (epoll/kqueue), as a WASI program under `wasmtime run`,
+//! and in a web page.
+//!
+//! # Examples
+//!
+//! asyncio's hello world (`examples/hello.rs`):
+//!
+//! ```no_run
+#![doc = include_str!("../examples/hello.rs")]
+//! ```
+//!
+//! Tasks, timeouts and cancellation:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! anyloop::run(async {
+//!     let slow = anyloop::spawn(async {
+//!         anyloop::sleep(Duration::from_secs(3600)).await;
+//!     });
+//!     let quick = anyloop::task::Builder::new().name("quick").spawn(async { 42 });
+//!     assert_eq!(quick.await.unwrap(), 42);
+//!
+//!     let res = anyloop::timeout(Duration::from_millis(10), anyloop::sleep(Duration::from_secs(1))).await;
+//!     assert!(res.is_err());
+//!
+//!     slow.cancel();
+//!     assert!(slow.await.unwrap_err().is_cancelled());
+//! });
+//! ```
+//!
+//! # asyncio → anyloop
+//!
+//! | asyncio | anyloop |
+//! |---|---|
+//! | `asyncio.run(main())` | [`run`]`(main())`, [`Runner`]; browser: [`spawn_root`] / [`#[anyloop::main]`](main) |
+//! | `asyncio.create_task(coro, name=)` | [`spawn`]`(fut)`, [`task::Builder`]`::new().name(..).spawn(fut)` |
+//! | `Task.cancel()`, `Task.done()`, `Task.get_name()` | [`Task::cancel`], [`Task::is_finished`], [`Task::name`] |
+//! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
+//! | `await asyncio.sleep(s)` | [`sleep`]`(Duration)`, [`sleep_until`]`(Instant)` |
+//! | `asyncio.wait_for(aw, t)`, `asyncio.timeout(t)` | [`timeout`]`(dur, fut)`, [`timeout_at`]`(deadline, fut)` |
+//! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`], [`all_tasks`] |
+//! | `loop.call_soon_threadsafe(cb)` | [`Handle::call_soon_threadsafe`] |
+//! | `asyncio.run_coroutine_threadsafe(coro, loop)` | [`Handle::spawn`] |
+//! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
+//! | `loop.time()` | [`time::Instant::now`] |
+//! | `asyncio.open_connection`, `start_server` | [`net::TcpStream::connect`], [`net::TcpListener::bind`] |
+//!
+//! # Hosts
+//!
+//! | host | target | clock | waits in | I/O |
+//! |---|---|---|---|---|
+//! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
+//! | WASI | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners |
+//! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
+//!
+//! [`capabilities`] tells what the current host can do; features it lacks
+//! return `io::ErrorKind::Unsupported` errors that name the feature and host.
+#![deny(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+#[cfg(not(target_family = "wasm"))]
+use anyloop_native as backend;
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+use anyloop_wasi as backend;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+use anyloop_web as backend;
+#[cfg(not(any(
+    not(target_family = "wasm"),
+    all(target_arch = "wasm32", any(target_os = "wasi", target_os = "unknown"))
+)))]
+compile_error!(
+    "anyloop: unsupported target (supported: native unix, wasm32-wasip1, wasm32-unknown-unknown)"
+);
+
+use std::future::Future;
+use std::io;
+
+pub use anyloop_core::task;
+pub use anyloop_core::time;
+pub use anyloop_core::{
+    all_tasks, current_task, sleep, sleep_until, spawn, timeout, timeout_at, yield_now, Budget,
+    Capabilities, Elapsed, EventLoop, Handle, Host, Task, TaskError, TaskId, TaskRef, TaskState,
+    Tick, Unpark,
+};
+pub use anyloop_macros::{main, test};
+
+/// Networking: TCP listeners and streams on every host that has them.
+pub mod net {
+    pub use crate::backend::net::{TcpListener, TcpStream};
+}
+
+/// What the current host can do.
+///
+/// # Examples
+///
+/// ```
+/// let caps = anyloop::capabilities();
+/// if !caps.subprocess {
+///     println!("no subprocesses on {}", caps.host);
+/// }
+/// ```
+pub fn capabilities() -> Capabilities {
+    backend::CAPABILITIES
+}
+
+/// Runs `fut` on a new event loop until it completes and returns its output:
+/// asyncio's `asyncio.run(main())`.
+///
+/// When `fut` completes, every task still running is cancelled and its
+/// destructors run before `run` returns.
+///
+/// # Examples
+///
+/// ```
+/// let n = anyloop::run(async {
+///     anyloop::spawn(async { 21 * 2 }).await.unwrap()
+/// });
+/// assert_eq!(n, 42);
+/// ```
+///
+/// # Panics
+///
+/// - Inside a running loop (asyncio: "asyncio.run() cannot be called from a
+///   running event loop"): `.await` the future or `spawn` it instead.
+/// - In the browser, where nothing may block: use [`spawn_root`] or
+///   `#[anyloop::main]` (or [`Runner::new`], which returns the error).
+/// - If `fut` panics, the panic resumes here after cleanup.
+pub fn run<F: Future>(fut: F) -> F::Output {
+    match Runner::new() {
+        Ok(runner) => runner.run(fut),
+        Err(e) => panic!("anyloop::run: {e}"),
+    }
+}
+
+/// A reusable event loop: asyncio's `asyncio.Runner`.
+///
+/// # Examples
+///
+/// ```
+/// let runner = anyloop::Runner::new().unwrap();
+/// assert_eq!(runner.run(async { 1 }), 1);
+/// assert_eq!(runner.run(async { 2 }), 2);
+/// ```
+#[derive(Debug)]
+pub struct Runner {
+    lp: EventLoop,
+}
+
+impl Runner {
+    /// Creates a loop on this platform's host.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` in the browser (use [`spawn_root`]); the OS error if
+    /// the host cannot be created.
+    pub fn new() -> io::Result<Runner> {
+        if !backend::CAPABILITIES.blocking {
+            return Err(anyloop_core::unsupported(
+                "anyloop::run / Runner (blocking the thread)",
+                backend::CAPABILITIES.host,
+                "; start the program with `anyloop::spawn_root(fut)` or `#[anyloop::main]`",
+            ));
+        }
+        Ok(Runner {
+            lp: EventLoop::new(backend::new_host()?),
+        })
+    }
+
+    /// Runs `fut` to completion on this loop (asyncio's `Runner.run`).
+    /// Tasks it leaves running stay for the next `run`; dropping the
+    /// `Runner` cancels them (`Runner.close`).
+    ///
+    /// # Panics
+    ///
+    /// See [`run`].
+    pub fn run<F: Future>(&self, fut: F) -> F::Output {
+        self.lp.block_on(fut)
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        self.lp.handle()
+    }
+}
+
+/// Runs `f` on a thread of the blocking pool and awaits its result:
+/// asyncio's `asyncio.to_thread(f)`.
+///
+/// # Errors
+///
+/// `Unsupported` on hosts without threads (WASI, web).
+///
+/// # Examples
+///
+/// ```
+/// anyloop::run(async {
+///     let n = anyloop::to_thread(|| (1..=10u64).product::<u64>()).await.unwrap();
+///     assert_eq!(n, 3_628_800);
+/// });
+/// ```
+#[doc(alias = "run_in_executor")]
+pub async fn to_thread<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    backend::to_thread(f).await
+}
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub use backend::spawn_root;
+
+/// Starts `fut` as the root task of the program and returns at once: the
+/// browser's replacement for [`run`] (the page's event loop drives it).
+///
+/// On blocking hosts this runs `fut` to completion on a new loop, so the
+/// same `spawn_root` call works everywhere.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub fn spawn_root<F>(fut: F) -> Result<F::Output, TaskError>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Ok(run(fut))
+}
+
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    pub use {wasm_bindgen, wasm_bindgen_futures};
+
+    /// Body of `#[anyloop::test]` natively and on WASI.
+    pub fn run_test<F: std::future::Future>(fut: F) -> F::Output {
+        crate::run(fut)
+    }
+
+    /// Body of `#[anyloop::test]` in the browser.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    pub async fn run_test_web<F>(fut: F) -> F::Output
+    where
+        F: std::future::Future + 'static,
+        F::Output: 'static,
+    {
+        match crate::spawn_root(fut).await {
+            Ok(v) => v,
+            Err(e) => panic!("anyloop test task failed: {e}"),
+        }
+    }
+
+    /// Body of `#[anyloop::main]` in the browser.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    pub fn start_main<F>(fut: F)
+    where
+        F: std::future::Future + 'static,
+        F::Output: 'static,
+    {
+        crate::spawn_root(fut).detach();
+    }
+}

@@ -1,1 +1,143 @@
-//! placeholder
+//! anyloop's native host: Linux epoll and macOS/BSD kqueue through the
+//! [`polling`](https://docs.rs/polling) crate.
+//!
+//! Applications use the `anyloop` facade; this crate provides its
+//! [`NativeHost`], sockets and the blocking pool.
+//!
+//! # Implementation
+//!
+//! - clock: `std::time::Instant` (`clock_gettime(CLOCK_MONOTONIC)`);
+//! - park: `Poller::wait` with the next timer deadline as timeout;
+//! - unpark: `Poller::notify` (an eventfd / `EVFILT_USER`);
+//! - I/O: oneshot readiness registrations ([`reactor`]);
+//! - `to_thread`: a pool of up to 64 threads ([`blocking`]).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks
+)]
+#![cfg(not(target_family = "wasm"))]
+
+pub mod blocking;
+pub mod net;
+mod reactor;
+
+use std::io;
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyloop_core::{Capabilities, Host, Unpark};
+
+fn clock_origin() -> std::time::Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(std::time::Instant::now)
+}
+
+/// Monotonic nanoseconds since the first use of the clock in this process.
+pub fn now_ns() -> u64 {
+    clock_origin().elapsed().as_nanos() as u64
+}
+
+/// What the native host can do.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    host: "native",
+    blocking: true,
+    threads: true,
+    catch_panic: cfg!(panic = "unwind"),
+    subprocess: true,
+    signals: cfg!(unix),
+    tcp_listen: true,
+    tcp_preopened: false,
+    tcp_connect: true,
+    udp: true,
+    unix_sockets: cfg!(unix),
+    fs: true,
+    async_stdio: true,
+};
+
+/// The native host: epoll/kqueue readiness, the process's monotonic clock.
+pub struct NativeHost {
+    reactor: Rc<reactor::Reactor>,
+}
+
+impl std::fmt::Debug for NativeHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeHost").finish_non_exhaustive()
+    }
+}
+
+struct PollerUnpark(Arc<polling::Poller>);
+
+impl Unpark for PollerUnpark {
+    fn unpark(&self) {
+        // A failed notify leaves the loop to its timeout; nothing to report to.
+        let _ = self.0.notify();
+    }
+}
+
+impl NativeHost {
+    /// The host for this thread (shares the thread's reactor).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the poller cannot be created.
+    pub fn new() -> io::Result<NativeHost> {
+        anyloop_core::time::set_fallback_clock(now_ns);
+        clock_origin();
+        Ok(NativeHost {
+            reactor: reactor::Reactor::current()?,
+        })
+    }
+}
+
+impl Host for NativeHost {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn now_ns(&self) -> u64 {
+        now_ns()
+    }
+
+    fn park(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.reactor.poll(timeout)
+    }
+
+    fn unparker(&self) -> Arc<dyn Unpark> {
+        Arc::new(PollerUnpark(self.reactor.poller.clone()))
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+}
+
+/// Runs `fut` on a fresh native loop, for this crate's doctests.
+#[doc(hidden)]
+pub fn doc_run<F: std::future::Future>(fut: F) -> F::Output {
+    let host = match NativeHost::new() {
+        Ok(h) => h,
+        Err(e) => panic!("anyloop: cannot create the native poller: {e}"),
+    };
+    anyloop_core::EventLoop::new(host).block_on(fut)
+}
+
+/// Creates the host for a new loop on this thread.
+///
+/// # Errors
+///
+/// The OS error if the poller cannot be created.
+pub fn new_host() -> io::Result<NativeHost> {
+    NativeHost::new()
+}
+
+/// Runs `f` on the blocking pool.
+pub async fn to_thread<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(blocking::unblock(f).await)
+}

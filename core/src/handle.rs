@@ -43,13 +43,17 @@ impl Handle {
     /// Panics outside a running loop, naming the fix.
     #[doc(alias = "get_running_loop")]
     pub fn current() -> Handle {
-        driver::with_current(|l| Handle { shared: l.shared.clone() })
+        driver::with_current(|l| Handle {
+            shared: l.shared.clone(),
+        })
     }
 
     /// The handle of the loop running on this thread, if any.
     #[doc(alias = "get_event_loop")]
     pub fn try_current() -> Option<Handle> {
-        driver::try_with_current(|l| Handle { shared: l.shared.clone() })
+        driver::try_with_current(|l| Handle {
+            shared: l.shared.clone(),
+        })
     }
 
     /// Runs `f` on the loop's thread soon, from any thread (asyncio's

@@ -48,7 +48,9 @@ pub mod time;
 pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};
 pub use handle::Handle;
 pub use host::{unsupported, Capabilities, Host, Unpark};
-pub use task::{all_tasks, current_task, spawn, yield_now, Task, TaskError, TaskId, TaskRef, TaskState};
+pub use task::{
+    all_tasks, current_task, spawn, yield_now, Task, TaskError, TaskId, TaskRef, TaskState,
+};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
 
 /// Runs `fut` on a fresh loop over [`testing::MockHost`] (virtual time).

@@ -53,7 +53,10 @@ impl TaskState {
 
     /// Finished one way or another.
     pub fn is_finished(self) -> bool {
-        matches!(self, TaskState::Done | TaskState::Cancelled | TaskState::Failed)
+        matches!(
+            self,
+            TaskState::Done | TaskState::Cancelled | TaskState::Failed
+        )
     }
 }
 
@@ -134,7 +137,9 @@ enum Repr {
 
 impl TaskError {
     pub(crate) fn cancelled(msg: Option<String>) -> Self {
-        TaskError { repr: Repr::Cancelled(msg) }
+        TaskError {
+            repr: Repr::Cancelled(msg),
+        }
     }
 
     /// The task was cancelled.
@@ -180,7 +185,10 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled(m) => f.debug_tuple("Cancelled").field(m).finish(),
-            Repr::Panicked(_) => f.debug_tuple("Panicked").field(&self.panic_message()).finish(),
+            Repr::Panicked(_) => f
+                .debug_tuple("Panicked")
+                .field(&self.panic_message())
+                .finish(),
         }
     }
 }
@@ -247,7 +255,9 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 // Dropping a future that panicked may panic again: contain it.
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut = None));
                 meta.set_state(TaskState::Failed);
-                Poll::Ready(Err(TaskError { repr: Repr::Panicked(payload) }))
+                Poll::Ready(Err(TaskError {
+                    repr: Repr::Panicked(payload),
+                }))
             }
         }
     }
@@ -382,15 +392,23 @@ where
     // SAFETY: forwarded from the caller. The schedule function is `Send +
     // Sync` and only moves runnables to the loop thread (or leaks them).
     let (runnable, task) = unsafe {
-        async_task::Builder::new()
-            .metadata(meta)
-            .spawn_unchecked(move |meta| Wrapped { fut: Some(fut), meta }, driver::schedule)
+        async_task::Builder::new().metadata(meta).spawn_unchecked(
+            move |meta| Wrapped {
+                fut: Some(fut),
+                meta,
+            },
+            driver::schedule,
+        )
     };
     let waker = runnable.waker();
     register(local, waker.clone(), runnable.metadata());
     let meta = NonNull::from(task.metadata());
     runnable.schedule();
-    Task { inner: Some(task.fallible()), waker, meta }
+    Task {
+        inner: Some(task.fallible()),
+        waker,
+        meta,
+    }
 }
 
 /// Spawns `block_on`'s main task.
@@ -405,7 +423,11 @@ pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Out
 }
 
 /// Spawns a `Send` future from any thread onto `shared`'s loop.
-pub(crate) fn spawn_remote<F>(shared: &Arc<Shared>, name: Option<Cow<'static, str>>, fut: F) -> Task<F::Output>
+pub(crate) fn spawn_remote<F>(
+    shared: &Arc<Shared>,
+    name: Option<Cow<'static, str>>,
+    fut: F,
+) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -426,14 +448,22 @@ where
     // SAFETY: the future is `Send + 'static`, the schedule function is
     // `Send + Sync`; nothing borrowed, any thread may poll or drop it.
     let (runnable, task) = unsafe {
-        async_task::Builder::new()
-            .metadata(meta)
-            .spawn_unchecked(move |meta| Wrapped { fut: Some(fut), meta }, driver::schedule)
+        async_task::Builder::new().metadata(meta).spawn_unchecked(
+            move |meta| Wrapped {
+                fut: Some(fut),
+                meta,
+            },
+            driver::schedule,
+        )
     };
     let waker = runnable.waker();
     let meta = NonNull::from(task.metadata());
     runnable.schedule();
-    Task { inner: Some(task.fallible()), waker, meta }
+    Task {
+        inner: Some(task.fallible()),
+        waker,
+        meta,
+    }
 }
 
 /// A handle to a spawned task: asyncio's `Task`.
@@ -519,7 +549,10 @@ impl<T> Task<T> {
 
     /// A cheap, clonable reference for introspection and cancellation.
     pub fn task_ref(&self) -> TaskRef {
-        TaskRef { waker: self.waker.clone(), meta: self.meta }
+        TaskRef {
+            waker: self.waker.clone(),
+            meta: self.meta,
+        }
     }
 
     /// Detaches the task explicitly (same as dropping the handle).

@@ -47,7 +47,9 @@ pub struct MockHost {
 
 impl std::fmt::Debug for MockHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockHost").field("now_ns", &self.state.now.load(Ordering::Relaxed)).finish()
+        f.debug_struct("MockHost")
+            .field("now_ns", &self.state.now.load(Ordering::Relaxed))
+            .finish()
     }
 }
 
@@ -90,7 +92,11 @@ impl Host for MockHost {
     }
 
     fn park(&self, timeout: Option<Duration>) -> std::io::Result<()> {
-        let mut unparked = self.state.unparked.lock().unwrap_or_else(|p| p.into_inner());
+        let mut unparked = self
+            .state
+            .unparked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if *unparked {
             *unparked = false;
             return Ok(());
@@ -98,14 +104,28 @@ impl Host for MockHost {
         match timeout {
             Some(t) => {
                 if !t.is_zero() {
-                    self.state.log.lock().unwrap_or_else(|p| p.into_inner()).push(format!("park {t:?}"));
+                    self.state
+                        .log
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("park {t:?}"));
                 }
-                self.state.now.fetch_add(t.as_nanos() as u64, Ordering::Relaxed);
+                self.state
+                    .now
+                    .fetch_add(t.as_nanos() as u64, Ordering::Relaxed);
             }
             None => {
-                self.state.log.lock().unwrap_or_else(|p| p.into_inner()).push("park forever".into());
+                self.state
+                    .log
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push("park forever".into());
                 while !*unparked {
-                    unparked = self.state.cv.wait(unparked).unwrap_or_else(|p| p.into_inner());
+                    unparked = self
+                        .state
+                        .cv
+                        .wait(unparked)
+                        .unwrap_or_else(|p| p.into_inner());
                 }
                 *unparked = false;
             }
@@ -118,6 +138,11 @@ impl Host for MockHost {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { blocking: true, threads: true, catch_panic: true, ..Capabilities::none("mock") }
+        Capabilities {
+            blocking: true,
+            threads: true,
+            catch_panic: true,
+            ..Capabilities::none("mock")
+        }
     }
 }

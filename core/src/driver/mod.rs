@@ -116,11 +116,18 @@ impl Registry {
     const NONE: usize = usize::MAX;
 
     fn new() -> Self {
-        Registry { slots: Vec::new(), free: Self::NONE, len: 0 }
+        Registry {
+            slots: Vec::new(),
+            free: Self::NONE,
+            len: 0,
+        }
     }
 
     pub(crate) fn insert(&mut self, waker: Waker, meta: &TaskMeta) -> usize {
-        let entry = Entry { waker, meta: NonNull::from(meta) };
+        let entry = Entry {
+            waker,
+            meta: NonNull::from(meta),
+        };
         self.len += 1;
         if self.free != Self::NONE {
             let idx = self.free;
@@ -229,7 +236,8 @@ impl Local {
                 None => return n,
             }
         }
-        self.polls_since_io.set(self.polls_since_io.get().saturating_add(n as u32));
+        self.polls_since_io
+            .set(self.polls_since_io.get().saturating_add(n as u32));
         n
     }
 
@@ -269,7 +277,10 @@ impl Local {
         self.wake_requested.set(false);
         self.polls_since_io.set(0);
         if let Err(e) = res {
-            panic!("anyloop: the {} host failed to wait for events: {e}", self.host.name());
+            panic!(
+                "anyloop: the {} host failed to wait for events: {e}",
+                self.host.name()
+            );
         }
     }
 }
@@ -320,7 +331,10 @@ impl Budget {
     /// Runs what is ready now and what that wakes, up to `max_polls` polls
     /// and `max_time`.
     pub const fn new(max_polls: usize, max_time: Option<Duration>) -> Self {
-        Budget { max_polls, max_time }
+        Budget {
+            max_polls,
+            max_time,
+        }
     }
 }
 
@@ -422,7 +436,10 @@ impl EventLoop {
             );
         }
         CURRENT.with(|c| c.set(me));
-        EnterGuard { prev, _loop: PhantomData }
+        EnterGuard {
+            prev,
+            _loop: PhantomData,
+        }
     }
 
     /// Runs `fut` as the loop's main task until it completes, then returns
@@ -456,7 +473,10 @@ impl EventLoop {
         // future is dropped before this function returns or unwinds, and the
         // loop never polls it after that (see `MainGuard::drop`).
         let main: Task<F::Output> = unsafe { task::spawn_main(&self.local, fut) };
-        let guard = MainGuard { local: &self.local, task: Some(main) };
+        let guard = MainGuard {
+            local: &self.local,
+            task: Some(main),
+        };
         let local = &*self.local;
         loop {
             local.run_batch(usize::MAX);
@@ -512,7 +532,11 @@ impl EventLoop {
     /// ```
     pub fn tick(&self, budget: Budget) -> Tick {
         let me = Rc::as_ptr(&self.local);
-        let _enter = if CURRENT.with(Cell::get) == me { None } else { Some(self.enter()) };
+        let _enter = if CURRENT.with(Cell::get) == me {
+            None
+        } else {
+            Some(self.enter())
+        };
         let local = &*self.local;
         local.idle.set(false);
         local.wake_requested.set(false);

@@ -28,7 +28,11 @@ pub fn sleep(dur: Duration) -> Sleep {
         Some(now) => sleep_until(now + dur),
         // Created before any loop or clock exists: start counting at the
         // first poll.
-        None => Sleep { deadline: Deadline::After(dur), key: None, yielded: false },
+        None => Sleep {
+            deadline: Deadline::After(dur),
+            key: None,
+            yielded: false,
+        },
     }
 }
 
@@ -46,7 +50,11 @@ pub fn sleep(dur: Duration) -> Sleep {
 /// # });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline: Deadline::At(deadline), key: None, yielded: false }
+    Sleep {
+        deadline: Deadline::At(deadline),
+        key: None,
+        yielded: false,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +138,10 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let key = l.timers.borrow_mut().insert(deadline.as_nanos(), cx.waker().clone());
+            let key = l
+                .timers
+                .borrow_mut()
+                .insert(deadline.as_nanos(), cx.waker().clone());
             this.key = Some(key);
             Poll::Pending
         })

@@ -30,7 +30,10 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 /// Like [`timeout`] with an absolute deadline: asyncio's `timeout_at(when)`.
 #[doc(alias = "wait_for")]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
-    Timeout { fut, sleep: sleep_until(deadline) }
+    Timeout {
+        fut,
+        sleep: sleep_until(deadline),
+    }
 }
 
 /// Future of [`timeout`]: a deadline scope that can be read and moved while
@@ -80,7 +83,9 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         match Pin::new(&mut this.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed { deadline: this.sleep.deadline() })),
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed {
+                deadline: this.sleep.deadline(),
+            })),
             Poll::Pending => Poll::Pending,
         }
     }

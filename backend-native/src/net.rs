@@ -1,0 +1,280 @@
+//! TCP on epoll/kqueue: [`TcpListener`] and [`TcpStream`].
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{Async, Direction};
+
+/// A TCP listening socket (asyncio's `Server` socket).
+///
+/// # Examples
+///
+/// ```no_run
+/// # anyloop_native::doc_run(async {
+/// use anyloop_native::net::TcpListener;
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
+/// let (stream, peer) = listener.accept().await?;
+/// # drop((stream, peer));
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct TcpListener {
+    inner: Async<net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `bind`/`listen`.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let listener = net::TcpListener::bind(addr)?;
+        TcpListener::from_std(listener)
+    }
+
+    /// Wraps a bound std listener (puts it in non-blocking mode).
+    pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener {
+            inner: Async::new_nonblocking(listener)?,
+        })
+    }
+
+    /// Accepts a connection.
+    ///
+    /// # Cancellation
+    ///
+    /// Cancel-safe: dropping the future loses no connection.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, addr) = self.inner.io(Direction::Read, |l| l.accept()).await?;
+        Ok((TcpStream::from_std(stream)?, addr))
+    }
+
+    /// Polls for a connection.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        match self.inner.poll_io(Direction::Read, cx, |l| l.accept()) {
+            Poll::Ready(Ok((s, a))) => Poll::Ready(TcpStream::from_std(s).map(|s| (s, a))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// A TCP connection; implements `futures-io`'s `AsyncRead` and `AsyncWrite`.
+pub struct TcpStream {
+    inner: Async<net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`, trying each resolved address in order.
+    ///
+    /// Name resolution runs on the blocking pool, never on the loop.
+    ///
+    /// # Errors
+    ///
+    /// The last connection error, or `InvalidInput` if `addr` resolves to nothing.
+    pub async fn connect<A: ToSocketAddrs + Send + 'static>(addr: A) -> io::Result<TcpStream> {
+        let addrs: Vec<SocketAddr> =
+            crate::blocking::unblock(move || addr.to_socket_addrs().map(Iterator::collect)).await?;
+        let mut last = None;
+        for a in addrs {
+            match TcpStream::connect_addr(a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "address resolved to no socket address",
+            )
+        }))
+    }
+
+    /// Connects to one socket address with a non-blocking `connect`.
+    pub async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
+        } else {
+            AddressFamily::INET6
+        };
+        let fd = rustix::net::socket_with(
+            family,
+            SocketType::STREAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )?;
+        match rustix::net::connect(&fd, &addr) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::INPROGRESS || e == rustix::io::Errno::AGAIN => {}
+            Err(e) => return Err(e.into()),
+        }
+        let stream = net::TcpStream::from(fd);
+        let inner = Async::new_nonblocking(stream)?;
+        inner.ready(Direction::Write).await?;
+        loop {
+            if let Err(e) = rustix::net::sockopt::socket_error(inner.get_ref())? {
+                return Err(e.into());
+            }
+            match inner.get_ref().peer_addr() {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    inner.ready(Direction::Write).await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(TcpStream { inner })
+    }
+
+    /// Wraps a connected std stream (puts it in non-blocking mode).
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream {
+            inner: Async::new_nonblocking(stream)?,
+        })
+    }
+
+    /// Reads into `buf`; `Ok(0)` at end of stream.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.io(Direction::Read, |mut s| s.read(buf)).await
+    }
+
+    /// Writes some of `buf`.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.io(Direction::Write, |mut s| s.write(buf)).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write(buf).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    /// Waits until the socket is readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Read).await
+    }
+
+    /// Waits until the socket is writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.ready(Direction::Write).await
+    }
+
+    /// Shuts down one or both directions.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(on)
+    }
+
+    /// The underlying std stream (non-blocking).
+    pub fn get_ref(&self) -> &net::TcpStream {
+        self.inner.get_ref()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_io(Direction::Read, cx, |mut s| s.read(buf))
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_io(Direction::Read, cx, |mut s| s.read(buf))
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner
+            .poll_io(Direction::Write, cx, |mut s| s.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner
+            .poll_io(Direction::Write, cx, |mut s| s.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
