@@ -1,0 +1,63 @@
+//! TCP: an echo round trip through the loop (native), `Unsupported` elsewhere.
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+#[anyloop::test]
+async fn tcp_echo_round_trip_or_unsupported() {
+    let caps = anyloop::capabilities();
+    let listener = match anyloop::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(l) => l,
+        Err(e) => {
+            assert!(
+                !caps.tcp_listen,
+                "bind failed although tcp_listen is set: {e}"
+            );
+            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
+            assert!(e.to_string().contains(caps.host), "{e}");
+            return;
+        }
+    };
+    let addr = listener.local_addr().unwrap();
+    let server = anyloop::spawn(async move {
+        let mut served = 0;
+        while served < 3 {
+            let (mut s, _) = listener.accept().await.unwrap();
+            anyloop::spawn(async move {
+                let mut buf = [0u8; 1024];
+                loop {
+                    let n = s.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    s.write_all(&buf[..n]).await.unwrap();
+                }
+            })
+            .detach();
+            served += 1;
+        }
+    });
+    let clients: Vec<_> = (0..3u8)
+        .map(|i| {
+            anyloop::spawn(async move {
+                let c = anyloop::net::TcpStream::connect(addr).await.unwrap();
+                let msg = vec![b'a' + i; 100_000];
+                let (mut r, mut w) = (&c, &c);
+                let writer = async {
+                    w.write_all(&msg).await.unwrap();
+                    c.shutdown(std::net::Shutdown::Write).unwrap();
+                };
+                let reader = async {
+                    let mut got = Vec::new();
+                    r.read_to_end(&mut got).await.unwrap();
+                    got
+                };
+                let ((), got) = futures_lite::future::zip(writer, reader).await;
+                assert_eq!(got, msg);
+            })
+        })
+        .collect();
+    for c in clients {
+        c.await.unwrap();
+    }
+    server.await.unwrap();
+}
