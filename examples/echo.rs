@@ -5,7 +5,6 @@
 //! ```text
 //! cargo run --example echo -- 8888
 //! ```
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 #[anyloop::main]
 async fn main() -> std::io::Result<()> {
@@ -21,7 +20,7 @@ async fn main() -> std::io::Result<()> {
     let listener = anyloop::net::TcpListener::bind(("127.0.0.1", port))?;
     println!("echo: listening on {}", listener.local_addr()?);
     loop {
-        let (mut stream, peer) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         println!("echo: {peer} connected");
         anyloop::spawn(async move {
             let mut buf = vec![0u8; 16 * 1024];
