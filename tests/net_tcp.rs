@@ -1,6 +1,6 @@
 //! TCP: an echo round trip through the loop (native), `Unsupported` elsewhere.
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncReadExt;
 
 #[anyloop::test]
 async fn tcp_echo_round_trip_or_unsupported() {
@@ -21,7 +21,7 @@ async fn tcp_echo_round_trip_or_unsupported() {
     let server = anyloop::spawn(async move {
         let mut served = 0;
         while served < 3 {
-            let (mut s, _) = listener.accept().await.unwrap();
+            let (s, _) = listener.accept().await.unwrap();
             anyloop::spawn(async move {
                 let mut buf = [0u8; 1024];
                 loop {
@@ -41,7 +41,7 @@ async fn tcp_echo_round_trip_or_unsupported() {
             anyloop::spawn(async move {
                 let c = anyloop::net::TcpStream::connect(addr).await.unwrap();
                 let msg = vec![b'a' + i; 100_000];
-                let (mut r, mut w) = (&c, &c);
+                let (mut r, w) = (&c, &c);
                 let writer = async {
                     w.write_all(&msg).await.unwrap();
                     c.shutdown(std::net::Shutdown::Write).unwrap();

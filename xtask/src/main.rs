@@ -1,1 +1,85 @@
-fn main() {}
+//! `cargo xtask test` / `cargo xtask bench`: installs what is missing and
+//! runs every host.
+//!
+//! Stages of `test` (each skips nothing silently: a missing tool is installed):
+//! 1. native: `cargo test --workspace`;
+//! 2. WASI: the suite for `wasm32-wasip1` under wasmtime and Node's `node:wasi` ([`wasi`]);
+//! 3. browser: the suite for `wasm32-unknown-unknown` in headless Chromium ([`web`]);
+//! 4. `www/`: `npm ci && npm test` ([`web`]).
+
+mod bench;
+mod install;
+mod native;
+mod util;
+mod wasi;
+mod web;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         test [--host native|wasi|web|www]...   install what is missing, run the suite on every host (or the given ones)\n  \
+         bench [--host native|wasi|web]          side-by-side benchmarks vs the peers, ratios printed\n  \
+         install                                 only install the toolchain pieces"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        return usage();
+    };
+    let mut hosts = Vec::new();
+    let mut rest = args[1..].iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--host" => match rest.next() {
+                Some(h) => hosts.push(h.clone()),
+                None => return usage(),
+            },
+            other => {
+                eprintln!("xtask: unknown argument {other:?}");
+                return usage();
+            }
+        }
+    }
+    let result = match cmd.as_str() {
+        "test" => test(&hosts),
+        "bench" => bench::run(&hosts),
+        "install" => install::all(),
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn test(hosts: &[String]) -> util::Result<()> {
+    let all = hosts.is_empty();
+    let want = |h: &str| all || hosts.iter().any(|x| x == h);
+    let mut summary = Vec::new();
+    if want("native") {
+        summary.push(native::test()?);
+    }
+    if want("wasi") {
+        summary.push(wasi::test()?);
+    }
+    if want("web") {
+        summary.push(web::test()?);
+    }
+    if want("www") {
+        summary.push(web::test_www()?);
+    }
+    println!("\n== xtask test summary ==");
+    for line in &summary {
+        println!("{line}");
+    }
+    Ok(())
+}

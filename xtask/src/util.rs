@@ -1,0 +1,97 @@
+//! Small helpers: running commands, finding tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub(crate) type Result<T> = std::result::Result<T, String>;
+
+/// The workspace root (parent of `xtask/`).
+pub(crate) fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
+}
+
+/// Runs `cmd`, echoing it; error if it fails.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    println!("$ {}", show(cmd));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed with {status}", show(cmd)))
+    }
+}
+
+/// Runs `cmd` and returns its stdout (stderr passes through).
+pub(crate) fn output(cmd: &mut Command) -> Result<String> {
+    println!("$ {}", show(cmd));
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        print!("{stdout}");
+        Err(format!("`{}` failed with {}", show(cmd), out.status))
+    }
+}
+
+/// Runs `cmd`, tees its stdout, and returns it.
+pub(crate) fn run_capture(cmd: &mut Command) -> Result<String> {
+    let out = output(cmd)?;
+    print!("{out}");
+    Ok(out)
+}
+
+pub(crate) fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// `cargo` as invoked by the user (respects `$CARGO`).
+pub(crate) fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Full path of `name` on `$PATH`, if any.
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Sums `test result: ok. N passed; M failed; ...` lines of cargo test output.
+pub(crate) fn count_tests(out: &str) -> (u64, u64, u64) {
+    let (mut passed, mut failed, mut ignored) = (0, 0, 0);
+    for line in out.lines() {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split(';') {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let n = words
+                .iter()
+                .find_map(|w| w.parse::<u64>().ok())
+                .unwrap_or(0);
+            if part.contains(" passed") {
+                passed += n;
+            } else if part.contains(" failed") {
+                failed += n;
+            } else if part.contains(" ignored") {
+                ignored += n;
+            }
+        }
+    }
+    (passed, failed, ignored)
+}
