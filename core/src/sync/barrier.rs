@@ -1,0 +1,277 @@
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::waiters::WaitList;
+
+const NIL: usize = usize::MAX;
+
+/// Lets a fixed number of tasks wait for each other: asyncio's `Barrier`.
+///
+/// Each of the `parties` tasks calls [`wait`](Self::wait); the last to
+/// arrive releases them all, and every one of them gets its arrival index
+/// (`0..parties`, the last arrival gets `parties - 1`). The barrier then
+/// starts over for the next round.
+///
+/// [`abort`](Self::abort) breaks the barrier: current and later waits fail
+/// with [`BrokenBarrier`] until [`reset`](Self::reset).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::sync::Barrier;
+/// use std::rc::Rc;
+///
+/// let barrier = Rc::new(Barrier::new(3));
+/// let tasks: Vec<_> = (0..3)
+///     .map(|_| {
+///         let b = barrier.clone();
+///         anyloop_core::spawn(async move { b.wait().await.unwrap() })
+///     })
+///     .collect();
+/// let mut indices = Vec::new();
+/// for t in tasks {
+///     indices.push(t.await.unwrap());
+/// }
+/// assert_eq!(indices, [0, 1, 2]);
+/// # });
+/// ```
+#[doc(alias = "asyncio.Barrier")]
+pub struct Barrier {
+    parties: usize,
+    broken: Cell<bool>,
+    waiters: RefCell<WaitList<Result<usize, BrokenBarrier>>>,
+}
+
+impl Barrier {
+    /// A barrier for `parties` tasks.
+    ///
+    /// # Panics
+    ///
+    /// If `parties` is 0 (asyncio raises `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// assert_eq!(b.parties(), 2);
+    /// ```
+    pub const fn new(parties: usize) -> Self {
+        assert!(parties > 0, "anyloop: a Barrier needs at least one party");
+        Barrier {
+            parties,
+            broken: Cell::new(false),
+            waiters: RefCell::new(WaitList::new()),
+        }
+    }
+
+    /// Waits until `parties` tasks are waiting, then returns this task's
+    /// arrival index in `0..parties`.
+    ///
+    /// # Errors
+    ///
+    /// [`BrokenBarrier`] if the barrier is broken ([`abort`](Self::abort)),
+    /// or is reset or aborted while this task waits.
+    ///
+    /// # Cancellation
+    ///
+    /// A dropped wait leaves the barrier: it no longer counts as arrived.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let b = anyloop_core::sync::Barrier::new(1);
+    /// assert_eq!(b.wait().await, Ok(0));
+    /// # });
+    /// ```
+    pub fn wait(&self) -> BarrierWait<'_> {
+        BarrierWait {
+            barrier: self,
+            key: NIL,
+        }
+    }
+
+    /// Returns the barrier to its empty state. Tasks waiting on it fail
+    /// with [`BrokenBarrier`]; a broken barrier works again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// b.abort();
+    /// b.reset();
+    /// assert!(!b.is_broken());
+    /// ```
+    pub fn reset(&self) {
+        self.fail_waiters();
+        self.broken.set(false);
+    }
+
+    /// Breaks the barrier: waiting tasks and later [`wait`](Self::wait)s
+    /// fail with [`BrokenBarrier`] until [`reset`](Self::reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// b.abort();
+    /// assert!(b.wait().await.is_err());
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        self.broken.set(true);
+        self.fail_waiters();
+    }
+
+    fn fail_waiters(&self) {
+        loop {
+            let next = self
+                .waiters
+                .borrow_mut()
+                .notify_first(Err(BrokenBarrier(())));
+            match next {
+                Ok(Some(w)) => w.wake(),
+                Ok(None) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Number of tasks needed to pass the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyloop_core::sync::Barrier::new(4).parties(), 4);
+    /// ```
+    pub fn parties(&self) -> usize {
+        self.parties
+    }
+
+    /// Number of tasks waiting right now: asyncio's `n_waiting`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyloop_core::sync::Barrier::new(4).n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> usize {
+        self.waiters.borrow().waiting()
+    }
+
+    /// Whether the barrier is broken: asyncio's `broken`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// b.abort();
+    /// assert!(b.is_broken());
+    /// ```
+    #[doc(alias = "broken")]
+    pub fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier")
+            .field("parties", &self.parties)
+            .field("n_waiting", &self.n_waiting())
+            .field("broken", &self.broken.get())
+            .finish()
+    }
+}
+
+/// Future of [`Barrier::wait`]: resolves to the arrival index.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let b = anyloop_core::sync::Barrier::new(1);
+/// let w: anyloop_core::sync::BarrierWait<'_> = b.wait();
+/// assert_eq!(w.await, Ok(0));
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct BarrierWait<'a> {
+    barrier: &'a Barrier,
+    key: usize,
+}
+
+impl Future for BarrierWait<'_> {
+    type Output = Result<usize, BrokenBarrier>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let b = self.barrier;
+        if self.key != NIL {
+            let res = b.waiters.borrow_mut().poll(self.key, cx.waker());
+            if res.is_some() {
+                self.key = NIL;
+            }
+            return res.map_or(Poll::Pending, Poll::Ready);
+        }
+        if b.broken.get() {
+            return Poll::Ready(Err(BrokenBarrier(())));
+        }
+        if b.waiters.borrow().waiting() + 1 < b.parties {
+            self.key = b.waiters.borrow_mut().push(cx.waker());
+            return Poll::Pending;
+        }
+        // The last party: release the others in arrival order.
+        for index in 0..b.parties - 1 {
+            let next = b.waiters.borrow_mut().notify_first(Ok(index));
+            if let Ok(Some(w)) = next {
+                w.wake();
+            }
+        }
+        Poll::Ready(Ok(b.parties - 1))
+    }
+}
+
+impl Drop for BarrierWait<'_> {
+    fn drop(&mut self) {
+        if self.key != NIL {
+            self.barrier.waiters.borrow_mut().remove(self.key);
+        }
+    }
+}
+
+impl fmt::Debug for BarrierWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierWait")
+            .field("queued", &(self.key != NIL))
+            .finish()
+    }
+}
+
+/// The [`Barrier`] was aborted or reset: asyncio's `BrokenBarrierError`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let b = anyloop_core::sync::Barrier::new(2);
+/// b.abort();
+/// let err: anyloop_core::sync::BrokenBarrier = b.wait().await.unwrap_err();
+/// assert_eq!(err.to_string(), "barrier is broken");
+/// # });
+/// ```
+#[doc(alias = "BrokenBarrierError")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokenBarrier(());
+
+impl fmt::Display for BrokenBarrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("barrier is broken")
+    }
+}
+
+impl std::error::Error for BrokenBarrier {}

@@ -1,0 +1,374 @@
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::lock::{Lock, LockFuture, LockGuard};
+use super::waiters::WaitList;
+
+/// A condition variable with its lock: asyncio's `Condition`.
+///
+/// Tasks take the lock with [`lock`](Self::lock), then
+/// [`wait`](Self::wait) releases it, sleeps until
+/// [`notify`](Self::notify)/[`notify_all`](Self::notify_all), and takes it
+/// again before returning the guard. Like asyncio's, the lock guards a
+/// value (`Condition<T>`; a plain `Condition` guards `()`). Waiters are
+/// notified in FIFO order.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::sync::Condition;
+/// use std::rc::Rc;
+///
+/// let jobs = Rc::new(Condition::new(Vec::<u32>::new()));
+/// let consumer = anyloop_core::spawn({
+///     let jobs = jobs.clone();
+///     async move {
+///         let guard = jobs.lock().await;
+///         let mut guard = jobs.wait_for(guard, |v| !v.is_empty()).await;
+///         guard.pop().unwrap()
+///     }
+/// });
+/// anyloop_core::yield_now().await;
+/// jobs.lock().await.push(7);
+/// jobs.notify(1);
+/// assert_eq!(consumer.await.unwrap(), 7);
+/// # });
+/// ```
+#[doc(alias = "asyncio.Condition")]
+pub struct Condition<T = ()> {
+    lock: Lock<T>,
+    waiters: RefCell<WaitList<()>>,
+}
+
+impl<T> Condition<T> {
+    /// A condition whose lock guards `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = anyloop_core::sync::Condition::new(0_u64);
+    /// # let _ = cond;
+    /// ```
+    pub const fn new(value: T) -> Self {
+        Condition {
+            lock: Lock::new(value),
+            waiters: RefCell::new(WaitList::new()),
+        }
+    }
+
+    /// Takes the condition's lock: asyncio's `async with cond:` /
+    /// `await cond.acquire()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let cond = anyloop_core::sync::Condition::new(1);
+    /// assert_eq!(*cond.lock().await, 1);
+    /// # });
+    /// ```
+    #[doc(alias = "acquire")]
+    pub fn lock(&self) -> LockFuture<'_, T> {
+        self.lock.lock()
+    }
+
+    /// Takes the lock if it is free; see [`Lock::try_lock`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = anyloop_core::sync::Condition::new(());
+    /// assert!(cond.try_lock().is_some());
+    /// ```
+    pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
+        self.lock.try_lock()
+    }
+
+    /// Whether the lock is held: asyncio's `locked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = anyloop_core::sync::Condition::new(());
+    /// let _g = cond.try_lock();
+    /// assert!(cond.is_locked());
+    /// ```
+    #[doc(alias = "locked")]
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_locked()
+    }
+
+    /// Releases the lock held by `guard`, waits to be notified, then takes
+    /// the lock again and returns the new guard.
+    ///
+    /// Like every condition variable, re-check the predicate after waking
+    /// (or use [`wait_for`](Self::wait_for)).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` belongs to another lock.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future drops the guard (the lock stays released). If it
+    /// was notified but dropped before returning, the notification passes
+    /// to the next waiter, as asyncio does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::rc::Rc;
+    /// let cond = Rc::new(anyloop_core::sync::Condition::new(false));
+    /// let waiter = anyloop_core::spawn({
+    ///     let cond = cond.clone();
+    ///     async move {
+    ///         let mut ready = cond.lock().await;
+    ///         while !*ready {
+    ///             ready = cond.wait(ready).await;
+    ///         }
+    ///     }
+    /// });
+    /// anyloop_core::yield_now().await;
+    /// *cond.lock().await = true;
+    /// cond.notify_all();
+    /// waiter.await.unwrap();
+    /// # });
+    /// ```
+    pub fn wait<'a>(&'a self, guard: LockGuard<'a, T>) -> ConditionWait<'a, T> {
+        assert!(
+            guard.lock().is_same(&self.lock),
+            "anyloop: Condition::wait was given the guard of another lock"
+        );
+        ConditionWait {
+            cond: self,
+            state: WaitState::Start(Some(guard)),
+        }
+    }
+
+    /// Waits until `predicate` holds for the guarded value, then returns
+    /// the guard: asyncio's `wait_for(predicate)`. Checks the predicate
+    /// first, so it may return without waiting.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` belongs to another lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::rc::Rc;
+    /// let count = Rc::new(anyloop_core::sync::Condition::new(0));
+    /// let bumper = count.clone();
+    /// anyloop_core::spawn(async move {
+    ///     for _ in 0..3 {
+    ///         *bumper.lock().await += 1;
+    ///         bumper.notify_all();
+    ///         anyloop_core::yield_now().await;
+    ///     }
+    /// })
+    /// .detach();
+    /// let g = count.lock().await;
+    /// let g = count.wait_for(g, |n| *n == 3).await;
+    /// assert_eq!(*g, 3);
+    /// # });
+    /// ```
+    pub async fn wait_for<'a, F>(
+        &'a self,
+        mut guard: LockGuard<'a, T>,
+        mut predicate: F,
+    ) -> LockGuard<'a, T>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        while !predicate(&mut guard) {
+            guard = self.wait(guard).await;
+        }
+        guard
+    }
+
+    /// Wakes up to `n` waiting tasks (the oldest first); returns how many
+    /// were woken. asyncio requires holding the lock here; anyloop does
+    /// not (a single-threaded loop has no race), but the usual pattern is
+    /// to change the guarded state under the lock, then notify.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = anyloop_core::sync::Condition::new(());
+    /// assert_eq!(cond.notify(1), 0); // nobody waits
+    /// ```
+    pub fn notify(&self, n: usize) -> usize {
+        let mut woken = 0;
+        while woken < n {
+            let next = self.waiters.borrow_mut().notify_first(());
+            match next {
+                Ok(w) => {
+                    woken += 1;
+                    if let Some(w) = w {
+                        w.wake();
+                    }
+                }
+                Err(()) => break,
+            }
+        }
+        woken
+    }
+
+    /// Wakes every waiting task; returns how many were woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = anyloop_core::sync::Condition::new(());
+    /// assert_eq!(cond.notify_all(), 0);
+    /// ```
+    pub fn notify_all(&self) -> usize {
+        self.notify(usize::MAX)
+    }
+
+    /// The value, through exclusive access (no locking needed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut cond = anyloop_core::sync::Condition::new(1);
+    /// *cond.get_mut() = 2;
+    /// assert_eq!(cond.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.lock.get_mut()
+    }
+
+    /// Consumes the condition, returning the value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(anyloop_core::sync::Condition::new(5).into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.lock.into_inner()
+    }
+}
+
+impl<T: Default> Default for Condition<T> {
+    /// A condition guarding `T::default()`.
+    fn default() -> Self {
+        Condition::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Condition<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("lock", &self.lock)
+            .field("waiters", &self.waiters.borrow().waiting())
+            .finish()
+    }
+}
+
+enum WaitState<'a, T> {
+    Start(Option<LockGuard<'a, T>>),
+    Waiting(usize),
+    Relocking(LockFuture<'a, T>),
+    Done,
+}
+
+/// Future of [`Condition::wait`]: resolves to the lock's guard again.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::sync::{Condition, ConditionWait};
+/// use std::rc::Rc;
+/// let cond = Rc::new(Condition::new(()));
+/// let c2 = cond.clone();
+/// let t = anyloop_core::spawn(async move {
+///     let g = c2.lock().await;
+///     let fut: ConditionWait<'_, ()> = c2.wait(g);
+///     drop(fut.await);
+/// });
+/// anyloop_core::yield_now().await;
+/// assert_eq!(cond.notify(1), 1);
+/// t.await.unwrap();
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct ConditionWait<'a, T> {
+    cond: &'a Condition<T>,
+    state: WaitState<'a, T>,
+}
+
+impl<'a, T> Future for ConditionWait<'a, T> {
+    type Output = LockGuard<'a, T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        let cond = self.cond;
+        loop {
+            match &mut self.state {
+                WaitState::Start(guard) => {
+                    let key = cond.waiters.borrow_mut().push(cx.waker());
+                    // Queue first, then release: nobody can notify in between.
+                    drop(guard.take());
+                    self.state = WaitState::Waiting(key);
+                    return Poll::Pending;
+                }
+                WaitState::Waiting(key) => {
+                    let notified = cond.waiters.borrow_mut().poll(*key, cx.waker());
+                    match notified {
+                        Some(()) => self.state = WaitState::Relocking(cond.lock.lock()),
+                        None => return Poll::Pending,
+                    }
+                }
+                WaitState::Relocking(fut) => match Pin::new(fut).poll(cx) {
+                    Poll::Ready(guard) => {
+                        self.state = WaitState::Done;
+                        return Poll::Ready(guard);
+                    }
+                    Poll::Pending => return Poll::Pending,
+                },
+                WaitState::Done => panic!("anyloop: ConditionWait polled after completion"),
+            }
+        }
+    }
+}
+
+impl<T> Drop for ConditionWait<'_, T> {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.state, WaitState::Done) {
+            WaitState::Waiting(key) => {
+                let notified = self.cond.waiters.borrow_mut().remove(key);
+                if notified.is_some() {
+                    // Do not swallow a notification meant for a waiter.
+                    self.cond.notify(1);
+                }
+            }
+            WaitState::Relocking(fut) => {
+                drop(fut);
+                self.cond.notify(1);
+            }
+            WaitState::Start(_) | WaitState::Done => {}
+        }
+    }
+}
+
+impl<T> fmt::Debug for ConditionWait<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            WaitState::Start(_) => "start",
+            WaitState::Waiting(_) => "waiting",
+            WaitState::Relocking(_) => "relocking",
+            WaitState::Done => "done",
+        };
+        f.debug_struct("ConditionWait")
+            .field("state", &state)
+            .finish()
+    }
+}

@@ -1,0 +1,330 @@
+use std::cell::{Cell, RefCell, RefMut};
+use std::fmt;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::waiters::WaitList;
+
+const NIL: usize = usize::MAX;
+
+/// A mutual-exclusion lock for tasks: asyncio's `Lock`, optionally
+/// guarding a value (`Lock<T>`; a plain `Lock` guards `()`).
+///
+/// [`lock`](Self::lock) waits until the lock is free and returns a
+/// [`LockGuard`]; dropping the guard releases the lock (asyncio's
+/// `async with lock:`). Waiting tasks get the lock in the order they asked
+/// for it: a release hands the lock straight to the oldest waiter, so a
+/// task that arrives later cannot barge ahead.
+///
+/// The lock belongs to one event loop thread (it is `!Sync`); share it
+/// between tasks with an `Rc`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::sync::Lock;
+/// use std::rc::Rc;
+///
+/// let balance = Rc::new(Lock::new(100));
+/// let mut tasks = Vec::new();
+/// for _ in 0..3 {
+///     let balance = balance.clone();
+///     tasks.push(anyloop_core::spawn(async move {
+///         let mut b = balance.lock().await;
+///         let read = *b;
+///         anyloop_core::yield_now().await; // still holding the lock
+///         *b = read - 10;
+///     }));
+/// }
+/// for t in tasks {
+///     t.await.unwrap();
+/// }
+/// assert_eq!(*balance.lock().await, 70);
+/// # });
+/// ```
+#[doc(alias = "asyncio.Lock")]
+pub struct Lock<T = ()> {
+    locked: Cell<bool>,
+    waiters: RefCell<WaitList<()>>,
+    value: RefCell<T>,
+}
+
+impl<T> Lock<T> {
+    /// A new, unlocked lock guarding `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyloop_core::sync::Lock;
+    /// let plain = Lock::new(());
+    /// let counter = Lock::new(0_u32);
+    /// # let _ = (plain, counter);
+    /// ```
+    pub const fn new(value: T) -> Self {
+        Lock {
+            locked: Cell::new(false),
+            waiters: RefCell::new(WaitList::new()),
+            value: RefCell::new(value),
+        }
+    }
+
+    /// Waits for the lock and takes it: asyncio's `await lock.acquire()`.
+    /// The lock is released when the returned guard drops.
+    ///
+    /// # Cancellation
+    ///
+    /// Cancel-safe: dropping the future while it waits gives up its place
+    /// in the queue; if the lock had already been handed to it, the lock
+    /// passes on to the next waiter (or is released).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let lock = anyloop_core::sync::Lock::new(vec![1]);
+    /// lock.lock().await.push(2);
+    /// assert_eq!(*lock.lock().await, [1, 2]);
+    /// # });
+    /// ```
+    #[doc(alias = "acquire")]
+    pub fn lock(&self) -> LockFuture<'_, T> {
+        LockFuture {
+            lock: self,
+            key: NIL,
+        }
+    }
+
+    /// Takes the lock if it is free and nobody waits for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = anyloop_core::sync::Lock::new(());
+    /// let g = lock.try_lock().unwrap();
+    /// assert!(lock.try_lock().is_none());
+    /// drop(g);
+    /// assert!(lock.try_lock().is_some());
+    /// ```
+    #[inline]
+    pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
+        if self.locked.get() {
+            None
+        } else {
+            // Unlocked implies no waiters: a release hands the lock on.
+            self.locked.set(true);
+            Some(self.guard())
+        }
+    }
+
+    /// Whether the lock is held (or handed to a waiter that has not run
+    /// yet): asyncio's `locked()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let lock = anyloop_core::sync::Lock::new(());
+    /// let g = lock.lock().await;
+    /// assert!(lock.is_locked());
+    /// drop(g);
+    /// assert!(!lock.is_locked());
+    /// # });
+    /// ```
+    #[doc(alias = "locked")]
+    pub fn is_locked(&self) -> bool {
+        self.locked.get()
+    }
+
+    /// The guarded value, through exclusive access (no locking needed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut lock = anyloop_core::sync::Lock::new(1);
+    /// *lock.get_mut() += 1;
+    /// assert_eq!(lock.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// Consumes the lock, returning the guarded value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = anyloop_core::sync::Lock::new("v");
+    /// assert_eq!(lock.into_inner(), "v");
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+
+    #[inline]
+    fn guard(&self) -> LockGuard<'_, T> {
+        LockGuard {
+            value: self.value.borrow_mut(),
+            lock: self,
+        }
+    }
+
+    /// Releases the lock: hands it to the oldest waiter, or unlocks.
+    #[inline]
+    fn unlock(&self) {
+        let next = self.waiters.borrow_mut().notify_first(());
+        match next {
+            Ok(waker) => {
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            }
+            Err(()) => self.locked.set(false),
+        }
+    }
+
+    pub(crate) fn is_same(&self, other: &Lock<T>) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl<T: Default> Default for Lock<T> {
+    /// An unlocked lock guarding `T::default()`.
+    fn default() -> Self {
+        Lock::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Lock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Lock");
+        match self.value.try_borrow() {
+            Ok(v) if !self.locked.get() => d.field("value", &*v),
+            _ => d.field("value", &format_args!("<locked>")),
+        };
+        d.field("waiters", &self.waiters.borrow().waiting())
+            .finish()
+    }
+}
+
+/// Holds a [`Lock`]; releases it when dropped. Dereferences to the guarded
+/// value.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let lock = anyloop_core::sync::Lock::new(String::new());
+/// {
+///     let mut guard = lock.lock().await;
+///     guard.push_str("held");
+/// } // released here
+/// assert_eq!(lock.lock().await.as_str(), "held");
+/// # });
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a, T> {
+    // Dropped after `Drop::drop` hands the lock on; the next owner only
+    // borrows the value when it is polled, later.
+    value: RefMut<'a, T>,
+    lock: &'a Lock<T>,
+}
+
+impl<'a, T> LockGuard<'a, T> {
+    pub(crate) fn lock(&self) -> &'a Lock<T> {
+        self.lock
+    }
+}
+
+impl<T> Deref for LockGuard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for LockGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T> Drop for LockGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for LockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LockGuard").field(&*self.value).finish()
+    }
+}
+
+/// Future of [`Lock::lock`]: resolves to the [`LockGuard`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let lock = anyloop_core::sync::Lock::new(());
+/// let fut: anyloop_core::sync::LockFuture<'_, ()> = lock.lock();
+/// let _guard = fut.await;
+/// # });
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct LockFuture<'a, T> {
+    lock: &'a Lock<T>,
+    /// The waiter slot, or `NIL` when not queued.
+    key: usize,
+}
+
+impl<'a, T> Future for LockFuture<'a, T> {
+    type Output = LockGuard<'a, T>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        let lock = self.lock;
+        if self.key == NIL {
+            if let Some(g) = lock.try_lock() {
+                return Poll::Ready(g);
+            }
+            self.key = lock.waiters.borrow_mut().push(cx.waker());
+            return Poll::Pending;
+        }
+        let served = lock.waiters.borrow_mut().poll(self.key, cx.waker());
+        match served {
+            Some(()) => {
+                self.key = NIL;
+                Poll::Ready(lock.guard())
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> Drop for LockFuture<'_, T> {
+    fn drop(&mut self) {
+        if self.key != NIL {
+            let served = self.lock.waiters.borrow_mut().remove(self.key);
+            if served.is_some() {
+                // The lock was handed to us: pass it on.
+                self.lock.unlock();
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for LockFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockFuture")
+            .field("queued", &(self.key != NIL))
+            .finish()
+    }
+}

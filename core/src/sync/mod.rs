@@ -1,0 +1,76 @@
+//! Synchronization primitives for tasks: asyncio's "Synchronization
+//! Primitives" chapter.
+//!
+//! All of them are single-loop (they are `!Sync`, share them between tasks
+//! with an `Rc`), fair (waiters are served in FIFO order: a released lock
+//! or permit goes straight to the oldest waiter, so later arrivals cannot
+//! barge in) and cancel-safe (a waiter whose future is dropped never takes
+//! the lock or permit and never swallows a wake-up meant for another
+//! waiter). They never lock a mutex or touch an atomic, and a steady state
+//! allocates nothing: waiters live in a recycled slab.
+//!
+//! # asyncio → anyloop
+//!
+//! | asyncio | anyloop |
+//! |---|---|
+//! | `asyncio.Lock()` | [`Lock::new`]`(())`, or `Lock::new(value)` to guard a value |
+//! | `async with lock:` / `await lock.acquire()` … `lock.release()` | `let guard = lock.`[`lock`](Lock::lock)`().await;` … `drop(guard)` |
+//! | `lock.locked()` | [`Lock::is_locked`] |
+//! | `asyncio.Event()`, `set()`, `clear()`, `is_set()`, `await wait()` | [`Event::new`], [`Event::set`], [`Event::clear`], [`Event::is_set`], [`Event::wait`] |
+//! | `asyncio.Condition()` | [`Condition::new`]`(())` (the condition owns its lock and the value it guards) |
+//! | `async with cond:` | `let guard = cond.`[`lock`](Condition::lock)`().await;` |
+//! | `await cond.wait()` | `guard = cond.`[`wait`](Condition::wait)`(guard).await;` |
+//! | `await cond.wait_for(predicate)` | `guard = cond.`[`wait_for`](Condition::wait_for)`(guard, \|v\| ...).await;` |
+//! | `cond.notify(n)`, `cond.notify_all()` | [`Condition::notify`]`(n)`, [`Condition::notify_all`] |
+//! | `asyncio.Semaphore(n)` | [`Semaphore::new`]`(n)` |
+//! | `async with sem:` / `await sem.acquire()` | `let permit = sem.`[`acquire`](Semaphore::acquire)`().await;` ([`SemaphorePermit`] gives it back on drop) |
+//! | `sem.release()` (without a prior acquire) | [`Semaphore::release`]; keep a permit with [`SemaphorePermit::forget`] |
+//! | `sem.locked()` | [`Semaphore::is_locked`] |
+//! | `asyncio.BoundedSemaphore(n)` | [`BoundedSemaphore::new`]`(n)`; over-release → `Err(`[`ReleaseError`]`)` instead of `ValueError` |
+//! | `asyncio.Barrier(parties)` | [`Barrier::new`]`(parties)` |
+//! | `await barrier.wait()` → index | [`Barrier::wait`]`().await` → `Ok(index)` |
+//! | `barrier.reset()`, `barrier.abort()` | [`Barrier::reset`], [`Barrier::abort`] |
+//! | `barrier.parties`, `n_waiting`, `broken` | [`Barrier::parties`], [`Barrier::n_waiting`], [`Barrier::is_broken`] |
+//! | `BrokenBarrierError` | [`BrokenBarrier`] |
+//!
+//! # Examples
+//!
+//! ```
+//! # anyloop_core::doctest_run(async {
+//! use anyloop_core::sync::{Event, Lock};
+//! use std::rc::Rc;
+//!
+//! let log = Rc::new(Lock::new(Vec::new()));
+//! let go = Rc::new(Event::new());
+//! let workers: Vec<_> = (0..3)
+//!     .map(|i| {
+//!         let (log, go) = (log.clone(), go.clone());
+//!         anyloop_core::spawn(async move {
+//!             go.wait().await;
+//!             log.lock().await.push(i);
+//!         })
+//!     })
+//!     .collect();
+//! go.set();
+//! for w in workers {
+//!     w.await.unwrap();
+//! }
+//! assert_eq!(*log.lock().await, [0, 1, 2]);
+//! # });
+//! ```
+
+mod barrier;
+mod condition;
+mod event;
+mod lock;
+mod semaphore;
+pub(crate) mod waiters;
+
+pub use barrier::{Barrier, BarrierWait, BrokenBarrier};
+pub use condition::{Condition, ConditionWait};
+pub use event::{Event, EventWait};
+pub use lock::{Lock, LockFuture, LockGuard};
+pub use semaphore::{BoundedSemaphore, ReleaseError, Semaphore, SemaphoreAcquire, SemaphorePermit};
+
+#[cfg(test)]
+mod tests;
