@@ -77,6 +77,7 @@ compile_error!(
 use std::future::Future;
 use std::io;
 
+pub use anyloop_core::queue;
 pub use anyloop_core::sync;
 pub use anyloop_core::task;
 pub use anyloop_core::time;

@@ -41,6 +41,7 @@
 mod driver;
 mod handle;
 mod host;
+pub mod queue;
 pub mod sync;
 pub mod task;
 pub mod testing;
