@@ -21,7 +21,8 @@ fn usage() -> ExitCode {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          test [--host native|wasi|web|www]...   install what is missing, run the suite on every host (or the given ones)\n  \
-         bench [--host native|wasi|web]          side-by-side benchmarks vs the peers, ratios printed\n  \
+         bench [--host native|wasi|web] [-- ARGS] side-by-side benchmarks vs the peers, ratios printed\n                                             \
+         (ARGS: --quick, --rounds N, workload name filters)\n  \
          install                                 only install the toolchain pieces"
     );
     ExitCode::from(2)
@@ -33,9 +34,13 @@ fn main() -> ExitCode {
         return usage();
     };
     let mut hosts = Vec::new();
+    let mut extra = Vec::new();
     let mut rest = args[1..].iter();
     while let Some(a) = rest.next() {
         match a.as_str() {
+            "--" => {
+                extra.extend(rest.by_ref().cloned());
+            }
             "--host" => match rest.next() {
                 Some(h) => hosts.push(h.clone()),
                 None => return usage(),
@@ -46,9 +51,12 @@ fn main() -> ExitCode {
             }
         }
     }
+    if !extra.is_empty() && cmd != "bench" {
+        return usage();
+    }
     let result = match cmd.as_str() {
         "test" => test(&hosts),
-        "bench" => bench::run(&hosts),
+        "bench" => bench::run(&hosts, &extra),
         "install" => install::all(),
         _ => return usage(),
     };

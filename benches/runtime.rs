@@ -1,0 +1,103 @@
+//! `cargo bench --bench runtime` (what `cargo xtask bench` runs natively):
+//! anyloop vs tokio vs smol, in one process, interleaved rounds, medians.
+//!
+//! Arguments (after `--`): `--rounds N` (default 9), `--quick` (a tenth of
+//! the sizes, 3 rounds), and substrings selecting workloads by name.
+//!
+//! The workloads live in `workloads/` (std only, generic over
+//! `workloads::Runtime`); the peers in `peers/`. See `xtask/src/bench.rs`
+//! for how other hosts reuse them.
+
+#[macro_use]
+mod workloads;
+#[cfg(not(target_family = "wasm"))]
+mod peers;
+
+#[cfg(not(target_family = "wasm"))]
+fn main() {
+    use peers::{Anyloop, Smol, Tokio};
+    use workloads::{Runtime, Workload};
+
+    let mut rounds = None;
+    let mut quick = false;
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--bench" => {} // added by `cargo bench`
+            "--quick" => quick = true,
+            "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
+            f if !f.starts_with('-') => filters.push(f.to_string()),
+            other => eprintln!("runtime bench: ignoring argument {other:?}"),
+        }
+    }
+    if quick {
+        workloads::set_sizes(workloads::Sizes::QUICK);
+    }
+    let rounds = rounds.unwrap_or(if quick { 3 } else { 9 });
+
+    let peer_names = [Anyloop::NAME, Tokio::NAME, Smol::NAME];
+    let mut table: Vec<Workload> = vec![
+        row!("spawn_join", "ns/task", spawn_join; Anyloop, Tokio, Smol),
+        row!("yield", "ns/yield", yield_many; Anyloop, Tokio, Smol),
+        row!("pingpong", "ns/trip", pingpong; Anyloop, Tokio, Smol),
+        row!("chained_spawn", "ns/spawn", chained_spawn; Anyloop, Tokio, Smol),
+        row!("timers", "ms>50", timers; Anyloop, Tokio, Smol),
+        // Sync primitives: anyloop's column appears once `Locks` is
+        // implemented for `Anyloop` (anyloop::sync::{Lock, Semaphore}).
+        Workload {
+            name: "lock",
+            unit: "ns/op",
+            peers: vec![
+                None,
+                Some(workloads::lock::<Tokio>),
+                Some(workloads::lock::<Smol>),
+            ],
+        },
+        Workload {
+            name: "semaphore",
+            unit: "ns/op",
+            peers: vec![
+                None,
+                Some(workloads::semaphore::<Tokio>),
+                Some(workloads::semaphore::<Smol>),
+            ],
+        },
+    ];
+    if !filters.is_empty() {
+        table.retain(|w| filters.iter().any(|f| w.name.contains(f.as_str())));
+    }
+
+    let s = workloads::sizes();
+    println!(
+        "anyloop vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-io), \
+         native, {} CPUs, median of {rounds} interleaved rounds after a warm-up",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "sizes: spawn_join {} tasks; yield {}x{}; pingpong {} round trips (capacity-1 channels); \
+         chained_spawn {} deep; timers {} sleepers 0-{} ms; lock/semaphore {} ops",
+        s.spawn,
+        s.yield_tasks,
+        s.yields,
+        s.round_trips,
+        s.chain,
+        s.sleepers,
+        s.max_sleep_ms,
+        s.lock_ops
+    );
+    let samples = workloads::measure(&table, rounds, |r| eprintln!("  {r}"));
+    println!();
+    print!("{}", workloads::report(&table, &peer_names, &samples));
+    println!(
+        "\nratio = anyloop / best peer (< 1: anyloop faster); spread = (max - min) / median \
+         of anyloop's samples"
+    );
+}
+
+#[cfg(target_family = "wasm")]
+fn main() {
+    // The wasm harnesses (`cargo xtask bench --host wasi|web`) build their
+    // own peers on `workloads`; see xtask/src/bench.rs.
+    let _ = workloads::sizes();
+}
