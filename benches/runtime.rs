@@ -43,26 +43,8 @@ fn main() {
         row!("pingpong", "ns/trip", pingpong; Anyloop, Tokio, Smol),
         row!("chained_spawn", "ns/spawn", chained_spawn; Anyloop, Tokio, Smol),
         row!("timers", "ms>50", timers; Anyloop, Tokio, Smol),
-        // Sync primitives: anyloop's column appears once `Locks` is
-        // implemented for `Anyloop` (anyloop::sync::{Lock, Semaphore}).
-        Workload {
-            name: "lock",
-            unit: "ns/op",
-            peers: vec![
-                None,
-                Some(workloads::lock::<Tokio>),
-                Some(workloads::lock::<Smol>),
-            ],
-        },
-        Workload {
-            name: "semaphore",
-            unit: "ns/op",
-            peers: vec![
-                None,
-                Some(workloads::semaphore::<Tokio>),
-                Some(workloads::semaphore::<Smol>),
-            ],
-        },
+        row!("lock", "ns/op", lock; Anyloop, Tokio, Smol),
+        row!("semaphore", "ns/op", semaphore; Anyloop, Tokio, Smol),
     ];
     if !filters.is_empty() {
         table.retain(|w| filters.iter().any(|f| w.name.contains(f.as_str())));

@@ -7,12 +7,9 @@
 //! they are; smol's `async-io` has no wasm reactor, so a wasi harness gives
 //! smol's `LocalExecutor` another driver/timer (or leaves its timer rows `-`).
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::workloads::{Locks, Runtime};
@@ -71,20 +68,54 @@ impl Runtime for Anyloop {
         anyloop::sleep(dur)
     }
 
-    // TODO(queue): switch to `anyloop::queue::Queue::new(cap)` when it lands.
-    type Tx<T: 'static> = LocalTx<T>;
-    type Rx<T: 'static> = LocalRx<T>;
+    type Tx<T: 'static> = QueueTx<T>;
+    type Rx<T: 'static> = anyloop::queue::Queue<T>;
 
     fn channel<T: 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
-        local_channel(cap)
+        let q = anyloop::queue::Queue::new(cap.max(1));
+        (QueueTx(q.clone()), q)
     }
 
-    fn send<T: 'static>(tx: &mut Self::Tx<T>, v: T) -> impl Future<Output = ()> {
-        tx.send(v)
+    async fn send<T: 'static>(tx: &mut Self::Tx<T>, v: T) {
+        if tx.0.put(v).await.is_err() {
+            panic!("bench queue shut down");
+        }
     }
 
-    fn recv<T: 'static>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> {
-        rx.recv()
+    async fn recv<T: 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.get().await.ok()
+    }
+}
+
+/// The sending side of an `anyloop::queue::Queue`: dropping it shuts the
+/// queue down (getters drain what is left, then see the shutdown), like
+/// dropping the last sender of a channel.
+pub struct QueueTx<T>(anyloop::queue::Queue<T>);
+
+impl<T> Drop for QueueTx<T> {
+    fn drop(&mut self) {
+        self.0.shutdown(false);
+    }
+}
+
+impl Locks for Anyloop {
+    type Mutex = anyloop::sync::Lock<u64>;
+    type Semaphore = anyloop::sync::Semaphore;
+
+    fn mutex() -> Self::Mutex {
+        anyloop::sync::Lock::new(0)
+    }
+
+    async fn lock_incr(m: &Self::Mutex) {
+        *m.lock().await += 1;
+    }
+
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        anyloop::sync::Semaphore::new(permits)
+    }
+
+    async fn acquire_release(s: &Self::Semaphore) {
+        drop(s.acquire().await);
     }
 }
 
@@ -271,103 +302,5 @@ impl Locks for Smol {
 
     async fn acquire_release(s: &Self::Semaphore) {
         drop(s.acquire().await);
-    }
-}
-
-// ---------------------------------------------------------------- local channel
-
-// A minimal single-threaded bounded channel for anyloop until
-// `anyloop::queue::Queue` lands: one waiting sender and one waiting
-// receiver (all the workloads need), no atomics.
-
-struct Chan<T> {
-    buf: VecDeque<T>,
-    cap: usize,
-    senders: usize,
-    rx_alive: bool,
-    tx_waker: Option<Waker>,
-    rx_waker: Option<Waker>,
-}
-
-/// Sending half of [`local_channel`].
-pub struct LocalTx<T>(Rc<RefCell<Chan<T>>>);
-/// Receiving half of [`local_channel`].
-pub struct LocalRx<T>(Rc<RefCell<Chan<T>>>);
-
-/// A bounded single-threaded channel.
-pub fn local_channel<T>(cap: usize) -> (LocalTx<T>, LocalRx<T>) {
-    let c = Rc::new(RefCell::new(Chan {
-        buf: VecDeque::with_capacity(cap),
-        cap: cap.max(1),
-        senders: 1,
-        rx_alive: true,
-        tx_waker: None,
-        rx_waker: None,
-    }));
-    (LocalTx(c.clone()), LocalRx(c))
-}
-
-impl<T> LocalTx<T> {
-    async fn send(&mut self, v: T) {
-        let mut v = Some(v);
-        std::future::poll_fn(|cx| {
-            let mut c = self.0.borrow_mut();
-            if !c.rx_alive {
-                return Poll::Ready(());
-            }
-            if c.buf.len() < c.cap {
-                c.buf.push_back(v.take().expect("sent twice"));
-                if let Some(w) = c.rx_waker.take() {
-                    w.wake();
-                }
-                Poll::Ready(())
-            } else {
-                c.tx_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-impl<T> LocalRx<T> {
-    async fn recv(&mut self) -> Option<T> {
-        std::future::poll_fn(|cx| {
-            let mut c = self.0.borrow_mut();
-            if let Some(v) = c.buf.pop_front() {
-                if let Some(w) = c.tx_waker.take() {
-                    w.wake();
-                }
-                Poll::Ready(Some(v))
-            } else if c.senders == 0 {
-                Poll::Ready(None)
-            } else {
-                c.rx_waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-impl<T> Drop for LocalTx<T> {
-    fn drop(&mut self) {
-        let mut c = self.0.borrow_mut();
-        c.senders -= 1;
-        if c.senders == 0 {
-            if let Some(w) = c.rx_waker.take() {
-                w.wake();
-            }
-        }
-    }
-}
-
-impl<T> Drop for LocalRx<T> {
-    fn drop(&mut self) {
-        let mut c = self.0.borrow_mut();
-        c.rx_alive = false;
-        if let Some(w) = c.tx_waker.take() {
-            w.wake();
-        }
     }
 }
