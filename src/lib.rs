@@ -75,7 +75,6 @@ compile_error!(
 );
 
 use std::future::Future;
-use std::io;
 
 pub use anyloop_core::queue;
 pub use anyloop_core::sync;
@@ -91,6 +90,28 @@ pub use anyloop_macros::{main, test};
 /// Networking: TCP listeners and streams on every host that has them.
 pub mod net {
     pub use crate::backend::net::{TcpListener, TcpStream};
+}
+
+/// Standard input and output without blocking other tasks.
+///
+/// # Examples
+///
+/// Read lines from stdin:
+///
+/// ```no_run
+/// use futures_lite::{AsyncBufReadExt, StreamExt};
+///
+/// anyloop::run(async {
+///     let mut lines = futures_lite::io::BufReader::new(anyloop::io::stdin()).lines();
+///     while let Some(line) = lines.next().await {
+///         println!("got {}", line?);
+///     }
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+pub mod io {
+    pub use crate::backend::io::{stdin, stdout, Stdin, Stdout};
 }
 
 /// What the current host can do.
@@ -157,7 +178,7 @@ impl Runner {
     ///
     /// `Unsupported` in the browser (use [`spawn_root`]); the OS error if
     /// the host cannot be created.
-    pub fn new() -> io::Result<Runner> {
+    pub fn new() -> std::io::Result<Runner> {
         if !backend::CAPABILITIES.blocking {
             return Err(anyloop_core::unsupported(
                 "anyloop::run / Runner (blocking the thread)",
@@ -198,12 +219,18 @@ impl Runner {
 ///
 /// ```
 /// anyloop::run(async {
-///     let n = anyloop::to_thread(|| (1..=10u64).product::<u64>()).await.unwrap();
-///     assert_eq!(n, 3_628_800);
+///     match anyloop::to_thread(|| (1..=10u64).product::<u64>()).await {
+///         Ok(n) => assert_eq!(n, 3_628_800),
+///         // Hosts without threads (WASI, web) say so instead.
+///         Err(e) => {
+///             assert!(!anyloop::capabilities().threads);
+///             assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
+///         }
+///     }
 /// });
 /// ```
 #[doc(alias = "run_in_executor")]
-pub async fn to_thread<T, F>(f: F) -> io::Result<T>
+pub async fn to_thread<T, F>(f: F) -> std::io::Result<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,

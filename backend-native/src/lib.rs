@@ -20,10 +20,10 @@
 #![cfg(not(target_family = "wasm"))]
 
 pub mod blocking;
+pub mod io;
 pub mod net;
 mod reactor;
 
-use std::io;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -83,7 +83,7 @@ impl NativeHost {
     /// # Errors
     ///
     /// The OS error if the poller cannot be created.
-    pub fn new() -> io::Result<NativeHost> {
+    pub fn new() -> std::io::Result<NativeHost> {
         anyloop_core::time::set_fallback_clock(now_ns);
         clock_origin();
         Ok(NativeHost {
@@ -101,7 +101,7 @@ impl Host for NativeHost {
         now_ns()
     }
 
-    fn park(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn park(&self, timeout: Option<Duration>) -> std::io::Result<()> {
         self.reactor.poll(timeout)
     }
 
@@ -129,12 +129,12 @@ pub fn doc_run<F: std::future::Future>(fut: F) -> F::Output {
 /// # Errors
 ///
 /// The OS error if the poller cannot be created.
-pub fn new_host() -> io::Result<NativeHost> {
+pub fn new_host() -> std::io::Result<NativeHost> {
     NativeHost::new()
 }
 
 /// Runs `f` on the blocking pool.
-pub async fn to_thread<T, F>(f: F) -> io::Result<T>
+pub async fn to_thread<T, F>(f: F) -> std::io::Result<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,

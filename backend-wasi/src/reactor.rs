@@ -1,0 +1,242 @@
+//! Readiness on WASI preview 1: one `poll_oneoff` per park.
+//!
+//! An I/O object whose operation returns `EAGAIN` registers its waker for
+//! `(fd, direction)`. [`park`] turns every registered interest into an
+//! `fd_read`/`fd_write` subscription, adds a relative monotonic clock
+//! subscription for the loop's next deadline, waits in ONE `poll_oneoff`
+//! call, and wakes the wakers of the descriptors that became ready. Interests
+//! are oneshot (like the native reactor): a task that still cannot make
+//! progress registers again.
+//!
+//! There are no threads on wasip1, so everything here is thread-local.
+
+use std::cell::RefCell;
+use std::io;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use wasi::{Errno, Event, Fd, Subscription, SubscriptionClock, SubscriptionFdReadwrite};
+
+/// Userdata of the clock subscription (fd interests use their index).
+const CLOCK: u64 = u64::MAX;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+struct Interest {
+    fd: Fd,
+    dir: Direction,
+    wakers: Vec<Waker>,
+}
+
+#[derive(Default)]
+struct Reactor {
+    interests: Vec<Interest>,
+    subs: Vec<Subscription>,
+    events: Vec<Event>,
+}
+
+thread_local! {
+    static REACTOR: RefCell<Reactor> = RefCell::new(Reactor::default());
+}
+
+/// Converts a WASI errno into an `io::Error` (std's raw OS errors on wasip1
+/// are WASI errnos, so `kind()` is meaningful).
+pub(crate) fn errno(e: Errno) -> io::Error {
+    io::Error::from_raw_os_error(i32::from(e.raw()))
+}
+
+fn fd_subscription(userdata: u64, fd: Fd, dir: Direction) -> Subscription {
+    let tag = match dir {
+        Direction::Read => wasi::EVENTTYPE_FD_READ,
+        Direction::Write => wasi::EVENTTYPE_FD_WRITE,
+    };
+    let rw = SubscriptionFdReadwrite {
+        file_descriptor: fd,
+    };
+    Subscription {
+        userdata,
+        u: wasi::SubscriptionU {
+            tag: tag.raw(),
+            u: match dir {
+                Direction::Read => wasi::SubscriptionUU { fd_read: rw },
+                Direction::Write => wasi::SubscriptionUU { fd_write: rw },
+            },
+        },
+    }
+}
+
+fn clock_subscription(timeout: Duration) -> Subscription {
+    Subscription {
+        userdata: CLOCK,
+        u: wasi::SubscriptionU {
+            tag: wasi::EVENTTYPE_CLOCK.raw(),
+            u: wasi::SubscriptionUU {
+                clock: SubscriptionClock {
+                    id: wasi::CLOCKID_MONOTONIC,
+                    timeout: u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX),
+                    precision: 0,
+                    flags: 0, // relative to now
+                },
+            },
+        },
+    }
+}
+
+/// Calls `poll_oneoff` on `subs`, filling `events`.
+fn poll_oneoff(subs: &[Subscription], events: &mut Vec<Event>) -> io::Result<()> {
+    events.clear();
+    events.reserve(subs.len());
+    // SAFETY: `subs` points to `subs.len()` initialized subscriptions and
+    // `events` has capacity for as many events; the host writes at most
+    // `nsubscriptions` events and returns how many it wrote.
+    let n = unsafe { wasi::poll_oneoff(subs.as_ptr(), events.as_mut_ptr(), subs.len()) }
+        .map_err(errno)?;
+    // SAFETY: the host initialized the first `n <= subs.len()` events.
+    unsafe { events.set_len(n.min(subs.len())) };
+    Ok(())
+}
+
+/// Stores `waker` to be woken when `fd` is ready in `dir`.
+pub(crate) fn register(fd: Fd, dir: Direction, waker: &Waker) {
+    REACTOR.with(|r| {
+        let mut r = r.borrow_mut();
+        let i = match r.interests.iter().position(|i| i.fd == fd && i.dir == dir) {
+            Some(i) => i,
+            None => {
+                r.interests.push(Interest {
+                    fd,
+                    dir,
+                    wakers: Vec::new(),
+                });
+                r.interests.len() - 1
+            }
+        };
+        let wakers = &mut r.interests[i].wakers;
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+    });
+}
+
+/// Drops every interest in `fd` (before it is closed) and wakes the waiters
+/// so they observe the closed object.
+pub(crate) fn forget(fd: Fd) {
+    let mut woken = Vec::new();
+    REACTOR.with(|r| {
+        r.borrow_mut().interests.retain_mut(|i| {
+            if i.fd == fd {
+                woken.append(&mut i.wakers);
+                false
+            } else {
+                true
+            }
+        });
+    });
+    woken.into_iter().for_each(Waker::wake);
+}
+
+/// Waits in one `poll_oneoff` until a registered descriptor is ready or
+/// `timeout` passes, then wakes the ready descriptors' wakers.
+pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
+    let mut to_wake: Vec<Waker> = Vec::new();
+    REACTOR.with(|r| -> io::Result<()> {
+        let mut r = r.borrow_mut();
+        let r = &mut *r;
+        if r.interests.is_empty() {
+            match timeout {
+                Some(t) if t.is_zero() => return Ok(()),
+                Some(_) => {}
+                None => {
+                    return Err(io::Error::other(
+                        "every task waits, but no timer is pending and no I/O is \
+                         registered: nothing can ever wake the loop (deadlock)",
+                    ))
+                }
+            }
+        }
+        r.subs.clear();
+        for (i, int) in r.interests.iter().enumerate() {
+            r.subs.push(fd_subscription(i as u64, int.fd, int.dir));
+        }
+        if let Some(t) = timeout {
+            r.subs.push(clock_subscription(t));
+        }
+        poll_oneoff(&r.subs, &mut r.events)?;
+        let mut fired = vec![false; r.interests.len()];
+        for ev in &r.events {
+            // An event with `error` set (e.g. a closed descriptor) wakes its
+            // waiters too: their retried operation reports the error.
+            if let Some(f) = usize::try_from(ev.userdata)
+                .ok()
+                .and_then(|i| fired.get_mut(i))
+            {
+                *f = true;
+            }
+        }
+        let mut idx = 0;
+        r.interests.retain_mut(|int| {
+            let keep = !fired[idx];
+            idx += 1;
+            if !keep {
+                to_wake.append(&mut int.wakers);
+            }
+            keep
+        });
+        Ok(())
+    })?;
+    to_wake.into_iter().for_each(Waker::wake);
+    Ok(())
+}
+
+/// Whether `fd` is ready in `dir` right now (a `poll_oneoff` with a zero
+/// timeout). For descriptors that cannot be made non-blocking (stdin):
+/// their read must only be attempted after readiness.
+pub(crate) fn ready_now(fd: Fd, dir: Direction) -> io::Result<bool> {
+    let subs = [
+        fd_subscription(0, fd, dir),
+        clock_subscription(Duration::ZERO),
+    ];
+    let mut events = Vec::with_capacity(2);
+    poll_oneoff(&subs, &mut events)?;
+    Ok(events.iter().any(|e| e.userdata == 0))
+}
+
+/// Runs a non-blocking `op`; on `EAGAIN` registers interest in `dir` and
+/// returns `Pending`.
+pub(crate) fn poll_io<R>(
+    fd: Fd,
+    dir: Direction,
+    cx: &mut Context<'_>,
+    op: impl FnOnce() -> Result<R, Errno>,
+) -> Poll<io::Result<R>> {
+    match op() {
+        Ok(v) => Poll::Ready(Ok(v)),
+        Err(wasi::ERRNO_AGAIN) => {
+            register(fd, dir, cx.waker());
+            Poll::Pending
+        }
+        Err(e) => Poll::Ready(Err(errno(e))),
+    }
+}
+
+/// Runs a possibly blocking `op` only once `fd` is ready in `dir`, so that
+/// it does not block the loop.
+pub(crate) fn poll_when_ready<R>(
+    fd: Fd,
+    dir: Direction,
+    cx: &mut Context<'_>,
+    op: impl FnOnce() -> Result<R, Errno>,
+) -> Poll<io::Result<R>> {
+    match ready_now(fd, dir) {
+        Ok(true) => poll_io(fd, dir, cx, op),
+        Ok(false) => {
+            register(fd, dir, cx.waker());
+            Poll::Pending
+        }
+        Err(e) => Poll::Ready(Err(e)),
+    }
+}
