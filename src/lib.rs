@@ -41,6 +41,13 @@
 //! | `await asyncio.sleep(s)` | [`sleep`]`(Duration)`, [`sleep_until`]`(Instant)` |
 //! | `asyncio.wait_for(aw, t)`, `asyncio.timeout(t)` | [`timeout`]`(dur, fut)`, [`timeout_at`]`(deadline, fut)` |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`], [`all_tasks`] |
+//! | `asyncio.gather(a, b)`, `gather(*aws)` | [`gather!`]`(a, b)`, [`gather()`]`(iter)`, [`try_gather()`] |
+//! | `asyncio.wait`, `as_completed`, `shield` | [`wait`]`(tasks, `[`ReturnWhen`]`::…)`, [`as_completed`], [`shield`] |
+//! | `asyncio.TaskGroup`, `asyncio.timeout` (`cm.reschedule`) | [`TaskGroup`], [`time::TimeoutScope`] |
+//! | `contextvars.ContextVar` | [`task_local!`] |
+//! | `loop.call_soon/call_later/call_at` | [`call_soon`], [`call_later`], [`call_at`] → [`TimerHandle`] |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()` | [`capture_call_graph`], [`print_call_graph`] |
+//! | the whole "Coroutines and Tasks" chapter | [`tasks`] (full table) |
 //! | `loop.call_soon_threadsafe(cb)` | [`Handle::call_soon_threadsafe`] |
 //! | `asyncio.run_coroutine_threadsafe(coro, loop)` | [`Handle::spawn`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
@@ -79,11 +86,18 @@ use std::future::Future;
 pub use anyloop_core::queue;
 pub use anyloop_core::sync;
 pub use anyloop_core::task;
+pub use anyloop_core::tasks;
 pub use anyloop_core::time;
 pub use anyloop_core::{
     all_tasks, current_task, sleep, sleep_until, spawn, timeout, timeout_at, yield_now, Budget,
     Capabilities, Elapsed, EventLoop, Handle, Host, Task, TaskError, TaskId, TaskRef, TaskState,
     Tick, Unpark,
+};
+// asyncio's "Coroutines and Tasks" chapter (see [`tasks`] for the table).
+pub use anyloop_core::{
+    as_completed, call_at, call_later, call_soon, capture_call_graph, gather, print_call_graph,
+    shield, task_local, try_gather, wait, CallGraph, ChildFailure, GroupClosed, GroupError,
+    GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
 };
 pub use anyloop_macros::{main, test};
 

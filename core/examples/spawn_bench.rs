@@ -10,7 +10,9 @@ use std::time::Instant;
 
 fn batch(lp: &EventLoop, n: usize) -> u64 {
     lp.block_on(async move {
-        let tasks: Vec<_> = (0..n as u64).map(|i| anyloop_core::spawn(async move { i })).collect();
+        let tasks: Vec<_> = (0..n as u64)
+            .map(|i| anyloop_core::spawn(async move { i }))
+            .collect();
         let mut sum = 0;
         for t in tasks {
             sum += t.await.unwrap();
@@ -35,8 +37,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
-    let rounds: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let rounds: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let lp = EventLoop::new(MockHost::new());
     let mut b = Vec::new();
     let mut s = Vec::new();
@@ -48,5 +56,9 @@ fn main() {
         std::hint::black_box(serial(&lp, n));
         s.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
     }
-    println!("n={n} rounds={rounds} batch: {:.1} ns/task  serial: {:.1} ns/task", median(b), median(s));
+    println!(
+        "n={n} rounds={rounds} batch: {:.1} ns/task  serial: {:.1} ns/task",
+        median(b),
+        median(s)
+    );
 }

@@ -44,6 +44,7 @@ mod host;
 pub mod queue;
 pub mod sync;
 pub mod task;
+pub mod tasks;
 pub mod testing;
 pub mod time;
 
@@ -52,6 +53,11 @@ pub use handle::Handle;
 pub use host::{unsupported, Capabilities, Host, Unpark};
 pub use task::{
     all_tasks, current_task, spawn, yield_now, Task, TaskError, TaskId, TaskRef, TaskState,
+};
+pub use tasks::{
+    as_completed, call_at, call_later, call_soon, capture_call_graph, gather, print_call_graph,
+    shield, try_gather, wait, CallGraph, ChildFailure, GroupClosed, GroupError, GroupHandle,
+    GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
 };
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
 

@@ -2,17 +2,19 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::driver::{self, Local, Shared};
+use crate::tasks::local::Context as LocalContext;
 
 thread_local! {
     /// The task being polled on this thread.
@@ -60,6 +62,21 @@ impl TaskState {
     }
 }
 
+/// The task-local context of a task (`task_local!` values), touched only
+/// by the thread that polls the task.
+struct LocalsCell(UnsafeCell<Option<Rc<LocalContext>>>);
+
+// SAFETY: the cell is read and written only (a) while the task's `Wrapped`
+// future is being polled or dropped, through `RUNNING` on the polling
+// thread, (b) when the task is created, before anything else can see it,
+// and (c) when `Wrapped` is dropped on a thread other than its loop's,
+// where the context is leaked instead of dropped (see `Wrapped::drop`).
+// A task is polled by one thread at a time (async-task guarantees it), so
+// accesses never overlap and the `Rc` never crosses threads.
+unsafe impl Sync for LocalsCell {}
+// SAFETY: as above: the `Rc` inside is only touched on the polling thread.
+unsafe impl Send for LocalsCell {}
+
 /// Per-task data stored inside the `async-task` allocation.
 pub(crate) struct TaskMeta {
     shared: Arc<Shared>,
@@ -70,6 +87,9 @@ pub(crate) struct TaskMeta {
     cancel_msg: Mutex<Option<String>>,
     state: AtomicU8,
     slot: AtomicUsize,
+    /// Id of the task awaiting this one's `Task` handle (0: none).
+    awaiter: AtomicU64,
+    locals: LocalsCell,
 }
 
 impl TaskMeta {
@@ -114,6 +134,33 @@ impl TaskMeta {
     }
 }
 
+/// Runs `f` with the task-local context of the running task; `None`
+/// outside a task.
+pub(crate) fn with_running_locals<R>(
+    f: impl FnOnce(&mut Option<Rc<LocalContext>>) -> R,
+) -> Option<R> {
+    let meta = RUNNING.with(Cell::get);
+    if meta.is_null() {
+        return None;
+    }
+    // SAFETY: RUNNING points to the metadata of the task being polled or
+    // dropped on this thread (alive for the whole poll); see `LocalsCell`
+    // for why this thread has exclusive access to the cell. The callers
+    // (`tasks::local`) pass closures that run no user code (values they
+    // replace or remove are returned and dropped after), so this function
+    // is never re-entered while the borrow is live.
+    let cell = unsafe { &mut *(*meta).locals.0.get() };
+    Some(f(cell))
+}
+
+/// The context a task spawned now inherits: a copy (a reference count) of
+/// the running task's.
+#[inline]
+fn inherited_locals() -> LocalsCell {
+    let ctx = with_running_locals(|c| c.clone()).flatten();
+    LocalsCell(UnsafeCell::new(ctx))
+}
+
 /// Why a task produced no value: it was cancelled or it panicked.
 ///
 /// # Examples
@@ -133,6 +180,8 @@ pub struct TaskError {
 enum Repr {
     Cancelled(Option<String>),
     Panicked(Box<dyn Any + Send + 'static>),
+    /// A `TaskGroup` child returned an error, which went to the group.
+    Failed,
 }
 
 impl TaskError {
@@ -140,6 +189,16 @@ impl TaskError {
         TaskError {
             repr: Repr::Cancelled(msg),
         }
+    }
+
+    pub(crate) fn failed() -> Self {
+        TaskError { repr: Repr::Failed }
+    }
+
+    /// A [`TaskGroup`](crate::TaskGroup) child returned an error; the error
+    /// itself went to the group (see [`GroupError`](crate::GroupError)).
+    pub fn is_failed(&self) -> bool {
+        matches!(self.repr, Repr::Failed)
     }
 
     /// The task was cancelled.
@@ -153,10 +212,21 @@ impl TaskError {
     }
 
     /// The message given to [`Task::cancel_with`], if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let task = anyloop_core::spawn(std::future::pending::<()>());
+    /// task.cancel_with("shutting down");
+    /// let err = task.await.unwrap_err();
+    /// assert_eq!(err.cancel_message(), Some("shutting down"));
+    /// # });
+    /// ```
     pub fn cancel_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Cancelled(m) => m.as_deref(),
-            Repr::Panicked(_) => None,
+            Repr::Panicked(_) | Repr::Failed => None,
         }
     }
 
@@ -167,8 +237,16 @@ impl TaskError {
                 .downcast_ref::<&'static str>()
                 .copied()
                 .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled(_) => None,
+            Repr::Cancelled(_) | Repr::Failed => None,
         }
+    }
+
+    pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
+        payload
+            .downcast_ref::<&'static str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "<non-string panic payload>".to_string())
     }
 
     /// The panic payload, to `std::panic::resume_unwind` it; `Err(self)` if
@@ -176,7 +254,7 @@ impl TaskError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
             Repr::Panicked(p) => Ok(p),
-            Repr::Cancelled(_) => Err(self),
+            Repr::Cancelled(_) | Repr::Failed => Err(self),
         }
     }
 }
@@ -189,6 +267,7 @@ impl fmt::Debug for TaskError {
                 .debug_tuple("Panicked")
                 .field(&self.panic_message())
                 .finish(),
+            Repr::Failed => f.write_str("Failed"),
         }
     }
 }
@@ -202,6 +281,7 @@ impl fmt::Display for TaskError {
                 Some(m) => write!(f, "task panicked: {m}"),
                 None => f.write_str("task panicked"),
             },
+            Repr::Failed => f.write_str("task failed; its error went to its TaskGroup"),
         }
     }
 }
@@ -228,9 +308,23 @@ impl<F: Future> Future for Wrapped<'_, F> {
             driver::with_current(|l| register(l, cx.waker().clone(), meta));
         }
         if meta.cancel.load(Ordering::Acquire) {
-            this.fut = None;
-            meta.set_state(TaskState::Cancelled);
-            return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
+            // Destructors run with the task as current, and a panicking
+            // destructor fails the task instead of taking the loop down.
+            let prev = RUNNING.with(|r| r.replace(meta));
+            let res = catch_unwind(AssertUnwindSafe(|| this.fut = None));
+            RUNNING.with(|r| r.set(prev));
+            return Poll::Ready(match res {
+                Ok(()) => {
+                    meta.set_state(TaskState::Cancelled);
+                    Err(TaskError::cancelled(meta.cancel_message()))
+                }
+                Err(payload) => {
+                    meta.set_state(TaskState::Failed);
+                    Err(TaskError {
+                        repr: Repr::Panicked(payload),
+                    })
+                }
+            });
         }
         let Some(fut) = this.fut.as_mut() else {
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
@@ -269,6 +363,17 @@ impl<F> Drop for Wrapped<'_, F> {
         let prev = RUNNING.with(|r| r.replace(self.meta));
         self.fut = None;
         RUNNING.with(|r| r.set(prev));
+        // SAFETY: this is the last access to the task's context (the future
+        // is gone, RUNNING no longer points here); see `LocalsCell`.
+        let locals = unsafe { (*self.meta.locals.0.get()).take() };
+        if locals.is_some() {
+            let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &self.meta.shared));
+            if home != Some(true) {
+                // Dropped on a foreign thread (a `Send` task of a closed
+                // loop): the `Rc` may be shared with tasks of that loop.
+                std::mem::forget(locals);
+            }
+        }
         let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
         if slot != UNREGISTERED {
             let waker = driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
@@ -302,6 +407,7 @@ fn register(local: &Local, waker: Waker, meta: &TaskMeta) {
 #[must_use = "a Builder does nothing until you call `spawn`"]
 pub struct Builder {
     name: Option<Cow<'static, str>>,
+    eager: bool,
 }
 
 impl Builder {
@@ -313,6 +419,34 @@ impl Builder {
     /// Names the task (asyncio's `name=`), shown by introspection and in errors.
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Starts the task eagerly (asyncio 3.12's `eager_task_factory` /
+    /// `eager_start=True`): `spawn` polls it at once, inside the caller,
+    /// until its first suspension. A task that finishes without suspending
+    /// is done before `spawn` returns and never goes through the loop's
+    /// ready queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// let task = anyloop_core::task::Builder::new()
+    ///     .eager(true)
+    ///     .spawn(async move { r.set(true); 7 });
+    /// assert!(ran.get() && task.is_finished());
+    /// assert_eq!(task.await.unwrap(), 7);
+    /// # });
+    /// ```
+    #[doc(alias = "eager_task_factory")]
+    #[doc(alias = "eager_start")]
+    pub fn eager(mut self, eager: bool) -> Self {
+        self.eager = eager;
         self
     }
 
@@ -330,7 +464,7 @@ impl Builder {
         driver::with_current(|local| {
             // SAFETY: `F: 'static`, so the future borrows nothing; it is
             // polled and dropped on this loop's thread only (see `schedule`).
-            unsafe { spawn_on(local, self.name, false, fut) }
+            unsafe { spawn_on(local, self.name, false, self.eager, fut) }
         })
     }
 }
@@ -374,6 +508,7 @@ pub(crate) unsafe fn spawn_on<F>(
     local: &Local,
     name: Option<Cow<'static, str>>,
     send: bool,
+    eager: bool,
     fut: F,
 ) -> Task<F::Output>
 where
@@ -388,8 +523,10 @@ where
         cancel_msg: Mutex::new(None),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
+        awaiter: AtomicU64::new(0),
+        locals: inherited_locals(),
     };
-    // SAFETY: forwarded from the caller. The schedule function is `Send +
+    // SAFETY: forwarded from the caller.The schedule function is `Send +
     // Sync` and only moves runnables to the loop thread (or leaks them).
     let (runnable, task) = unsafe {
         async_task::Builder::new().metadata(meta).spawn_unchecked(
@@ -403,9 +540,16 @@ where
     let waker = runnable.waker();
     register(local, waker.clone(), runnable.metadata());
     let meta = NonNull::from(task.metadata());
-    runnable.schedule();
+    if eager {
+        // Poll it now, inside the caller; `Wrapped::poll` saves and
+        // restores RUNNING, so the caller stays the current task after.
+        runnable.run();
+    } else {
+        runnable.schedule();
+    }
     Task {
         inner: Some(task.fallible()),
+        done: None,
         waker,
         meta,
     }
@@ -419,7 +563,7 @@ where
 /// anything `fut` borrows goes away.
 pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Output> {
     // SAFETY: forwarded from the caller.
-    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, fut) }
+    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, false, fut) }
 }
 
 /// Spawns a `Send` future from any thread onto `shared`'s loop.
@@ -444,6 +588,9 @@ where
         cancel_msg: Mutex::new(None),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
+        awaiter: AtomicU64::new(0),
+        // Other threads have no task-local context to pass on.
+        locals: LocalsCell(UnsafeCell::new(None)),
     };
     // SAFETY: the future is `Send + 'static`, the schedule function is
     // `Send + Sync`; nothing borrowed, any thread may poll or drop it.
@@ -461,6 +608,7 @@ where
     runnable.schedule();
     Task {
         inner: Some(task.fallible()),
+        done: None,
         waker,
         meta,
     }
@@ -486,7 +634,12 @@ where
 /// ```
 #[must_use = "dropping a Task detaches it; `.await` it or call `.detach()` to make that explicit"]
 pub struct Task<T> {
+    /// `None` once the output was taken or the task detached.
     inner: Option<async_task::FallibleTask<Result<T, TaskError>, TaskMeta>>,
+    /// The output taken out by [`Task::poll_finished`] (`wait`,
+    /// `as_completed`), not yet returned. Boxed so that the common path
+    /// (spawn, await) pays one null check for it, not an enum's drop glue.
+    done: Option<Box<Result<T, TaskError>>>,
     waker: Waker,
     meta: NonNull<TaskMeta>,
 }
@@ -557,9 +710,58 @@ impl<T> Task<T> {
 
     /// Detaches the task explicitly (same as dropping the handle).
     pub fn detach(mut self) {
+        self.release();
+    }
+
+    #[inline]
+    fn release(&mut self) {
         if let Some(t) = self.inner.take() {
+            self.meta().awaiter.store(0, Ordering::Relaxed);
             t.detach();
         }
+    }
+
+    /// Records the running task (if any, on the same loop) as the one
+    /// awaiting this task, for `capture_call_graph`.
+    fn note_awaiter(&self) {
+        let cur = RUNNING.with(Cell::get);
+        if cur.is_null() || ptr::eq(cur, self.meta.as_ptr()) {
+            return;
+        }
+        // SAFETY: RUNNING points to the live metadata of the task being
+        // polled on this thread.
+        let cur = unsafe { &*cur };
+        let meta = self.meta();
+        if Arc::ptr_eq(&cur.shared, &meta.shared) {
+            meta.awaiter.store(cur.id, Ordering::Relaxed);
+        }
+    }
+
+    /// The output taken by [`poll_finished`](Self::poll_finished), if any.
+    pub(crate) fn finished_output(&self) -> Option<&Result<T, TaskError>> {
+        self.done.as_deref()
+    }
+
+    /// Waits for the task to finish without taking its output: `Ready`
+    /// once it finished, the output then stays in the handle for the next
+    /// `.await` (which returns at once). `wait` and `as_completed` use it.
+    pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(t) = &mut self.inner {
+            let out = match Pin::new(t).poll(cx) {
+                Poll::Pending => {
+                    self.note_awaiter();
+                    return Poll::Pending;
+                }
+                Poll::Ready(out) => out,
+            };
+            let meta = self.meta();
+            meta.awaiter.store(0, Ordering::Relaxed);
+            // `None`: the loop shut down before the task could finish.
+            let res = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
+            self.inner = None;
+            self.done = Some(Box::new(res));
+        }
+        Poll::Ready(())
     }
 }
 
@@ -567,28 +769,31 @@ impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(inner) = self.inner.as_mut() else {
-            panic!("anyloop: a Task was polled after it completed");
-        };
-        match Pin::new(inner).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(out) => {
-                self.inner = None;
-                match out {
-                    Some(res) => Poll::Ready(res),
-                    // The loop shut down before the task could finish.
-                    None => Poll::Ready(Err(TaskError::cancelled(self.meta().cancel_message()))),
+        let this = &mut *self;
+        let out = match &mut this.inner {
+            Some(t) => match Pin::new(t).poll(cx) {
+                Poll::Pending => {
+                    this.note_awaiter();
+                    return Poll::Pending;
                 }
-            }
-        }
+                Poll::Ready(out) => out,
+            },
+            None => match this.done.take() {
+                Some(res) => return Poll::Ready(*res),
+                None => panic!("anyloop: a Task was polled after it completed"),
+            },
+        };
+        this.inner = None;
+        let meta = this.meta();
+        meta.awaiter.store(0, Ordering::Relaxed);
+        // `None`: the loop shut down before the task could finish.
+        Poll::Ready(out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message()))))
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if let Some(t) = self.inner.take() {
-            t.detach();
-        }
+        self.release();
     }
 }
 
@@ -659,6 +864,34 @@ impl TaskRef {
     /// See [`Task::is_cancel_requested`].
     pub fn is_cancel_requested(&self) -> bool {
         self.meta().cancel.load(Ordering::Acquire)
+    }
+
+    /// The message of a pending or performed [`cancel_with`](Self::cancel_with),
+    /// if any: a task can read why it is being cancelled (in its
+    /// destructors, via [`current_task`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::spawn(std::future::pending::<()>());
+    /// let r = t.task_ref();
+    /// r.cancel_with("bye");
+    /// assert_eq!(r.cancel_message().as_deref(), Some("bye"));
+    /// assert_eq!(t.await.unwrap_err().cancel_message(), Some("bye"));
+    /// # });
+    /// ```
+    pub fn cancel_message(&self) -> Option<String> {
+        self.meta().cancel_message()
+    }
+
+    /// The id of the task awaiting this one's [`Task`] handle, if any
+    /// (what [`capture_call_graph`](crate::capture_call_graph) follows).
+    pub fn awaited_by(&self) -> Option<TaskId> {
+        match self.meta().awaiter.load(Ordering::Relaxed) {
+            0 => None,
+            id => Some(TaskId(id)),
+        }
     }
 
     /// See [`Task::id`].

@@ -8,7 +8,7 @@ mod sleep;
 mod timeout;
 
 pub use sleep::{sleep, sleep_until, Sleep};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout, TimeoutScope};
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};

@@ -1,7 +1,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::{sleep_until, Instant, Sleep};
@@ -33,6 +35,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
         fut,
         sleep: sleep_until(deadline),
+        scope: None,
     }
 }
 
@@ -44,19 +47,28 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 pub struct Timeout<F> {
     fut: F,
     sleep: Sleep,
+    /// Set by [`TimeoutScope::run`]: the deadline lives there.
+    scope: Option<TimeoutScope>,
 }
 
 impl<F> Timeout<F> {
     /// The current deadline (asyncio's `when()`).
     #[doc(alias = "when")]
     pub fn deadline(&self) -> Instant {
-        self.sleep.deadline()
+        match &self.scope {
+            Some(scope) => scope.when().unwrap_or(Instant::from_nanos(NEVER)),
+            None => self.sleep.deadline(),
+        }
     }
 
     /// Moves the deadline (asyncio's `reschedule()`).
     pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
-        // SAFETY: `sleep` is `Unpin`; `fut` is not touched.
-        unsafe { self.get_unchecked_mut() }.sleep.reset(deadline);
+        // SAFETY: `sleep` and `scope` are `Unpin`; `fut` is not touched.
+        let this = unsafe { self.get_unchecked_mut() };
+        match &this.scope {
+            Some(scope) => scope.reschedule(Some(deadline)),
+            None => this.sleep.reset(deadline),
+        }
     }
 
     /// The wrapped future.
@@ -75,19 +87,232 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is structurally pinned (never moved out while pinned);
-        // `sleep` is `Unpin` and accessed by `&mut` only.
+        // `sleep` and `scope` are `Unpin` and accessed by `&mut` only.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above.
         let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
         if let Poll::Ready(v) = fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
+        if let Some(scope) = &this.scope {
+            // The body (or anyone) may have moved the deadline meanwhile.
+            scope.register(cx.waker());
+            let d = scope.shared.deadline.load(Ordering::Acquire);
+            if d == NEVER {
+                return Poll::Pending;
+            }
+            if this.sleep.deadline().as_nanos() != d {
+                this.sleep.reset(Instant::from_nanos(d));
+            }
+        }
         match Pin::new(&mut this.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed {
-                deadline: this.sleep.deadline(),
-            })),
+            Poll::Ready(()) => {
+                if let Some(scope) = &this.scope {
+                    scope.shared.expired.store(true, Ordering::Release);
+                }
+                Poll::Ready(Err(Elapsed {
+                    deadline: this.sleep.deadline(),
+                }))
+            }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+const NEVER: u64 = u64::MAX;
+
+/// A deadline scope: asyncio's `async with asyncio.timeout(delay) as cm`.
+///
+/// A cheap, clonable handle on a deadline that can be read
+/// ([`when`](Self::when)) and moved ([`reschedule`](Self::reschedule))
+/// while the future it limits ([`run`](Self::run)) runs, including from
+/// inside that future. When the deadline passes, the future is dropped
+/// (cancelled) and the run gives `Err(Elapsed)`; [`expired`](Self::expired)
+/// then says so. Scopes nest: an inner scope's deadline firing ends only
+/// the inner run. A scope limits one run at a time.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::{sleep, time::{Instant, TimeoutScope}};
+/// use std::time::Duration;
+/// let scope = TimeoutScope::new(None); // no deadline yet
+/// let cm = scope.clone();
+/// let res = scope
+///     .run(async move {
+///         // Decide the deadline from inside, like `cm.reschedule(...)`.
+///         cm.reschedule(Some(Instant::now() + Duration::from_millis(10)));
+///         sleep(Duration::from_secs(1)).await;
+///     })
+///     .await;
+/// assert!(res.is_err());
+/// assert!(scope.expired());
+/// # });
+/// ```
+#[doc(alias = "asyncio.timeout")]
+#[doc(alias = "asyncio.Timeout")]
+#[derive(Clone)]
+pub struct TimeoutScope {
+    shared: Arc<ScopeShared>,
+}
+
+struct ScopeShared {
+    deadline: AtomicU64,
+    expired: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl TimeoutScope {
+    /// A scope with `deadline`, or none (`None`: runs until
+    /// [`reschedule`](Self::reschedule)d, asyncio's `timeout(None)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyloop_core::time::{Instant, TimeoutScope};
+    /// let at = Instant::from_nanos(5_000);
+    /// assert_eq!(TimeoutScope::new(Some(at)).when(), Some(at));
+    /// assert_eq!(TimeoutScope::new(None).when(), None);
+    /// ```
+    pub fn new(deadline: Option<Instant>) -> Self {
+        TimeoutScope {
+            shared: Arc::new(ScopeShared {
+                deadline: AtomicU64::new(deadline.map_or(NEVER, |d| d.as_nanos().min(NEVER - 1))),
+                expired: AtomicBool::new(false),
+                waker: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// A scope whose deadline is `dur` from now (asyncio's `timeout(delay)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::time::TimeoutScope;
+    /// use std::time::Duration;
+    /// let scope = TimeoutScope::after(Duration::from_millis(10));
+    /// assert!(scope.run(anyloop_core::sleep(Duration::from_secs(1))).await.is_err());
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a loop when no clock is registered (see [`Instant::now`]).
+    pub fn after(dur: Duration) -> Self {
+        TimeoutScope::new(Some(Instant::now() + dur))
+    }
+
+    /// The deadline, if any (asyncio's `Timeout.when()`).
+    ///
+    /// # Examples
+    ///
+    /// See [`new`](Self::new).
+    pub fn when(&self) -> Option<Instant> {
+        match self.shared.deadline.load(Ordering::Acquire) {
+            NEVER => None,
+            d => Some(Instant::from_nanos(d)),
+        }
+    }
+
+    /// Moves (or removes) the deadline, also while the scope runs, from
+    /// inside or outside its future (asyncio's `Timeout.reschedule()`). A
+    /// deadline in the past ends the run at its next poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::time::{Instant, TimeoutScope};
+    /// use std::time::Duration;
+    /// let scope = TimeoutScope::after(Duration::from_millis(10));
+    /// let cm = scope.clone();
+    /// let res = scope.run(async move {
+    ///     cm.reschedule(Some(Instant::now() + Duration::from_millis(100)));
+    ///     anyloop_core::sleep(Duration::from_millis(50)).await; // now fits
+    ///     "done"
+    /// });
+    /// assert_eq!(res.await, Ok("done"));
+    /// # });
+    /// ```
+    pub fn reschedule(&self, deadline: Option<Instant>) {
+        let d = deadline.map_or(NEVER, |d| d.as_nanos().min(NEVER - 1));
+        self.shared.deadline.store(d, Ordering::Release);
+        let waker = match self.shared.waker.lock() {
+            Ok(mut w) => w.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Whether the deadline passed and cancelled the run (asyncio's
+    /// `Timeout.expired()`).
+    ///
+    /// # Examples
+    ///
+    /// See [`TimeoutScope`].
+    pub fn expired(&self) -> bool {
+        self.shared.expired.load(Ordering::Acquire)
+    }
+
+    /// Runs `fut` within this scope: `Ok(output)`, or `Err(Elapsed)` if the
+    /// deadline passed first (then `fut` is dropped).
+    ///
+    /// # Examples
+    ///
+    /// Nested scopes: the inner one fires, the outer one keeps running.
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{sleep, time::TimeoutScope};
+    /// use std::time::Duration;
+    /// let outer = TimeoutScope::after(Duration::from_millis(100));
+    /// let inner = TimeoutScope::after(Duration::from_millis(10));
+    /// let i = inner.clone();
+    /// let res = outer
+    ///     .run(async move {
+    ///         let r = i.run(sleep(Duration::from_secs(1))).await;
+    ///         assert!(r.is_err());
+    ///         sleep(Duration::from_millis(20)).await;
+    ///         "outer finished"
+    ///     })
+    ///     .await;
+    /// assert_eq!(res, Ok("outer finished"));
+    /// assert!(inner.expired() && !outer.expired());
+    /// # });
+    /// ```
+    pub fn run<F: Future>(&self, fut: F) -> Timeout<F> {
+        let d = self.shared.deadline.load(Ordering::Acquire);
+        self.shared.expired.store(false, Ordering::Release);
+        Timeout {
+            fut,
+            sleep: sleep_until(Instant::from_nanos(d)),
+            scope: Some(self.clone()),
+        }
+    }
+
+    fn register(&self, waker: &Waker) {
+        let mut slot = match self.shared.waker.lock() {
+            Ok(w) => w,
+            Err(p) => p.into_inner(),
+        };
+        match &mut *slot {
+            Some(w) if w.will_wake(waker) => {}
+            w => *w = Some(waker.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for TimeoutScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutScope")
+            .field("when", &self.when())
+            .field("expired", &self.expired())
+            .finish()
     }
 }
 
@@ -98,6 +323,10 @@ pub struct Elapsed {
 }
 
 impl Elapsed {
+    pub(crate) fn new(deadline: Instant) -> Self {
+        Elapsed { deadline }
+    }
+
     /// The deadline that passed.
     pub fn deadline(&self) -> Instant {
         self.deadline

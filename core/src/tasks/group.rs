@@ -1,0 +1,977 @@
+//! `TaskGroup`: structured concurrency, asyncio style.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::panic::{resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use futures_lite::FutureExt as _;
+
+use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
+
+/// A group of child tasks that succeed or fail together: asyncio's
+/// `async with asyncio.TaskGroup() as tg: tg.create_task(...)`.
+///
+/// - [`spawn`](Self::spawn) starts a child; a child returns `Result<T, E>`.
+/// - [`join`](Self::join) waits until every child finished and returns
+///   `Ok(())`, or a [`GroupError`] with **every** child failure.
+/// - The first failure (an `Err`, or a panic) cancels all other children
+///   and closes the group to new children; children cancelled that way
+///   are not failures.
+/// - Dropping the group (or cancelling the task that owns it, which drops
+///   it) cancels every child.
+/// - Spawning into a closed group (finished, failing, dropped) returns
+///   [`GroupClosed`].
+///
+/// Children may spawn siblings through a [`GroupHandle`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let group = anyloop_core::TaskGroup::<String>::new();
+/// let a = group.spawn(async { Ok(1) }).unwrap();
+/// let b = group.spawn(async {
+///     anyloop_core::sleep(Duration::from_millis(10)).await;
+///     Ok("two")
+/// }).unwrap();
+/// group.join().await.unwrap();
+/// assert_eq!((a.await.unwrap(), b.await.unwrap()), (1, "two"));
+/// # });
+/// ```
+///
+/// A failing child cancels its siblings:
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let group = anyloop_core::TaskGroup::new();
+/// let slow = group.spawn(async {
+///     anyloop_core::sleep(Duration::from_secs(60)).await;
+///     Ok(())
+/// }).unwrap();
+/// group.spawn(async { Err::<(), _>("boom") }).unwrap();
+/// let err = group.join().await.unwrap_err();
+/// assert_eq!(err.errors().collect::<Vec<_>>(), [&"boom"]);
+/// assert!(slow.await.unwrap_err().is_cancelled());
+/// # });
+/// ```
+#[doc(alias = "asyncio.TaskGroup")]
+#[doc(alias = "nursery")]
+#[must_use = "a TaskGroup cancels its children when dropped; `.join().await` it"]
+pub struct TaskGroup<E = ()> {
+    state: Rc<State<E>>,
+}
+
+/// A clonable handle that spawns into a [`TaskGroup`], e.g. from inside
+/// its children. It does not keep the group open: once the group is
+/// closed, spawning returns [`GroupClosed`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let group = anyloop_core::TaskGroup::<()>::new();
+/// let handle = group.handle();
+/// group.spawn(async move {
+///     handle.spawn(async { Ok(()) }).unwrap(); // a sibling
+///     Ok(())
+/// }).unwrap();
+/// group.join().await.unwrap();
+/// # });
+/// ```
+pub struct GroupHandle<E = ()> {
+    state: Rc<State<E>>,
+}
+
+impl<E> Clone for GroupHandle<E> {
+    fn clone(&self) -> Self {
+        GroupHandle {
+            state: self.state.clone(),
+        }
+    }
+}
+
+struct State<E> {
+    inner: RefCell<Inner<E>>,
+}
+
+struct Inner<E> {
+    /// Live children, by spawn index.
+    children: BTreeMap<u64, TaskRef>,
+    next: u64,
+    failures: Vec<ChildFailure<E>>,
+    closed: Option<Closed>,
+    joiner: Option<Waker>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closed {
+    Finished,
+    ShuttingDown,
+    Dropped,
+}
+
+enum Outcome<E> {
+    Error(E),
+    Panic(String),
+}
+
+impl<E> State<E> {
+    fn spawn<F, T>(self: &Rc<Self>, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        let idx = {
+            let mut inner = self.inner.borrow_mut();
+            if let Some(reason) = inner.closed {
+                return Err(GroupClosed { reason });
+            }
+            inner.next += 1;
+            inner.next
+        };
+        let guard = Child {
+            state: self.clone(),
+            idx,
+            outcome: None,
+        };
+        let task = builder.spawn(async move {
+            match AssertUnwindSafe(fut).catch_unwind().await {
+                Ok(Ok(v)) => Some(v),
+                Ok(Err(e)) => {
+                    guard.fail(Outcome::Error(e));
+                    None
+                }
+                Err(payload) => {
+                    // Report before the task counts as finished.
+                    guard.fail(Outcome::Panic(TaskError::panic_text(&*payload)));
+                    resume_unwind(payload)
+                }
+            }
+        });
+        self.inner
+            .borrow_mut()
+            .children
+            .insert(idx, task.task_ref());
+        Ok(GroupTask { task })
+    }
+
+    /// A child finished (or was dropped): record how, cancel the siblings
+    /// on the first failure, wake the joiner after the last child.
+    fn child_exit(&self, idx: u64, outcome: Option<Outcome<E>>) {
+        let mut cancel = Vec::new();
+        let waker;
+        {
+            let mut inner = self.inner.borrow_mut();
+            let Some(me) = inner.children.remove(&idx) else {
+                return;
+            };
+            if let Some(outcome) = outcome {
+                inner.failures.push(ChildFailure {
+                    id: me.id(),
+                    name: me.name().map(String::from),
+                    outcome,
+                });
+                if inner.closed.is_none() || inner.closed == Some(Closed::Finished) {
+                    inner.closed = Some(Closed::ShuttingDown);
+                }
+                if inner.failures.len() == 1 {
+                    cancel.extend(inner.children.values().cloned());
+                }
+            }
+            waker = if inner.children.is_empty() {
+                inner.joiner.take()
+            } else {
+                None
+            };
+            // `me` (a waker clone) drops here, after the borrow ends below.
+            cancel.push(me);
+        }
+        let me = cancel.pop();
+        for t in &cancel {
+            t.cancel_with("a sibling in its TaskGroup failed");
+        }
+        drop(me);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn cancel_all(&self, reason: Closed, msg: &str) {
+        let children: Vec<TaskRef> = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.closed.is_none() || reason == Closed::Dropped {
+                inner.closed = Some(reason);
+            }
+            inner.children.values().cloned().collect()
+        };
+        for t in children {
+            t.cancel_with(msg);
+        }
+    }
+}
+
+/// Reports a child's end to the group, also when its future is dropped
+/// (cancellation) instead of finishing.
+struct Child<E> {
+    state: Rc<State<E>>,
+    idx: u64,
+    outcome: Option<Outcome<E>>,
+}
+
+impl<E> Child<E> {
+    fn fail(mut self, outcome: Outcome<E>) {
+        self.outcome = Some(outcome);
+        // `drop` reports it.
+    }
+}
+
+impl<E> Drop for Child<E> {
+    fn drop(&mut self) {
+        let mut outcome = self.outcome.take();
+        if outcome.is_none() && std::thread::panicking() {
+            // The child's future panicked while being dropped (cancelled):
+            // a failure too, like an exception raised during cleanup.
+            outcome = Some(Outcome::Panic("panicked while being cancelled".into()));
+        }
+        self.state.child_exit(self.idx, outcome);
+    }
+}
+
+impl<E> Default for TaskGroup<E> {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
+impl<E> TaskGroup<E> {
+    /// An empty, open group (asyncio's `TaskGroup()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<std::io::Error>::new();
+    /// assert_eq!(group.len(), 0);
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn new() -> Self {
+        TaskGroup {
+            state: Rc::new(State {
+                inner: RefCell::new(Inner {
+                    children: BTreeMap::new(),
+                    next: 0,
+                    failures: Vec::new(),
+                    closed: None,
+                    joiner: None,
+                }),
+            }),
+        }
+    }
+
+    /// Spawns a child (asyncio's `tg.create_task(coro)`). The child's
+    /// `Err(e)` or panic is a failure of the group: see [`TaskGroup`].
+    ///
+    /// The returned [`GroupTask`] gives the child's value; for a failed
+    /// child it gives `Err(TaskError)` ([`is_failed`](TaskError::is_failed)
+    /// for an `Err`, [`is_panic`](TaskError::is_panic) for a panic), the
+    /// error itself going to [`join`](Self::join).
+    ///
+    /// # Errors
+    ///
+    /// [`GroupClosed`] if the group finished, is shutting down after a
+    /// failure, or was dropped.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a running loop, like [`spawn`](crate::spawn).
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskGroup`].
+    #[doc(alias = "create_task")]
+    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        self.state.spawn(Builder::new(), fut)
+    }
+
+    /// Like [`spawn`](Self::spawn) with task options (a name, eager start).
+    ///
+    /// # Errors
+    ///
+    /// [`GroupClosed`], as for [`spawn`](Self::spawn).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{task::Builder, TaskGroup};
+    /// let group = TaskGroup::<()>::new();
+    /// let t = group.spawn_with(Builder::new().name("fetch"), async { Ok(1) }).unwrap();
+    /// assert_eq!(t.name(), Some("fetch"));
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        self.state.spawn(builder, fut)
+    }
+
+    /// A handle to spawn into this group from elsewhere (its children).
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupHandle`].
+    pub fn handle(&self) -> GroupHandle<E> {
+        GroupHandle {
+            state: self.state.clone(),
+        }
+    }
+
+    /// Number of children still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// group.spawn(async { Ok(()) }).unwrap();
+    /// assert_eq!(group.len(), 1);
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn len(&self) -> usize {
+        self.state.inner.borrow().children.len()
+    }
+
+    /// Whether no child is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// assert!(group.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a child failed (the group is shutting down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// group.spawn(async { Err::<(), _>(1) }).unwrap();
+    /// anyloop_core::yield_now().await;
+    /// assert!(group.has_failed());
+    /// assert!(group.join().await.is_err());
+    /// # });
+    /// ```
+    pub fn has_failed(&self) -> bool {
+        !self.state.inner.borrow().failures.is_empty()
+    }
+
+    /// Cancels every child and closes the group; [`join`](Self::join)
+    /// then returns once they are gone (asyncio 3.14's `tg.cancel()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(async { std::future::pending::<Result<(), ()>>().await }).unwrap();
+    /// group.cancel();
+    /// assert!(group.spawn(async { Ok(()) }).is_err());
+    /// group.join().await.unwrap();
+    /// assert!(t.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn cancel(&self) {
+        self.state
+            .cancel_all(Closed::ShuttingDown, "its TaskGroup was cancelled");
+    }
+
+    /// Waits for every child, then closes the group: asyncio's exit from
+    /// `async with TaskGroup()`. Children may still be spawned while it
+    /// waits (until a failure). Returns every failure, in the order they
+    /// happened.
+    ///
+    /// # Errors
+    ///
+    /// A [`GroupError`] if any child returned `Err` or panicked.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future (e.g. the owner task is cancelled) drops the
+    /// group, which cancels the children.
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskGroup`].
+    pub async fn join(self) -> Result<(), GroupError<E>> {
+        poll_fn(|cx| {
+            let mut inner = self.state.inner.borrow_mut();
+            if inner.children.is_empty() {
+                inner.closed = Some(Closed::Finished);
+                Poll::Ready(())
+            } else {
+                match &mut inner.joiner {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    w => *w = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        })
+        .await;
+        let failures = std::mem::take(&mut self.state.inner.borrow_mut().failures);
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(GroupError { failures })
+        }
+    }
+}
+
+impl<E> Drop for TaskGroup<E> {
+    fn drop(&mut self) {
+        let finished = self.state.inner.borrow().closed == Some(Closed::Finished);
+        if !finished {
+            self.state
+                .cancel_all(Closed::Dropped, "its TaskGroup was dropped");
+        }
+    }
+}
+
+impl<E> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.state.inner.borrow();
+        f.debug_struct("TaskGroup")
+            .field("children", &inner.children.len())
+            .field("failures", &inner.failures.len())
+            .field("closed", &inner.closed)
+            .finish()
+    }
+}
+
+impl<E> GroupHandle<E> {
+    /// See [`TaskGroup::spawn`].
+    ///
+    /// # Errors
+    ///
+    /// [`GroupClosed`] once the group is closed.
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupHandle`].
+    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        self.state.spawn(Builder::new(), fut)
+    }
+
+    /// See [`TaskGroup::spawn_with`].
+    ///
+    /// # Errors
+    ///
+    /// [`GroupClosed`] once the group is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let h = group.handle();
+    /// let t = h.spawn_with(anyloop_core::task::Builder::new().name("x"), async { Ok(()) });
+    /// assert_eq!(t.unwrap().name(), Some("x"));
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        self.state.spawn(builder, fut)
+    }
+}
+
+impl<E> fmt::Debug for GroupHandle<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupHandle").finish_non_exhaustive()
+    }
+}
+
+/// A child of a [`TaskGroup`]: a [`Task`] whose awaited value is the
+/// child's `Ok` value. Dropping it detaches (the group still owns the child).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let group = anyloop_core::TaskGroup::new();
+/// let ok = group.spawn(async { Ok::<_, &str>(5) }).unwrap();
+/// let bad = group.spawn(async { Err::<u8, _>("no") }).unwrap();
+/// assert!(group.join().await.is_err());
+/// assert_eq!(ok.await.unwrap(), 5);
+/// assert!(bad.await.unwrap_err().is_failed());
+/// # });
+/// ```
+pub struct GroupTask<T> {
+    task: Task<Option<T>>,
+}
+
+impl<T> GroupTask<T> {
+    /// See [`Task::cancel`]. A cancelled child is not a group failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
+    /// t.cancel();
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+
+    /// See [`Task::cancel_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
+    /// t.cancel_with("enough");
+    /// group.join().await.unwrap();
+    /// assert_eq!(t.await.unwrap_err().cancel_message(), Some("enough"));
+    /// # });
+    /// ```
+    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
+        self.task.cancel_with(msg)
+    }
+
+    /// See [`Task::is_finished`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(async { Ok(()) }).unwrap();
+    /// group.join().await.unwrap();
+    /// assert!(t.is_finished());
+    /// # });
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// See [`Task::id`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(async { Ok(()) }).unwrap();
+    /// assert_eq!(t.id(), t.task_ref().id());
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+
+    /// See [`Task::name`].
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskGroup::spawn_with`].
+    pub fn name(&self) -> Option<&str> {
+        self.task.name()
+    }
+
+    /// See [`Task::state`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let t = group.spawn(async { Ok(()) }).unwrap();
+    /// assert_eq!(t.state(), anyloop_core::TaskState::Scheduled);
+    /// group.join().await.unwrap();
+    /// # });
+    /// ```
+    pub fn state(&self) -> TaskState {
+        self.task.state()
+    }
+
+    /// See [`Task::task_ref`].
+    ///
+    /// # Examples
+    ///
+    /// See [`id`](Self::id).
+    pub fn task_ref(&self) -> TaskRef {
+        self.task.task_ref()
+    }
+}
+
+impl<T> Future for GroupTask<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.task).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(Some(v))) => Poll::Ready(Ok(v)),
+            Poll::Ready(Ok(None)) => Poll::Ready(Err(TaskError::failed())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl<T> fmt::Debug for GroupTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupTask")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+/// Spawning into a [`TaskGroup`] that no longer accepts children (asyncio's
+/// `RuntimeError: TaskGroup ... is finished / shutting down`).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let group = anyloop_core::TaskGroup::<()>::new();
+/// let handle = group.handle();
+/// group.join().await.unwrap();
+/// let err = handle.spawn(async { Ok(()) }).unwrap_err();
+/// assert!(err.is_finished());
+/// # });
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct GroupClosed {
+    reason: Closed,
+}
+
+impl GroupClosed {
+    /// The group was joined to the end.
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupClosed`].
+    pub fn is_finished(&self) -> bool {
+        self.reason == Closed::Finished
+    }
+
+    /// The group is cancelling its children (a child failed, or
+    /// [`TaskGroup::cancel`]), or it was dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// group.cancel();
+    /// assert!(group.spawn(async { Ok(()) }).unwrap_err().is_shutting_down());
+    /// # });
+    /// ```
+    pub fn is_shutting_down(&self) -> bool {
+        self.reason != Closed::Finished
+    }
+}
+
+impl fmt::Debug for GroupClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupClosed")
+            .field("reason", &self.reason)
+            .finish()
+    }
+}
+
+impl fmt::Display for GroupClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reason {
+            Closed::Finished => f.write_str("the TaskGroup is finished"),
+            Closed::ShuttingDown => f.write_str("the TaskGroup is shutting down"),
+            Closed::Dropped => f.write_str("the TaskGroup was dropped"),
+        }
+    }
+}
+
+impl std::error::Error for GroupClosed {}
+
+/// Every failure of a [`TaskGroup`]'s children: asyncio's
+/// `ExceptionGroup` raised by the `async with` block.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// struct PanicOnCancel;
+/// impl Drop for PanicOnCancel {
+///     fn drop(&mut self) {
+///         panic!("cleanup failed");
+///     }
+/// }
+/// let group = anyloop_core::TaskGroup::new();
+/// group.spawn(async {
+///     let _cleanup = PanicOnCancel;
+///     anyloop_core::sleep(Duration::from_secs(60)).await;
+///     Ok(())
+/// }).unwrap();
+/// group.spawn(async { Err::<(), _>("a") }).unwrap();
+/// let err = group.join().await.unwrap_err();
+/// // The first failure, then the sibling that failed while being cancelled.
+/// assert_eq!(err.len(), 2);
+/// assert_eq!(err.failures()[0].error(), Some(&"a"));
+/// assert!(err.failures()[1].is_panic());
+/// # });
+/// ```
+#[doc(alias = "ExceptionGroup")]
+pub struct GroupError<E> {
+    failures: Vec<ChildFailure<E>>,
+}
+
+impl<E> GroupError<E> {
+    /// Every failure, in the order they happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// group.spawn(async { Err::<(), _>(7) }).unwrap();
+    /// let err = group.join().await.unwrap_err();
+    /// assert_eq!(err.failures()[0].error(), Some(&7));
+    /// # });
+    /// ```
+    pub fn failures(&self) -> &[ChildFailure<E>] {
+        &self.failures
+    }
+
+    /// The failures, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// group.spawn(async { Err::<(), _>(String::from("x")) }).unwrap();
+    /// let err = group.join().await.unwrap_err();
+    /// let first = err.into_failures().remove(0);
+    /// assert_eq!(first.into_error(), Some("x".to_string()));
+    /// # });
+    /// ```
+    pub fn into_failures(self) -> Vec<ChildFailure<E>> {
+        self.failures
+    }
+
+    /// The `Err` values of the children that returned one (panics left out).
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupError`].
+    pub fn errors(&self) -> impl Iterator<Item = &E> {
+        self.failures.iter().filter_map(ChildFailure::error)
+    }
+
+    /// How many children failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// group.spawn(async { Err::<(), _>(()) }).unwrap();
+    /// assert_eq!(group.join().await.unwrap_err().len(), 1);
+    /// # });
+    /// ```
+    #[allow(clippy::len_without_is_empty)] // never empty
+    pub fn len(&self) -> usize {
+        self.failures.len()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupError")
+            .field("failures", &self.failures)
+            .finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.failures.len();
+        write!(
+            f,
+            "{n} task{} of a TaskGroup failed",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for (i, fail) in self.failures.iter().enumerate() {
+            write!(f, "{} {fail}", if i == 0 { ":" } else { ";" })?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> std::error::Error for GroupError<E> {}
+
+/// One failed child of a [`TaskGroup`]: its id, name, and its error or
+/// panic message.
+///
+/// # Examples
+///
+/// See [`GroupError::failures`].
+pub struct ChildFailure<E> {
+    id: TaskId,
+    name: Option<String>,
+    outcome: Outcome<E>,
+}
+
+impl<E> ChildFailure<E> {
+    /// The child's task id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// let t = group.spawn(async { Err::<(), _>(()) }).unwrap();
+    /// let err = group.join().await.unwrap_err();
+    /// assert_eq!(err.failures()[0].task_id(), t.id());
+    /// # });
+    /// ```
+    pub fn task_id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The child's name, if it had one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::task::Builder;
+    /// let group = anyloop_core::TaskGroup::new();
+    /// group.spawn_with(Builder::new().name("db"), async { Err::<(), _>(()) }).unwrap();
+    /// let err = group.join().await.unwrap_err();
+    /// assert_eq!(err.failures()[0].name(), Some("db"));
+    /// # });
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The child's `Err` value; `None` if it panicked.
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupError::failures`].
+    pub fn error(&self) -> Option<&E> {
+        match &self.outcome {
+            Outcome::Error(e) => Some(e),
+            Outcome::Panic(_) => None,
+        }
+    }
+
+    /// The child's `Err` value, by value.
+    ///
+    /// # Examples
+    ///
+    /// See [`GroupError::into_failures`].
+    pub fn into_error(self) -> Option<E> {
+        match self.outcome {
+            Outcome::Error(e) => Some(e),
+            Outcome::Panic(_) => None,
+        }
+    }
+
+    /// Whether the child panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// group.spawn(async { panic!("oops"); #[allow(unreachable_code)] Ok(()) }).unwrap();
+    /// let err = group.join().await.unwrap_err();
+    /// assert!(err.failures()[0].is_panic());
+    /// assert_eq!(err.failures()[0].panic_message(), Some("oops"));
+    /// # });
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self.outcome, Outcome::Panic(_))
+    }
+
+    /// The panic message (`"<non-string panic payload>"` when the payload
+    /// is not a string); `None` if the child returned an error.
+    ///
+    /// # Examples
+    ///
+    /// See [`is_panic`](Self::is_panic).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Panic(m) => Some(m),
+            Outcome::Error(_) => None,
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ChildFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ChildFailure");
+        d.field("id", &self.id).field("name", &self.name);
+        match &self.outcome {
+            Outcome::Error(e) => d.field("error", e),
+            Outcome::Panic(m) => d.field("panic", m),
+        };
+        d.finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ChildFailure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "task '{n}' ({})", self.id)?,
+            None => write!(f, "task {}", self.id)?,
+        }
+        match &self.outcome {
+            Outcome::Error(e) => write!(f, " failed: {e}"),
+            Outcome::Panic(m) => write!(f, " panicked: {m}"),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! asyncio's "Coroutines and Tasks" chapter: concurrency helpers on top of
+//! [`spawn`](crate::spawn) and [`Task`](crate::Task).
+//!
+//! Everything here is re-exported at the crate root.
+//!
+//! # asyncio → anyloop
+//!
+//! | asyncio | anyloop |
+//! |---|---|
+//! | `async def f(): ...`, `await f()` | `async fn f() {}`, `f().await` |
+//! | `asyncio.run(main())` | `anyloop::run(main())` (facade), [`EventLoop::block_on`](crate::EventLoop::block_on) |
+//! | `asyncio.create_task(coro, name=n)` | [`spawn`](crate::spawn)`(fut)`, [`task::Builder`](crate::task::Builder)`::new().name(n).spawn(fut)` |
+//! | `create_task(coro, eager_start=True)`, `eager_task_factory` | [`Builder::eager`](crate::task::Builder::eager)`(true)` |
+//! | `Task.cancel(msg=m)` | [`Task::cancel`](crate::Task::cancel), [`Task::cancel_with`](crate::Task::cancel_with)`(m)`; the awaiter reads [`TaskError::cancel_message`](crate::TaskError::cancel_message) |
+//! | `Task.cancelled()`, `Task.cancelling()` | [`TaskError::is_cancelled`](crate::TaskError::is_cancelled), [`Task::is_cancel_requested`](crate::Task::is_cancel_requested) |
+//! | `Task.done()`, `Task.result()`, `Task.exception()` | [`Task::is_finished`](crate::Task::is_finished), `task.await` → `Ok(value)` / `Err(TaskError)` |
+//! | `Task.get_name()`, `Task.get_coro()`, task id | [`Task::name`](crate::Task::name), —, [`Task::id`](crate::Task::id) |
+//! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`](crate::current_task), [`all_tasks`](crate::all_tasks) ([`TaskRef`](crate::TaskRef): id, name, [`state`](crate::TaskRef::state), cancel) |
+//! | `await asyncio.sleep(0)`, `asyncio.sleep(s)` | [`yield_now`](crate::yield_now), [`sleep`](crate::sleep)`(Duration)`, [`sleep_until`](crate::sleep_until) |
+//! | `await asyncio.gather(a, b, c)` | [`gather!`](crate::gather!)`(a, b, c).await` → tuple |
+//! | `await asyncio.gather(*aws)` | [`gather`](gather())`(iter).await` → `Vec` (results in argument order) |
+//! | `gather(..., return_exceptions=True)` | [`gather`](gather()) / [`gather!`](crate::gather!) (every output, errors included) |
+//! | `gather(..., return_exceptions=False)` | [`try_gather`](try_gather())`(iter)`, [`try_gather!`](crate::try_gather!): first `Err` |
+//! | `await asyncio.wait_for(aw, t)` | [`timeout`](crate::timeout)`(dur, fut)` → `Result<T, Elapsed>` |
+//! | `async with asyncio.timeout(t) as cm:` | [`timeout`](crate::timeout)`(dur, fut)`, or [`TimeoutScope::after`](crate::time::TimeoutScope::after)`(dur).run(fut)` |
+//! | `asyncio.timeout_at(when)` | [`timeout_at`](crate::timeout_at), [`TimeoutScope::new`](crate::time::TimeoutScope::new)`(Some(when))` |
+//! | `cm.when()`, `cm.reschedule(t)`, `cm.expired()` | [`TimeoutScope::when`](crate::time::TimeoutScope::when), [`reschedule`](crate::time::TimeoutScope::reschedule), [`expired`](crate::time::TimeoutScope::expired) |
+//! | `asyncio.TimeoutError` | [`Elapsed`](crate::Elapsed) |
+//! | `await asyncio.shield(aw)` | [`shield`]`(fut).await` (any [`Task`](crate::Task) handle is already shielded: dropping it detaches) |
+//! | `asyncio.wait(aws, timeout, return_when)` | [`wait`]`(tasks, ReturnWhen::…)` [`.timeout(dur)`](Wait::timeout) → `(done, pending)` |
+//! | `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED` | [`ReturnWhen::FirstCompleted`], [`ReturnWhen::FirstException`] (+ [`Wait::fail_if`]), [`ReturnWhen::AllCompleted`] |
+//! | `for c in asyncio.as_completed(aws, timeout=t)` | `let mut it = `[`as_completed`]`(iter)`[`.timeout(t)`](AsCompleted::timeout)`; while let Some(v) = it.next().await` |
+//! | `async with asyncio.TaskGroup() as tg:` | `let tg = `[`TaskGroup`]`::new(); ...; tg.join().await` |
+//! | `tg.create_task(coro)` | [`TaskGroup::spawn`]`(fut)` (child returns `Result<T, E>`) |
+//! | `ExceptionGroup` from a task group | [`GroupError`] (every [`ChildFailure`]) |
+//! | `contextvars.ContextVar`, copied by `create_task` | [`task_local!`](crate::task_local!), [`LocalKey`] |
+//! | `loop.call_soon(cb)`, `call_later(d, cb)`, `call_at(t, cb)` | [`call_soon`], [`call_later`], [`call_at`] → [`TimerHandle`] |
+//! | `loop.call_soon_threadsafe(cb)`, `run_coroutine_threadsafe` | [`Handle::call_soon_threadsafe`](crate::Handle::call_soon_threadsafe), [`Handle::spawn`](crate::Handle::spawn) |
+//! | `asyncio.to_thread(f)` | `anyloop::to_thread(f)` (facade) |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()` | [`capture_call_graph`] → [`CallGraph`], [`print_call_graph`] |
+//! | `asyncio.iscoroutine`, `run_coroutine_threadsafe` | — (Rust's type system), [`Handle::spawn`](crate::Handle::spawn) |
+//!
+//! # Examples
+//!
+//! asyncio's `gather` example, with the same output order:
+//!
+//! ```
+//! # anyloop_core::doctest_run(async {
+//! use std::time::Duration;
+//! async fn factorial(name: &str, n: u64, log: &std::cell::RefCell<Vec<String>>) -> u64 {
+//!     let mut f = 1;
+//!     for i in 2..=n {
+//!         log.borrow_mut().push(format!("Task {name}: Compute factorial({n}), currently i={i}..."));
+//!         anyloop_core::sleep(Duration::from_secs(1)).await;
+//!         f *= i;
+//!     }
+//!     log.borrow_mut().push(format!("Task {name}: factorial({n}) = {f}"));
+//!     f
+//! }
+//! let log = std::cell::RefCell::new(Vec::new());
+//! let (a, b, c) = anyloop_core::gather!(
+//!     factorial("A", 2, &log),
+//!     factorial("B", 3, &log),
+//!     factorial("C", 4, &log),
+//! )
+//! .await;
+//! assert_eq!((a, b, c), (2, 6, 24));
+//! assert_eq!(log.borrow()[..3], [
+//!     "Task A: Compute factorial(2), currently i=2...",
+//!     "Task B: Compute factorial(3), currently i=2...",
+//!     "Task C: Compute factorial(4), currently i=2...",
+//! ]);
+//! # });
+//! ```
+
+mod callbacks;
+mod gather;
+mod graph;
+mod group;
+pub(crate) mod local;
+mod shield;
+mod wait;
+
+pub use callbacks::{call_at, call_later, call_soon, TimerHandle};
+pub use gather::{gather, try_gather, Gather, TryGather};
+pub use graph::{capture_call_graph, print_call_graph, CallGraph};
+pub use group::{ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, TaskGroup};
+pub use local::LocalKey;
+pub use shield::shield;
+pub use wait::{
+    as_completed, wait, AsCompleted, AsCompletedTimeout, Next, NextTimeout, ReturnWhen, Wait,
+};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use super::gather::{MaybeDone, TryOutput};
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,536 @@
+//! `wait` and `as_completed`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::task::{Task, TaskError};
+use crate::time::{sleep_until, Elapsed, Instant, Sleep};
+
+/// When [`wait`] returns: asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
+/// `ALL_COMPLETED`.
+///
+/// # Examples
+///
+/// ```
+/// use anyloop_core::ReturnWhen;
+/// assert_ne!(ReturnWhen::FirstCompleted, ReturnWhen::AllCompleted);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReturnWhen {
+    /// As soon as any task finishes (or is cancelled).
+    #[doc(alias = "FIRST_COMPLETED")]
+    FirstCompleted,
+    /// As soon as any task fails: it panicked, or its output matches the
+    /// [`Wait::fail_if`] predicate (say, `Result::is_err`). A cancelled
+    /// task is not a failure (as in asyncio). Same as `AllCompleted` if
+    /// none fails.
+    #[doc(alias = "FIRST_EXCEPTION")]
+    FirstException,
+    /// When every task has finished.
+    #[doc(alias = "ALL_COMPLETED")]
+    AllCompleted,
+}
+
+/// Waits for the tasks until `when` says so, or until the optional
+/// [`timeout`](Wait::timeout), and returns `(done, pending)`: asyncio's
+/// `done, pending = await asyncio.wait(tasks, return_when=...)`.
+///
+/// Nothing is cancelled: pending tasks keep running (cancel them, await
+/// them again, or drop the handles to detach them). Both lists keep the
+/// input order. Awaiting a task from `done` returns its output at once.
+/// A timeout is not an error: it returns the split at that moment.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::{spawn, sleep, wait, ReturnWhen};
+/// use std::time::Duration;
+/// let tasks = vec![
+///     spawn(async { sleep(Duration::from_millis(30)).await; Ok::<_, String>(1) }),
+///     spawn(async { sleep(Duration::from_millis(10)).await; Err("bad".to_string()) }),
+///     spawn(async { sleep(Duration::from_millis(20)).await; Ok(3) }),
+/// ];
+/// let (done, pending) = wait(tasks, ReturnWhen::FirstException).fail_if(Result::is_err).await;
+/// assert_eq!((done.len(), pending.len()), (1, 2));
+/// for t in done {
+///     assert_eq!(t.await.unwrap(), Err("bad".to_string()));
+/// }
+/// for t in pending {
+///     t.cancel();
+/// }
+/// # });
+/// ```
+#[doc(alias = "asyncio.wait")]
+pub fn wait<T, I>(tasks: I, when: ReturnWhen) -> Wait<T>
+where
+    I: IntoIterator<Item = Task<T>>,
+{
+    let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+    Wait {
+        done: vec![false; tasks.len()],
+        tasks,
+        when,
+        timer: None,
+        fail_if: |_| false,
+    }
+}
+
+/// Future of [`wait`]; configure it before awaiting.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Wait<T> {
+    tasks: Vec<Task<T>>,
+    done: Vec<bool>,
+    when: ReturnWhen,
+    timer: Option<Sleep>,
+    fail_if: fn(&T) -> bool,
+}
+
+impl<T> Wait<T> {
+    /// Returns after `dur` at the latest (asyncio's `timeout=`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{spawn, sleep, wait, ReturnWhen};
+    /// use std::time::Duration;
+    /// let t = spawn(sleep(Duration::from_secs(60)));
+    /// let (done, pending) = wait([t], ReturnWhen::AllCompleted)
+    ///     .timeout(Duration::from_millis(10))
+    ///     .await;
+    /// assert!(done.is_empty());
+    /// pending[0].cancel();
+    /// # });
+    /// ```
+    pub fn timeout(self, dur: Duration) -> Self {
+        self.deadline(Instant::now() + dur)
+    }
+
+    /// Returns at `deadline` at the latest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{spawn, wait, ReturnWhen, time::Instant};
+    /// use std::time::Duration;
+    /// let t = spawn(async { 1 });
+    /// let deadline = Instant::now() + Duration::from_secs(1);
+    /// let (done, _) = wait([t], ReturnWhen::AllCompleted).deadline(deadline).await;
+    /// assert_eq!(done.len(), 1);
+    /// # });
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.timer = Some(sleep_until(deadline));
+        self
+    }
+
+    /// Which outputs count as failures for [`ReturnWhen::FirstException`]
+    /// (a panic always does). For tasks returning `Result`, pass
+    /// `Result::is_err`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{spawn, wait, ReturnWhen};
+    /// let tasks = [spawn(async { -1 }), spawn(std::future::pending())];
+    /// let (done, pending) = wait(tasks, ReturnWhen::FirstException)
+    ///     .fail_if(|v: &i32| *v < 0)
+    ///     .await;
+    /// assert_eq!((done.len(), pending.len()), (1, 1));
+    /// pending[0].cancel();
+    /// # });
+    /// ```
+    pub fn fail_if(mut self, pred: fn(&T) -> bool) -> Self {
+        self.fail_if = pred;
+        self
+    }
+
+    fn failed(&self, res: &Result<T, TaskError>) -> bool {
+        match res {
+            Ok(v) => (self.fail_if)(v),
+            Err(e) => e.is_panic(),
+        }
+    }
+}
+
+impl<T> Unpin for Wait<T> {}
+
+impl<T> Future for Wait<T> {
+    type Output = (Vec<Task<T>>, Vec<Task<T>>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut n_done = 0;
+        let mut failed = false;
+        for i in 0..this.tasks.len() {
+            if !this.done[i] && this.tasks[i].poll_finished(cx).is_ready() {
+                this.done[i] = true;
+            }
+            if this.done[i] {
+                n_done += 1;
+                if let Some(res) = this.tasks[i].finished_output() {
+                    failed |= this.failed(res);
+                }
+            }
+        }
+        let ready = match this.when {
+            ReturnWhen::FirstCompleted => n_done > 0,
+            ReturnWhen::FirstException => failed,
+            ReturnWhen::AllCompleted => false,
+        } || n_done == this.tasks.len();
+        let timed_out = !ready
+            && this
+                .timer
+                .as_mut()
+                .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+        if !ready && !timed_out {
+            return Poll::Pending;
+        }
+        let mut done = Vec::with_capacity(n_done);
+        let mut pending = Vec::with_capacity(this.tasks.len() - n_done);
+        for (t, d) in this.tasks.drain(..).zip(this.done.drain(..)) {
+            if d {
+                done.push(t);
+            } else {
+                pending.push(t);
+            }
+        }
+        Poll::Ready((done, pending))
+    }
+}
+
+impl<T> fmt::Debug for Wait<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wait")
+            .field("tasks", &self.tasks.len())
+            .field("when", &self.when)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Yields the outputs of the futures in the order they complete: asyncio's
+/// `for coro in asyncio.as_completed(aws): result = await coro`.
+///
+/// The futures run concurrently inside the calling task while it awaits
+/// [`next`](AsCompleted::next); pass [`spawn`](crate::spawn)ed tasks to
+/// run them as tasks of their own (then they also progress between
+/// `next` calls, and keep running if the iterator is dropped). Outputs of
+/// futures that complete in the same loop iteration come in input order.
+/// It is also a `futures_core::Stream`.
+///
+/// # Cancellation
+///
+/// Dropping it drops the futures still running; `Task`s are detached.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let delays = [30u64, 10, 20];
+/// let mut it = anyloop_core::as_completed(delays.map(|ms| async move {
+///     anyloop_core::sleep(Duration::from_millis(ms)).await;
+///     ms
+/// }));
+/// let mut order = Vec::new();
+/// while let Some(ms) = it.next().await {
+///     order.push(ms);
+/// }
+/// assert_eq!(order, [10, 20, 30]);
+/// # });
+/// ```
+#[doc(alias = "asyncio.as_completed")]
+pub fn as_completed<I>(iter: I) -> AsCompleted<<I::Item as IntoFuture>::IntoFuture>
+where
+    I: IntoIterator,
+    I::Item: IntoFuture,
+{
+    AsCompleted {
+        futs: iter
+            .into_iter()
+            .map(|f| Some(Box::pin(f.into_future())))
+            .collect(),
+        left: 0,
+        ready: VecDeque::new(),
+    }
+    .counted()
+}
+
+/// Iterator-like future source of [`as_completed`].
+#[must_use = "it does nothing unless its `next()` is awaited"]
+pub struct AsCompleted<F: Future> {
+    futs: Vec<Option<Pin<Box<F>>>>,
+    left: usize,
+    ready: VecDeque<F::Output>,
+}
+
+impl<F: Future> AsCompleted<F> {
+    fn counted(mut self) -> Self {
+        self.left = self.futs.len();
+        self
+    }
+
+    /// How many outputs are still to come.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let mut it = anyloop_core::as_completed([1, 2].map(|i| async move { i }));
+    /// assert_eq!(it.len(), 2);
+    /// it.next().await;
+    /// assert_eq!(it.len(), 1);
+    /// # });
+    /// ```
+    pub fn len(&self) -> usize {
+        self.left + self.ready.len()
+    }
+
+    /// Whether every output was yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let it = anyloop_core::as_completed(Vec::<std::future::Ready<()>>::new());
+    /// assert!(it.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The next output in completion order, `None` when all were yielded.
+    ///
+    /// # Examples
+    ///
+    /// See [`as_completed`].
+    #[allow(clippy::should_implement_trait)] // an async `next`, like `StreamExt::next`
+    pub fn next(&mut self) -> Next<'_, F> {
+        Next { it: self }
+    }
+
+    /// Stops waiting after `dur`: each later item is
+    /// `Err(Elapsed)` once the deadline passed (asyncio's `timeout=`, which
+    /// raises `TimeoutError` from the iteration), then the stream ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::time::Duration;
+    /// let fast = anyloop_core::spawn(async {});
+    /// let slow = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(60)));
+    /// let slow_ref = slow.task_ref();
+    /// let mut it = anyloop_core::as_completed([fast, slow]).timeout(Duration::from_millis(10));
+    /// assert!(it.next().await.unwrap().is_ok());
+    /// assert!(it.next().await.unwrap().is_err()); // Elapsed
+    /// assert!(it.next().await.is_none());
+    /// slow_ref.cancel();
+    /// # });
+    /// ```
+    pub fn timeout(self, dur: Duration) -> AsCompletedTimeout<F> {
+        self.deadline(Instant::now() + dur)
+    }
+
+    /// Like [`timeout`](Self::timeout) with an absolute deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::time::Instant;
+    /// use std::time::Duration;
+    /// let mut it = anyloop_core::as_completed([async { 1 }])
+    ///     .deadline(Instant::now() + Duration::from_secs(1));
+    /// assert_eq!(it.next().await, Some(Ok(1)));
+    /// # });
+    /// ```
+    pub fn deadline(self, deadline: Instant) -> AsCompletedTimeout<F> {
+        AsCompletedTimeout {
+            inner: self,
+            timer: sleep_until(deadline),
+            expired: false,
+        }
+    }
+
+    fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        if let Some(v) = self.ready.pop_front() {
+            return Poll::Ready(Some(v));
+        }
+        if self.left == 0 {
+            return Poll::Ready(None);
+        }
+        for slot in self.futs.iter_mut() {
+            if let Some(f) = slot {
+                if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                    *slot = None;
+                    self.left -= 1;
+                    self.ready.push_back(v);
+                }
+            }
+        }
+        if self.left == 0 {
+            self.futs = Vec::new();
+        }
+        match self.ready.pop_front() {
+            Some(v) => Poll::Ready(Some(v)),
+            None => Poll::Pending,
+        }
+    }
+}
+
+// Outputs are moved, never pinned; the futures are boxed.
+impl<F: Future> Unpin for AsCompleted<F> {}
+
+impl<F: Future> futures_lite::Stream for AsCompleted<F> {
+    type Item = F::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        self.get_mut().poll_next_item(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
+}
+
+impl<F: Future> fmt::Debug for AsCompleted<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("left", &self.len())
+            .finish()
+    }
+}
+
+/// Future of [`AsCompleted::next`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Next<'a, F: Future> {
+    it: &'a mut AsCompleted<F>,
+}
+
+impl<F: Future> Future for Next<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().it.poll_next_item(cx)
+    }
+}
+
+impl<F: Future> fmt::Debug for Next<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next").finish_non_exhaustive()
+    }
+}
+
+/// [`as_completed`] with a deadline: see [`AsCompleted::timeout`].
+#[must_use = "it does nothing unless its `next()` is awaited"]
+pub struct AsCompletedTimeout<F: Future> {
+    inner: AsCompleted<F>,
+    timer: Sleep,
+    expired: bool,
+}
+
+impl<F: Future> AsCompletedTimeout<F> {
+    /// The next output in completion order, `Some(Err(Elapsed))` once the
+    /// deadline passed, then `None`.
+    ///
+    /// # Examples
+    ///
+    /// See [`AsCompleted::timeout`].
+    #[allow(clippy::should_implement_trait)] // an async `next`, like `StreamExt::next`
+    pub fn next(&mut self) -> NextTimeout<'_, F> {
+        NextTimeout { it: self }
+    }
+
+    /// How many outputs are still to come (if the deadline allows).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let it = anyloop_core::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
+    /// assert_eq!(it.len(), 1);
+    /// # });
+    /// ```
+    pub fn len(&self) -> usize {
+        if self.expired {
+            0
+        } else {
+            self.inner.len()
+        }
+    }
+
+    /// Whether nothing more will come.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let it = anyloop_core::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
+    /// assert!(!it.is_empty());
+    /// # });
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn poll_next_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<F::Output, Elapsed>>> {
+        if self.expired {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(v) = self.inner.poll_next_item(cx) {
+            return Poll::Ready(v.map(Ok));
+        }
+        match Pin::new(&mut self.timer).poll(cx) {
+            Poll::Ready(()) => {
+                self.expired = true;
+                // Drop what still runs: Tasks are detached, futures cancelled.
+                self.inner.futs = Vec::new();
+                Poll::Ready(Some(Err(Elapsed::new(self.timer.deadline()))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F: Future> futures_lite::Stream for AsCompletedTimeout<F> {
+    type Item = Result<F::Output, Elapsed>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_item(cx)
+    }
+}
+
+impl<F: Future> fmt::Debug for AsCompletedTimeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompletedTimeout")
+            .field("left", &self.len())
+            .finish()
+    }
+}
+
+/// Future of [`AsCompletedTimeout::next`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct NextTimeout<'a, F: Future> {
+    it: &'a mut AsCompletedTimeout<F>,
+}
+
+impl<F: Future> Future for NextTimeout<'_, F> {
+    type Output = Option<Result<F::Output, Elapsed>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().it.poll_next_item(cx)
+    }
+}
+
+impl<F: Future> fmt::Debug for NextTimeout<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextTimeout").finish_non_exhaustive()
+    }
+}
