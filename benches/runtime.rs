@@ -1,8 +1,12 @@
 //! `cargo bench --bench runtime` (what `cargo xtask bench` runs natively):
 //! anyloop vs tokio vs smol, in one process, interleaved rounds, medians.
 //!
-//! Arguments (after `--`): `--rounds N` (default 9), `--quick` (a tenth of
-//! the sizes, 3 rounds), and substrings selecting workloads by name.
+//! Arguments (after `--`): `--rounds N` (default 9; 0 = the warm-up run
+//! only), `--quick` (a tenth of the sizes, 3 rounds), `--cpu` (time the
+//! CPU-bound rows in thread CPU time: steadier when other jobs share the
+//! cores), `--peer NAME` (run
+//! one peer only, e.g. under callgrind), and substrings selecting workloads
+//! by name.
 //!
 //! The workloads live in `workloads/` (std only, generic over
 //! `workloads::Runtime`); the peers in `peers/`. See `xtask/src/bench.rs`
@@ -20,13 +24,17 @@ fn main() {
 
     let mut rounds = None;
     let mut quick = false;
+    let mut cpu = false;
     let mut filters = Vec::new();
+    let mut only_peer = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bench" => {} // added by `cargo bench`
             "--quick" => quick = true,
+            "--cpu" => cpu = true,
             "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
+            "--peer" => only_peer = args.next(),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("runtime bench: ignoring argument {other:?}"),
         }
@@ -35,6 +43,9 @@ fn main() {
         workloads::set_sizes(workloads::Sizes::QUICK);
     }
     let rounds = rounds.unwrap_or(if quick { 3 } else { 9 });
+    if cpu {
+        workloads::set_work_clock(thread_cpu_ns);
+    }
 
     let peer_names = [Anyloop::NAME, Tokio::NAME, Smol::NAME];
     let mut table: Vec<Workload> = vec![
@@ -49,12 +60,27 @@ fn main() {
     if !filters.is_empty() {
         table.retain(|w| filters.iter().any(|f| w.name.contains(f.as_str())));
     }
+    if let Some(p) = &only_peer {
+        // e.g. under callgrind: `--peer anyloop --rounds 0 --quick spawn_join`
+        for w in &mut table {
+            for (name, m) in peer_names.iter().zip(&mut w.peers) {
+                if name != p {
+                    *m = None;
+                }
+            }
+        }
+    }
 
     let s = workloads::sizes();
     println!(
         "anyloop vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-io), \
-         native, {} CPUs, median of {rounds} interleaved rounds after a warm-up",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+         native, {} CPUs, median of {rounds} interleaved rounds after a warm-up{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cpu {
+            "; CPU-bound rows in thread CPU time (--cpu)"
+        } else {
+            ""
+        }
     );
     println!(
         "sizes: spawn_join {} tasks; yield {}x{}; pingpong {} round trips (capacity-1 channels); \
@@ -75,6 +101,19 @@ fn main() {
         "\nratio = anyloop / best peer (< 1: anyloop faster); spread = (max - min) / median \
          of anyloop's samples"
     );
+}
+
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), for `--cpu`.
+#[cfg(not(target_family = "wasm"))]
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[cfg(target_family = "wasm")]

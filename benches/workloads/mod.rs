@@ -9,7 +9,8 @@
 //!
 //! Timing uses [`now_ns`], which reads `std::time::Instant` unless a harness
 //! installed another clock with [`set_clock`] (the browser, where
-//! `std::time::Instant` panics, installs `performance.now()`).
+//! `std::time::Instant` panics, installs `performance.now()`) or a CPU-time
+//! clock for the CPU-bound rows with [`set_work_clock`] (`--cpu` natively).
 //!
 //! Adding a workload: write `pub fn name<R: Runtime>() -> f64` here (it
 //! returns the figure in its unit, lower is better) and add a row to the
@@ -90,11 +91,21 @@ pub trait Locks: Runtime {
 // ---------------------------------------------------------------- clock
 
 static CLOCK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+static WORK_CLOCK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Installs the clock [`now_ns`] reads (monotonic nanoseconds). Needed
-/// where `std::time::Instant` does not work (wasm32-unknown-unknown).
+/// Installs the wall clock (monotonic nanoseconds) that [`wall_ns`] and,
+/// by default, [`now_ns`] read. Needed where `std::time::Instant` does not
+/// work (wasm32-unknown-unknown).
 pub fn set_clock(clock: fn() -> u64) {
     CLOCK.store(clock as *mut (), Ordering::Release);
+}
+
+/// Makes the CPU-bound workloads read `clock` instead of the wall clock,
+/// e.g. the thread's CPU time on a machine shared with other jobs (time
+/// spent descheduled then does not count). `timers` always uses the wall
+/// clock: sleeping is what it measures.
+pub fn set_work_clock(clock: fn() -> u64) {
+    WORK_CLOCK.store(clock as *mut (), Ordering::Release);
 }
 
 fn std_clock() -> u64 {
@@ -105,16 +116,27 @@ fn std_clock() -> u64 {
         .as_nanos() as u64
 }
 
-/// Monotonic nanoseconds from the installed clock (default `std::time::Instant`).
-pub fn now_ns() -> u64 {
-    let f = CLOCK.load(Ordering::Acquire);
+fn read(clock: &AtomicPtr<()>) -> Option<u64> {
+    let f = clock.load(Ordering::Acquire);
     if f.is_null() {
-        std_clock()
+        None
     } else {
-        // SAFETY: only `set_clock` stores into CLOCK, and it stores a `fn() -> u64`.
+        // SAFETY: only `set_clock`/`set_work_clock` store into these, and
+        // they store a `fn() -> u64`.
         let clock: fn() -> u64 = unsafe { std::mem::transmute::<*mut (), fn() -> u64>(f) };
-        clock()
+        Some(clock())
     }
+}
+
+/// Monotonic wall-clock nanoseconds (default `std::time::Instant`).
+pub fn wall_ns() -> u64 {
+    read(&CLOCK).unwrap_or_else(std_clock)
+}
+
+/// The clock of the CPU-bound workloads: [`wall_ns`] unless
+/// [`set_work_clock`] installed another.
+pub fn now_ns() -> u64 {
+    read(&WORK_CLOCK).unwrap_or_else(wall_ns)
 }
 
 /// A fixed-seed PRNG (xorshift64*), so every peer sleeps the same durations.
@@ -307,7 +329,7 @@ pub fn timers<R: Runtime>() -> f64 {
     let mut rng = Rng::new(0x5eed_0fa1_1f00_d5ee);
     let durations: Vec<u64> = (0..s.sleepers).map(|_| rng.below(max_ns)).collect();
     R::block_on(async move {
-        let start = now_ns();
+        let start = wall_ns();
         let handles: Vec<_> = durations
             .into_iter()
             .map(|ns| R::spawn(R::sleep(Duration::from_nanos(ns))))
@@ -315,7 +337,7 @@ pub fn timers<R: Runtime>() -> f64 {
         for h in handles {
             h.await;
         }
-        (now_ns() - start) as f64 / 1e6 - s.max_sleep_ms as f64
+        (wall_ns() - start) as f64 / 1e6 - s.max_sleep_ms as f64
     })
 }
 
