@@ -70,6 +70,17 @@ impl Reactor {
 
     /// Waits for I/O or `timeout`, then wakes the tasks whose sources are ready.
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO)
+            && self.sources.borrow().len() == self.free.borrow().len()
+        {
+            // A busy loop's periodic I/O check with no source registered: no
+            // event can be pending, and a `notify` from another thread may
+            // stay set until the next real wait (which then returns early,
+            // as spurious wake-ups may). `Poller::wait` would cost five
+            // syscalls here (timerfd_settime, epoll_ctl, epoll_wait, the
+            // eventfd read and re-arm).
+            return Ok(());
+        }
         let mut events = self.events.borrow_mut();
         events.clear();
         match self.poller.wait(&mut events, timeout) {
