@@ -43,7 +43,10 @@ pub(crate) fn run(hosts: &[String], args: &[String]) -> Result<()> {
     for host in hosts {
         match host {
             "native" => bench_native(args)?,
-            "wasi" | "web" => {
+            // The browser: www/'s bench page (www/demo/src/bench.rs, async
+            // workloads: nothing may block there) in headless Chromium.
+            "web" => crate::www::bench(args)?,
+            "wasi" => {
                 return Err(format!(
                     "`cargo xtask bench --host {host}` is not implemented yet \
                      (see xtask/src/bench.rs for the hook)"

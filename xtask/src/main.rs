@@ -13,6 +13,7 @@ mod native;
 mod util;
 mod wasi;
 mod web;
+mod www;
 
 use std::process::ExitCode;
 

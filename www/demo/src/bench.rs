@@ -3,14 +3,17 @@
 //! code. Each workload returns its figure: ns per operation, or for
 //! `timers` the ms the last timer fired beyond the longest sleep.
 //!
-//! Every runtime uses the same [`Latch`] and [`Slot`] to join and to ping
-//! pong, so the figures compare executors.
+//! Every runtime uses the same [`Latch`] to join and the same
+//! `anyloop::queue::Queue(1)` pair to ping pong (anyloop's queue is plain
+//! wakers, usable from any executor), so the figures compare executors.
 
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::mini::{Latch, Slot};
+use anyloop::queue::Queue;
+
+use crate::mini::Latch;
 
 /// What a workload needs from an executor.
 pub trait Runtime: Clone + 'static {
@@ -115,14 +118,14 @@ pub async fn yields<R: Runtime>(rt: R, tasks: u32, per_task: u32) -> f64 {
 /// `n` round trips; ns per round trip.
 pub async fn pingpong<R: Runtime>(rt: R, n: u32) -> f64 {
     let t0 = rt.now_ms();
-    let (ping, pong) = (Slot::new(), Slot::new());
+    let (ping, pong) = (Queue::new(1), Queue::new(1));
     let latch = Latch::new(2);
     {
         let (ping, pong, latch) = (ping.clone(), pong.clone(), latch.clone());
         rt.spawn_detached(async move {
             for i in 0..n {
-                ping.send(i).await;
-                let back = pong.recv().await;
+                ping.put(i).await.unwrap();
+                let back = pong.get().await.unwrap();
                 debug_assert_eq!(back, i);
             }
             latch.count_down();
@@ -132,8 +135,8 @@ pub async fn pingpong<R: Runtime>(rt: R, n: u32) -> f64 {
         let latch = latch.clone();
         rt.spawn_detached(async move {
             for _ in 0..n {
-                let v = ping.recv().await;
-                pong.send(v).await;
+                let v = ping.get().await.unwrap();
+                pong.put(v).await.unwrap();
             }
             latch.count_down();
         });

@@ -294,7 +294,10 @@ pub fn cancel(id: RowId) -> bool {
     let task = with(|b| b.row(id).and_then(|r| r.task.clone())).flatten();
     match task {
         Some(t) if !t.is_finished() => {
-            log(format!("cancel requested for row {id}"));
+            log(format!(
+                "{}.cancel() from the page",
+                t.name().unwrap_or("task")
+            ));
             t.cancel()
         }
         _ => false,
@@ -330,8 +333,20 @@ struct RowGuard {
 impl Drop for RowGuard {
     fn drop(&mut self) {
         if !self.finished {
-            set_phase(self.id, Phase::Cancelled);
-            log(format!("row {}: cancelled, destructors ran", self.id));
+            let id = self.id;
+            let name = with(|b| {
+                let now = b.now();
+                let r = b.row(id)?;
+                let started = r.spans.first().map_or(now, |s| s.0);
+                r.detail = format!("cancelled after {:.2} s", (now - started) / 1e3);
+                Some(r.name.clone())
+            })
+            .flatten()
+            .unwrap_or_default();
+            set_phase(id, Phase::Cancelled);
+            log(format!(
+                "{name} cancelled: its future was dropped, destructors ran"
+            ));
         }
     }
 }

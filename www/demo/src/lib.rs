@@ -36,4 +36,4 @@ pub mod mini;
 pub mod scenarios;
 
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;

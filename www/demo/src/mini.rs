@@ -1,13 +1,11 @@
 //! Small single-threaded building blocks shared by the scenarios and the
-//! benchmark: a countdown [`Latch`], a capacity-1 [`Slot`] channel, and
-//! stand-ins for `anyloop::TaskGroup` and `anyloop::queue::Queue` used until
-//! those land in the facade.
+//! benchmark: a countdown [`Latch`] and a stand-in for `anyloop::TaskGroup`
+//! used until it lands in the facade.
 //!
-//! The benchmark uses [`Latch`] and [`Slot`] for every runtime alike, so the
-//! figures compare executors, not channel implementations.
+//! The benchmark uses [`Latch`] for every runtime alike, so the figures
+//! compare executors, not join implementations.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::rc::Rc;
@@ -62,170 +60,6 @@ impl Latch {
                 Poll::Pending
             }
         })
-    }
-}
-
-/// A one-value channel: `send` waits while the slot is full, `recv` while
-/// it is empty (a bounded channel of capacity 1).
-pub struct Slot<T>(Rc<SlotInner<T>>);
-
-struct SlotInner<T> {
-    value: RefCell<Option<T>>,
-    tx: RefCell<Option<Waker>>,
-    rx: RefCell<Option<Waker>>,
-}
-
-impl<T> Clone for Slot<T> {
-    fn clone(&self) -> Self {
-        Slot(self.0.clone())
-    }
-}
-
-impl<T> fmt::Debug for Slot<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slot")
-            .field("full", &self.0.value.borrow().is_some())
-            .finish()
-    }
-}
-
-impl<T> Default for Slot<T> {
-    fn default() -> Self {
-        Slot::new()
-    }
-}
-
-impl<T> Slot<T> {
-    /// An empty slot.
-    pub fn new() -> Self {
-        Slot(Rc::new(SlotInner {
-            value: RefCell::new(None),
-            tx: RefCell::new(None),
-            rx: RefCell::new(None),
-        }))
-    }
-
-    /// Puts `v` once the slot is empty.
-    pub async fn send(&self, v: T) {
-        let mut v = Some(v);
-        poll_fn(|cx| {
-            let mut slot = self.0.value.borrow_mut();
-            if slot.is_some() {
-                *self.0.tx.borrow_mut() = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            *slot = v.take();
-            drop(slot);
-            if let Some(w) = self.0.rx.borrow_mut().take() {
-                w.wake();
-            }
-            Poll::Ready(())
-        })
-        .await
-    }
-
-    /// Takes the value once there is one.
-    pub async fn recv(&self) -> T {
-        poll_fn(|cx| match self.0.value.borrow_mut().take() {
-            Some(v) => {
-                if let Some(w) = self.0.tx.borrow_mut().take() {
-                    w.wake();
-                }
-                Poll::Ready(v)
-            }
-            None => {
-                *self.0.rx.borrow_mut() = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-/// A bounded FIFO queue with asyncio's `put`/`get` (stand-in for
-/// `anyloop::queue::Queue` until it lands).
-pub struct Queue<T>(Rc<QueueInner<T>>);
-
-struct QueueInner<T> {
-    items: RefCell<VecDeque<T>>,
-    maxsize: usize,
-    getters: RefCell<VecDeque<Waker>>,
-    putters: RefCell<VecDeque<Waker>>,
-}
-
-impl<T> Clone for Queue<T> {
-    fn clone(&self) -> Self {
-        Queue(self.0.clone())
-    }
-}
-
-impl<T> fmt::Debug for Queue<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Queue")
-            .field("len", &self.0.items.borrow().len())
-            .field("maxsize", &self.0.maxsize)
-            .finish()
-    }
-}
-
-impl<T> Queue<T> {
-    /// A queue holding at most `maxsize` items (`0`: unbounded).
-    pub fn new(maxsize: usize) -> Self {
-        Queue(Rc::new(QueueInner {
-            items: RefCell::new(VecDeque::new()),
-            maxsize: if maxsize == 0 { usize::MAX } else { maxsize },
-            getters: RefCell::new(VecDeque::new()),
-            putters: RefCell::new(VecDeque::new()),
-        }))
-    }
-
-    /// Items in the queue now.
-    pub fn len(&self) -> usize {
-        self.0.items.borrow().len()
-    }
-
-    /// Whether the queue is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Puts `v` at the back, waiting while the queue is full.
-    pub async fn put(&self, v: T) {
-        let mut v = Some(v);
-        poll_fn(|cx| {
-            let mut items = self.0.items.borrow_mut();
-            if items.len() >= self.0.maxsize {
-                self.0.putters.borrow_mut().push_back(cx.waker().clone());
-                return Poll::Pending;
-            }
-            items.extend(v.take());
-            drop(items);
-            if let Some(w) = self.0.getters.borrow_mut().pop_front() {
-                w.wake();
-            }
-            Poll::Ready(())
-        })
-        .await
-    }
-
-    /// Takes the front item, waiting while the queue is empty.
-    pub async fn get(&self) -> T {
-        poll_fn(|cx| {
-            let item = self.0.items.borrow_mut().pop_front();
-            match item {
-                Some(v) => {
-                    if let Some(w) = self.0.putters.borrow_mut().pop_front() {
-                        w.wake();
-                    }
-                    Poll::Ready(v)
-                }
-                None => {
-                    self.0.getters.borrow_mut().push_back(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        })
-        .await
     }
 }
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyloop::time::Instant;
 
 use crate::board::{self, nap, spawn_row, waiting, GroupId, Phase, RowId};
-use crate::mini::{Latch, Queue, TaskGroup};
+use anyloop::queue::Queue;
+
+use crate::mini::{Latch, TaskGroup};
 
 /// Keeps the CPU busy for about `ms`, yielding to the loop every 2 ms:
 /// the row shows as running meanwhile.
@@ -45,7 +47,7 @@ fn secs(ms: f64) -> String {
 pub async fn sleepers(n: u32, max_sleep_ms: u64) -> GroupId {
     let g = board::new_group("sleepers", format!("{n} tasks with random sleeps"));
     let t0 = board::now_ms();
-    board::log(format!("spawning {n} sleepers"));
+    board::log(format!("spawn({n} sleepers)"));
     let mut tasks = Vec::new();
     for i in 1..=n {
         let (_, task) = spawn_row(g, &format!("sleeper-{i}"), move |row| async move {
@@ -158,7 +160,10 @@ pub async fn task_group(fetchers: u32, sleep_ms: u64, fail_after_ms: u64) -> Gro
             Phase::Failed
         },
     );
-    board::log(format!("task group done: {cancelled} cancelled"));
+    board::log(format!(
+        "TaskGroup: {} failed, {cancelled} cancelled",
+        errors.len()
+    ));
     g
 }
 
@@ -170,20 +175,20 @@ pub async fn producer_consumer(items: u32, maxsize: usize, consumers: u32) -> Gr
         "queue",
         format!("producer/consumer over Queue(maxsize={maxsize})"),
     );
-    let queue: Queue<Option<u32>> = Queue::new(maxsize);
+    let queue: Queue<u32> = Queue::new(maxsize);
     let order = Rc::new(RefCell::new(Vec::new()));
     let mut tasks = Vec::new();
     let q = queue.clone();
     let (_, producer) = spawn_row(g, "producer", move |row| async move {
         for i in 1..=items {
             nap(row, board::rand_range(40, 160)).await;
-            board::set_detail(row, format!("put {i} (queue {}/{maxsize})", q.len()));
-            waiting(row, q.put(Some(i))).await;
+            board::set_detail(row, format!("put {i} (queue {}/{maxsize})", q.qsize()));
+            waiting(row, q.put(i)).await.map_err(|e| e.to_string())?;
         }
-        for _ in 0..consumers {
-            waiting(row, q.put(None)).await;
-        }
-        board::set_detail(row, format!("produced {items} items"));
+        // asyncio 3.13's Queue.shutdown(): getters drain what is left, then
+        // get() fails with QueueShutDown.
+        q.shutdown(false);
+        board::set_detail(row, format!("put {items} items, then shutdown()"));
         Ok::<_, String>(())
     });
     tasks.push(producer);
@@ -192,7 +197,7 @@ pub async fn producer_consumer(items: u32, maxsize: usize, consumers: u32) -> Gr
         let order = order.clone();
         let (_, consumer) = spawn_row(g, &format!("consumer-{c}"), move |row: RowId| async move {
             let mut got = 0;
-            while let Some(i) = waiting(row, q.get()).await {
+            while let Ok(i) = waiting(row, q.get()).await {
                 order.borrow_mut().push(i);
                 got += 1;
                 board::set_detail(row, format!("got {i}"));
@@ -223,7 +228,7 @@ pub async fn producer_consumer(items: u32, maxsize: usize, consumers: u32) -> Gr
         ),
     );
     board::finish_group(g, if in_order { Phase::Done } else { Phase::Failed });
-    board::log(format!("queue: {} items consumed", order.len()));
+    board::log(format!("Queue: {} items consumed", order.len()));
     g
 }
 
@@ -263,7 +268,7 @@ pub async fn cpu_storm(n: u32, work: u32) -> GroupId {
     let took = board::now_ms() - t0;
     board::set_summary(g, format!("{n} tasks finished in {}", secs(took)));
     board::finish_group(g, Phase::Done);
-    board::log(format!("cpu storm: {n} tasks in {}", secs(took)));
+    board::log(format!("CPU storm: {n} tasks in {}", secs(took)));
     g
 }
 
