@@ -1,17 +1,14 @@
-//! Small single-threaded building blocks shared by the scenarios and the
-//! benchmark: a countdown [`Latch`] and a stand-in for `anyloop::TaskGroup`
-//! used until it lands in the facade.
+//! A countdown [`Latch`], shared by the scenarios and the benchmark.
 //!
-//! The benchmark uses [`Latch`] for every runtime alike, so the figures
-//! compare executors, not join implementations.
+//! The benchmark joins with a [`Latch`] on every runtime alike
+//! (`spawn_local` has no join handles), so the figures compare executors,
+//! not join implementations.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-
-use anyloop::TaskRef;
 
 /// Counts down from `n`; [`wait`](Latch::wait) completes at zero.
 #[derive(Clone)]
@@ -60,66 +57,5 @@ impl Latch {
                 Poll::Pending
             }
         })
-    }
-}
-
-/// Stand-in for `anyloop::TaskGroup` until it lands: children registered
-/// with [`add`](TaskGroup::add); the first child to fail (through
-/// [`guard`](TaskGroup::guard)) cancels all the others.
-#[derive(Clone, Default)]
-pub struct TaskGroup(Rc<GroupInner>);
-
-#[derive(Default)]
-struct GroupInner {
-    children: RefCell<Vec<TaskRef>>,
-    errors: RefCell<Vec<String>>,
-}
-
-impl fmt::Debug for TaskGroup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskGroup")
-            .field("children", &self.0.children.borrow().len())
-            .field("errors", &self.0.errors.borrow().len())
-            .finish()
-    }
-}
-
-impl TaskGroup {
-    /// An empty group.
-    pub fn new() -> Self {
-        TaskGroup::default()
-    }
-
-    /// Registers a child task.
-    pub fn add(&self, child: TaskRef) {
-        self.0.children.borrow_mut().push(child);
-    }
-
-    /// Wraps a child's body: if it returns `Err`, the error goes to the
-    /// group and every other child is cancelled.
-    pub fn guard<T, F>(&self, fut: F) -> impl Future<Output = Result<T, String>>
-    where
-        F: Future<Output = Result<T, String>>,
-    {
-        let group = self.clone();
-        async move {
-            let out = fut.await;
-            if let Err(e) = &out {
-                group.0.errors.borrow_mut().push(e.clone());
-                let me = anyloop::current_task().map(|t| t.id());
-                let others: Vec<TaskRef> = group.0.children.borrow().clone();
-                for t in others {
-                    if Some(t.id()) != me {
-                        t.cancel();
-                    }
-                }
-            }
-            out
-        }
-    }
-
-    /// The errors of the children that failed.
-    pub fn errors(&self) -> Vec<String> {
-        self.0.errors.borrow().clone()
     }
 }

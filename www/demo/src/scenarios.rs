@@ -3,16 +3,20 @@
 //! it started has finished.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::time::Duration;
 
 use anyloop::time::Instant;
 
-use crate::board::{self, nap, spawn_row, waiting, GroupId, Phase, RowId};
 use anyloop::queue::Queue;
+use anyloop::task::Builder;
+use anyloop::{GroupTask, TaskGroup};
 
-use crate::mini::{Latch, TaskGroup};
+use crate::board::{self, nap, spawn_row, waiting, GroupId, Phase, RowId};
+
+use crate::mini::Latch;
 
 /// Keeps the CPU busy for about `ms`, yielding to the loop every 2 ms:
 /// the row shows as running meanwhile.
@@ -88,82 +92,93 @@ pub async fn sleepers(n: u32, max_sleep_ms: u64) -> GroupId {
     g
 }
 
-/// A task group of `fetchers` children sleeping up to `sleep_ms` and one
+/// `tg.spawn_with(..)` with its own [`track`](board::track)ed row in `g`.
+fn spawn_child<T, F>(
+    tg: &TaskGroup<String>,
+    g: GroupId,
+    name: &str,
+    body: impl FnOnce(RowId) -> F,
+) -> Result<GroupTask<T>, String>
+where
+    T: 'static,
+    F: Future<Output = Result<T, String>> + 'static,
+{
+    let row = board::add_row(g, name);
+    let task = tg
+        .spawn_with(
+            Builder::new().name(name.to_owned()),
+            board::track(row, body(row)),
+        )
+        .map_err(|e| e.to_string())?;
+    board::set_task(row, task.task_ref());
+    Ok(task)
+}
+
+/// A [`TaskGroup`] of `fetchers` children sleeping up to `sleep_ms` and one
 /// `flaky` child that fails after `fail_after_ms`: the failure cancels the
-/// siblings still running, and the group reports the error (asyncio's
-/// `TaskGroup` raising an `ExceptionGroup`).
+/// siblings still running, and `join` reports the error (asyncio's
+/// `TaskGroup` raising an `ExceptionGroup`). The group's owner is a row too:
+/// cancelling it drops the group, which cancels every child.
 pub async fn task_group(fetchers: u32, sleep_ms: u64, fail_after_ms: u64) -> GroupId {
     let g = board::new_group(
         "taskgroup",
         "TaskGroup: one child fails, siblings cancelled",
     );
-    let main = board::add_row(g, "async with TaskGroup()");
-    board::set_phase(main, Phase::Waiting);
-    let group = TaskGroup::new();
-    let mut tasks = Vec::new();
-    for i in 1..=fetchers {
-        let ms = board::rand_range(sleep_ms / 2, sleep_ms);
-        let (_, task) = spawn_row(g, &format!("fetch-{i}"), |row| {
-            group.guard(async move {
-                board::set_detail(row, format!("downloading ({ms} ms)"));
-                nap(row, ms).await;
-                board::set_detail(row, "downloaded");
-                Ok::<_, String>(())
-            })
-        });
-        group.add(task.task_ref());
-        tasks.push(task);
-    }
-    let (_, flaky) = spawn_row(g, "flaky", |row| {
-        group.guard(async move {
+    let (_, owner) = spawn_row(g, "async with TaskGroup()", move |main| async move {
+        let tg = TaskGroup::<String>::new();
+        let mut children = Vec::new();
+        for i in 1..=fetchers {
+            let ms = board::rand_range(sleep_ms / 2, sleep_ms);
+            children.push(spawn_child(
+                &tg,
+                g,
+                &format!("fetch-{i}"),
+                |row| async move {
+                    board::set_detail(row, format!("downloading ({ms} ms)"));
+                    nap(row, ms).await;
+                    board::set_detail(row, "downloaded");
+                    Ok(())
+                },
+            )?);
+        }
+        children.push(spawn_child(&tg, g, "flaky", |row| async move {
             board::set_detail(row, "connecting…");
             nap(row, fail_after_ms).await;
-            Err::<(), _>("ConnectionError: upstream returned 503".to_string())
-        })
-    });
-    group.add(flaky.task_ref());
-    tasks.push(flaky);
-
-    let mut cancelled = 0;
-    for t in tasks {
-        if let Err(e) = t.await {
-            if e.is_cancelled() {
+            Err("ConnectionError: upstream returned 503".to_string())
+        })?);
+        board::set_detail(main, "join()");
+        let joined = waiting(main, tg.join()).await;
+        let mut cancelled = 0;
+        for c in children {
+            if matches!(c.await, Err(e) if e.is_cancelled()) {
                 cancelled += 1;
             }
         }
-    }
-    let errors = group.errors();
-    let summary = if errors.is_empty() {
-        "TaskGroup finished: no child failed".to_string()
-    } else {
-        format!(
-            "TaskGroup raised: {} child failed ({}); {cancelled} siblings cancelled",
-            errors.len(),
-            errors.join("; ")
-        )
+        match joined {
+            Ok(()) => Ok("TaskGroup finished: no child failed".to_string()),
+            Err(e) => {
+                let errors: Vec<&String> = e.errors().collect();
+                let list: Vec<&str> = errors.iter().map(|s| s.as_str()).collect();
+                Err(format!(
+                    "TaskGroup raised: {} child failed ({}); {cancelled} siblings cancelled",
+                    errors.len(),
+                    list.join("; ")
+                ))
+            }
+        }
+    });
+    let (summary, status) = match owner.await {
+        Ok(Ok(s)) => (s, Phase::Done),
+        Ok(Err(s)) => (s, Phase::Failed),
+        Err(e) if e.is_cancelled() => (
+            "the owner was cancelled: dropping the TaskGroup cancelled every child".into(),
+            Phase::Cancelled,
+        ),
+        Err(e) => (e.to_string(), Phase::Failed),
     };
-    board::set_detail(main, summary.clone());
-    board::set_phase(
-        main,
-        if errors.is_empty() {
-            Phase::Done
-        } else {
-            Phase::Failed
-        },
-    );
+    board::log(summary.clone());
     board::set_summary(g, summary);
-    board::finish_group(
-        g,
-        if errors.is_empty() {
-            Phase::Done
-        } else {
-            Phase::Failed
-        },
-    );
-    board::log(format!(
-        "TaskGroup: {} failed, {cancelled} cancelled",
-        errors.len()
-    ));
+    board::finish_group(g, status);
     g
 }
 
@@ -335,6 +350,22 @@ mod tests {
             let s = board::summary(g);
             assert!(s.contains("4 siblings cancelled"), "{s}");
             assert!(s.contains("503"), "{s}");
+        });
+    }
+
+    #[test]
+    fn cancelling_the_owner_drops_the_group_and_its_children() {
+        anyloop::run(async {
+            let run = anyloop::spawn(task_group(3, 500, 400));
+            anyloop::sleep(Duration::from_millis(10)).await;
+            let g = run_group_id(&board::snapshot_json(), "taskgroup");
+            // The owner's row comes first.
+            assert!(cancel(g + 1));
+            assert_eq!(run.await.unwrap(), g);
+            let rows = board::rows_of(g);
+            assert_eq!(rows.len(), 5);
+            assert!(rows.iter().all(|r| r.1 == Phase::Cancelled), "{rows:?}");
+            assert!(board::summary(g).contains("dropping the TaskGroup"));
         });
     }
 
