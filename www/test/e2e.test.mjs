@@ -101,6 +101,22 @@ test('TaskGroup: one child fails, its siblings are cancelled', async () => {
   assert.match(summary, /1 child failed \(ConnectionError: upstream returned 503\); 4 siblings cancelled/);
 });
 
+test("cancelling the TaskGroup's owner cancels every child", async () => {
+  const before = await page.locator('section.group[data-kind="taskgroup"]').count();
+  await page.click('#btn-taskgroup');
+  await page.locator('section.group[data-kind="taskgroup"]').nth(before).waitFor();
+  const g = group('taskgroup');
+  const owner = row(g, 'async with TaskGroup()');
+  // The flaky child fails after 900 ms: cancel before that.
+  await row(g, 'flaky').locator(':scope[data-phase="sleeping"]').waitFor();
+  await owner.locator('button.cancel').click();
+  await g.locator(':scope[data-phase="cancelled"]').waitFor({ timeout: 2_000 });
+  const ps = await phases(g);
+  assert.equal(ps.length, 6);
+  for (const [name, phase] of ps) assert.equal(phase, 'cancelled', `${name} is ${phase}`);
+  assert.match(await g.locator('.summary').textContent(), /dropping the TaskGroup cancelled every child/);
+});
+
 test('producer/consumer: every item consumed, in order', async () => {
   await page.click('#btn-queue');
   const g = group('queue');
