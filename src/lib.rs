@@ -52,6 +52,8 @@
 //! | `asyncio.run_coroutine_threadsafe(coro, loop)` | [`Handle::spawn`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //! | `loop.time()` | [`time::Instant::now`] |
+//! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
+//! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
 //! | `asyncio.open_connection`, `start_server` | [`net::TcpStream::connect`], [`net::TcpListener::bind`] |
 //!
 //! # Hosts

@@ -29,6 +29,15 @@
 //! | `QueueEmpty` | [`QueueEmpty`] inside [`TryGetError::Empty`] |
 //! | `QueueShutDown` | [`QueueShutDown`] (from a put it carries the item back) |
 //!
+//! # Threads
+//!
+//! A queue handle is an `Rc`: it stays on its loop's thread.
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<anyloop_core::queue::Queue<u32>>();
+//! ```
+//!
 //! # Examples
 //!
 //! A pool of workers, asyncio's queue example:

@@ -33,6 +33,23 @@
 //! | `barrier.parties`, `n_waiting`, `broken` | [`Barrier::parties`], [`Barrier::n_waiting`], [`Barrier::is_broken`] |
 //! | `BrokenBarrierError` | [`BrokenBarrier`] |
 //!
+//! # Threads
+//!
+//! The primitives are `Send` (when the guarded value is), so a loop can be
+//! handed one before it starts, but never `Sync`: they are shared between
+//! the tasks of one loop, not between threads.
+//!
+//! ```compile_fail
+//! fn assert_sync<T: Sync>() {}
+//! assert_sync::<anyloop_core::sync::Lock<u32>>();
+//! ```
+//!
+//! ```
+//! fn assert_send<T: Send>() {}
+//! assert_send::<anyloop_core::sync::Lock<u32>>();
+//! assert_send::<anyloop_core::sync::Semaphore>();
+//! ```
+//!
 //! # Examples
 //!
 //! ```

@@ -71,22 +71,29 @@ impl<V> WaitList<V> {
 
     /// Appends a waiter; returns its key.
     pub(crate) fn push(&mut self, waker: &Waker) -> usize {
-        let slot = Slot {
-            state: State::Waiting,
-            waker: Some(waker.clone()),
-            prev: self.tail,
-            next: NIL,
-        };
-        let key = if self.free != NIL {
-            let key = self.free;
-            if let State::Free(next) = self.slots[key].state {
-                self.free = next;
+        let tail = self.tail;
+        let key = self.free;
+        let key = match self.slots.get_mut(key) {
+            Some(slot) => {
+                // A free slot holds no waker and no value: overwrite in place.
+                if let State::Free(next) = slot.state {
+                    self.free = next;
+                }
+                slot.state = State::Waiting;
+                slot.waker = Some(waker.clone());
+                slot.prev = tail;
+                slot.next = NIL;
+                key
             }
-            self.slots[key] = slot;
-            key
-        } else {
-            self.slots.push(slot);
-            self.slots.len() - 1
+            None => {
+                self.slots.push(Slot {
+                    state: State::Waiting,
+                    waker: Some(waker.clone()),
+                    prev: tail,
+                    next: NIL,
+                });
+                self.slots.len() - 1
+            }
         };
         if self.tail == NIL {
             self.head = key;
