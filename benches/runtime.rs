@@ -19,7 +19,7 @@ mod peers;
 
 #[cfg(not(target_family = "wasm"))]
 fn main() {
-    use peers::{Anyloop, Smol, Tokio};
+    use peers::{Anyloop, AnyloopAsyncChannel, AnyloopTokioMpsc, Smol, Tokio};
     use workloads::{Runtime, Workload};
 
     let mut rounds = None;
@@ -52,6 +52,9 @@ fn main() {
         row!("spawn_join", "ns/task", spawn_join; Anyloop, Tokio, Smol),
         row!("yield", "ns/yield", yield_many; Anyloop, Tokio, Smol),
         row!("pingpong", "ns/trip", pingpong; Anyloop, Tokio, Smol),
+        // The channels alone, all on anyloop's loop: Queue(1) vs tokio
+        // mpsc(1) (tokio column) vs async-channel bounded(1) (smol column).
+        row!("pingpong_chan", "ns/trip", pingpong; Anyloop, AnyloopTokioMpsc, AnyloopAsyncChannel),
         row!("chained_spawn", "ns/spawn", chained_spawn; Anyloop, Tokio, Smol),
         row!("timers", "ms>50", timers; Anyloop, Tokio, Smol),
         row!("lock", "ns/op", lock; Anyloop, Tokio, Smol),

@@ -304,3 +304,91 @@ impl Locks for Smol {
         drop(s.acquire().await);
     }
 }
+
+// ------------------------------------------------ channels on anyloop's loop
+
+/// anyloop's loop with another peer's channel: the `pingpong_chan` row
+/// compares the channels alone (anyloop `Queue` vs tokio `mpsc` vs
+/// `async-channel`) on one executor.
+macro_rules! anyloop_with_channel {
+    ($name:ident, $label:expr, { $($chan:tt)* }) => {
+        #[doc = concat!("anyloop's loop with ", $label, ".")]
+        pub struct $name;
+
+        impl Runtime for $name {
+            const NAME: &'static str = $label;
+            type Join<T: 'static> = AnyloopJoin<T>;
+
+            fn block_on<F>(fut: F) -> F::Output
+            where
+                F: Future + 'static,
+                F::Output: 'static,
+            {
+                Anyloop::block_on(fut)
+            }
+
+            fn spawn<F>(fut: F) -> Self::Join<F::Output>
+            where
+                F: Future + 'static,
+                F::Output: 'static,
+            {
+                Anyloop::spawn(fut)
+            }
+
+            fn spawn_detached<F>(fut: F)
+            where
+                F: Future<Output = ()> + 'static,
+            {
+                Anyloop::spawn_detached(fut)
+            }
+
+            fn yield_now() -> impl Future<Output = ()> {
+                Anyloop::yield_now()
+            }
+
+            fn sleep(dur: Duration) -> impl Future<Output = ()> {
+                Anyloop::sleep(dur)
+            }
+
+            $($chan)*
+        }
+    };
+}
+
+anyloop_with_channel!(AnyloopTokioMpsc, "tokio mpsc on anyloop", {
+    type Tx<T: 'static> = tokio::sync::mpsc::Sender<T>;
+    type Rx<T: 'static> = tokio::sync::mpsc::Receiver<T>;
+
+    fn channel<T: 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        tokio::sync::mpsc::channel(cap)
+    }
+
+    async fn send<T: 'static>(tx: &mut Self::Tx<T>, v: T) {
+        if tx.send(v).await.is_err() {
+            panic!("bench channel closed");
+        }
+    }
+
+    fn recv<T: 'static>(rx: &mut Self::Rx<T>) -> impl Future<Output = Option<T>> {
+        rx.recv()
+    }
+});
+
+anyloop_with_channel!(AnyloopAsyncChannel, "async-channel on anyloop", {
+    type Tx<T: 'static> = async_channel::Sender<T>;
+    type Rx<T: 'static> = async_channel::Receiver<T>;
+
+    fn channel<T: 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        async_channel::bounded(cap)
+    }
+
+    async fn send<T: 'static>(tx: &mut Self::Tx<T>, v: T) {
+        if tx.send(v).await.is_err() {
+            panic!("bench channel closed");
+        }
+    }
+
+    async fn recv<T: 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+});
