@@ -609,11 +609,9 @@ impl<T, K: Kind<T>> Future for Put<'_, T, K> {
     }
 }
 
-impl<T, K: Kind<T>> Drop for Put<'_, T, K> {
-    fn drop(&mut self) {
-        if self.key == NIL {
-            return;
-        }
+impl<T, K: Kind<T>> Put<'_, T, K> {
+    #[inline(never)]
+    fn leave_queue(&mut self) {
         let mut st = self.queue.state.borrow_mut();
         if st.putters.remove(self.key) == Some(Wake::Go) {
             // Pass the reserved slot on.
@@ -621,6 +619,15 @@ impl<T, K: Kind<T>> Drop for Put<'_, T, K> {
             let w = st.serve_putter();
             drop(st);
             wake(w);
+        }
+    }
+}
+
+impl<T, K: Kind<T>> Drop for Put<'_, T, K> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.key != NIL {
+            self.leave_queue();
         }
     }
 }
@@ -691,11 +698,9 @@ impl<T, K: Kind<T>> Future for Get<'_, T, K> {
     }
 }
 
-impl<T, K: Kind<T>> Drop for Get<'_, T, K> {
-    fn drop(&mut self) {
-        if self.key == NIL {
-            return;
-        }
+impl<T, K: Kind<T>> Get<'_, T, K> {
+    #[inline(never)]
+    fn leave_queue(&mut self) {
         let mut st = self.queue.state.borrow_mut();
         if st.getters.remove(self.key) == Some(Wake::Go) {
             // The item stays queued: pass it to the next getter.
@@ -703,6 +708,15 @@ impl<T, K: Kind<T>> Drop for Get<'_, T, K> {
             let w = st.serve_getter();
             drop(st);
             wake(w);
+        }
+    }
+}
+
+impl<T, K: Kind<T>> Drop for Get<'_, T, K> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.key != NIL {
+            self.leave_queue();
         }
     }
 }

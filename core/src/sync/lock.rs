@@ -174,6 +174,15 @@ impl<T> Lock<T> {
     /// Releases the lock: hands it to the oldest waiter, or unlocks.
     #[inline]
     fn unlock(&self) {
+        if self.waiters.borrow().waiting() == 0 {
+            self.locked.set(false);
+        } else {
+            self.hand_off();
+        }
+    }
+
+    #[inline(never)]
+    fn hand_off(&self) {
         let next = self.waiters.borrow_mut().notify_first(());
         match next {
             Ok(waker) => {
@@ -290,11 +299,20 @@ impl<'a, T> Future for LockFuture<'a, T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
-        let lock = self.lock;
         if self.key == NIL {
-            if let Some(g) = lock.try_lock() {
+            if let Some(g) = self.lock.try_lock() {
                 return Poll::Ready(g);
             }
+        }
+        self.poll_queued(cx)
+    }
+}
+
+impl<'a, T> LockFuture<'a, T> {
+    #[inline(never)]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        let lock = self.lock;
+        if self.key == NIL {
             self.key = lock.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
@@ -309,14 +327,22 @@ impl<'a, T> Future for LockFuture<'a, T> {
     }
 }
 
+impl<T> LockFuture<'_, T> {
+    #[inline(never)]
+    fn leave_queue(&mut self) {
+        let served = self.lock.waiters.borrow_mut().remove(self.key);
+        if served.is_some() {
+            // The lock was handed to us: pass it on.
+            self.lock.unlock();
+        }
+    }
+}
+
 impl<T> Drop for LockFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if self.key != NIL {
-            let served = self.lock.waiters.borrow_mut().remove(self.key);
-            if served.is_some() {
-                // The lock was handed to us: pass it on.
-                self.lock.unlock();
-            }
+            self.leave_queue();
         }
     }
 }

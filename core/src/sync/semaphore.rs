@@ -172,7 +172,7 @@ impl Semaphore {
         if n >= self.bound {
             return false;
         }
-        if n == 0 {
+        if n == 0 && self.waiters.borrow().waiting() > 0 {
             let next = self.waiters.borrow_mut().notify_first(());
             if let Ok(waker) = next {
                 if let Some(w) = waker {
@@ -268,11 +268,20 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
-        let sem = self.sem;
         if self.key == NIL {
-            if let Some(p) = sem.try_acquire() {
+            if let Some(p) = self.sem.try_acquire() {
                 return Poll::Ready(p);
             }
+        }
+        self.poll_queued(cx)
+    }
+}
+
+impl<'a> SemaphoreAcquire<'a> {
+    #[inline(never)]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
+        let sem = self.sem;
+        if self.key == NIL {
             self.key = sem.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
@@ -287,14 +296,22 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     }
 }
 
+impl SemaphoreAcquire<'_> {
+    #[inline(never)]
+    fn leave_queue(&mut self) {
+        let served = self.sem.waiters.borrow_mut().remove(self.key);
+        if served.is_some() {
+            // A permit was handed to us: pass it on.
+            self.sem.add_permit();
+        }
+    }
+}
+
 impl Drop for SemaphoreAcquire<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.key != NIL {
-            let served = self.sem.waiters.borrow_mut().remove(self.key);
-            if served.is_some() {
-                // A permit was handed to us: pass it on.
-                self.sem.add_permit();
-            }
+            self.leave_queue();
         }
     }
 }
