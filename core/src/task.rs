@@ -10,8 +10,9 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use crate::driver::{self, Local, Shared};
 use crate::tasks::local::Context as LocalContext;
@@ -538,7 +539,10 @@ where
         )
     };
     let waker = runnable.waker();
-    register(local, waker.clone(), runnable.metadata());
+    let raw = RawTaskWaker::of(&waker);
+    // The registry owns the one waker reference; the handle keeps the
+    // allocation alive through its `FallibleTask` and only borrows `raw`.
+    register(local, waker, runnable.metadata());
     let meta = NonNull::from(task.metadata());
     if eager {
         // Poll it now, inside the caller; `Wrapped::poll` saves and
@@ -549,8 +553,9 @@ where
     }
     Task {
         inner: Some(task.fallible()),
+        taken: false,
         done: None,
-        waker,
+        raw,
         meta,
     }
 }
@@ -603,14 +608,46 @@ where
             driver::schedule,
         )
     };
-    let waker = runnable.waker();
+    let raw = RawTaskWaker::of(&runnable.waker());
     let meta = NonNull::from(task.metadata());
     runnable.schedule();
     Task {
         inner: Some(task.fallible()),
+        taken: false,
         done: None,
-        waker,
+        raw,
         meta,
+    }
+}
+
+/// The raw parts of a task's waker, without a reference count of their
+/// own: a [`Task`] handle wakes its task through them (to cancel it) while
+/// its `FallibleTask` keeps the allocation alive, which saves a waker
+/// clone and drop (two atomic read-modify-writes) per spawn.
+#[derive(Clone, Copy)]
+struct RawTaskWaker {
+    data: *const (),
+    vtable: &'static RawWakerVTable,
+}
+
+impl RawTaskWaker {
+    fn of(waker: &Waker) -> Self {
+        RawTaskWaker {
+            data: waker.data(),
+            vtable: waker.vtable(),
+        }
+    }
+
+    /// A waker borrowed from these parts, not to be dropped.
+    ///
+    /// # Safety
+    ///
+    /// The task allocation must stay alive while the result is used.
+    unsafe fn borrow(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: `data` and `vtable` come from a live waker of the task
+        // (async-task's `RawWaker`), and the caller keeps the allocation
+        // alive; `ManuallyDrop` keeps the borrowed reference count intact.
+        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self.data, self.vtable)) })
     }
 }
 
@@ -634,28 +671,39 @@ where
 /// ```
 #[must_use = "dropping a Task detaches it; `.await` it or call `.detach()` to make that explicit"]
 pub struct Task<T> {
-    /// `None` once the output was taken or the task detached.
+    /// `None` once the task is detached (when the handle is dropped). It is
+    /// kept after the output was taken: it keeps the task allocation (and
+    /// `meta`, `raw`) alive as long as the handle.
     inner: Option<async_task::FallibleTask<Result<T, TaskError>, TaskMeta>>,
+    /// The output was taken out of `inner`.
+    taken: bool,
     /// The output taken out by [`Task::poll_finished`] (`wait`,
     /// `as_completed`), not yet returned. Boxed so that the common path
     /// (spawn, await) pays one null check for it, not an enum's drop glue.
     done: Option<Box<Result<T, TaskError>>>,
-    waker: Waker,
+    raw: RawTaskWaker,
     meta: NonNull<TaskMeta>,
 }
 
 // SAFETY: the handle only reads the metadata (atomics, a mutex and
-// immutable fields: `TaskMeta` is `Sync`) and holds a `Waker` (`Send +
-// Sync`) and a `FallibleTask` whose output `T` crosses threads only if `T: Send`.
+// immutable fields: `TaskMeta` is `Sync`) and holds the raw parts of a
+// `Waker` (`Send + Sync`) and a `FallibleTask` whose output `T` crosses
+// threads only if `T: Send`.
 unsafe impl<T: Send> Send for Task<T> {}
 // SAFETY: as above; `&Task` exposes no `T`.
 unsafe impl<T> Sync for Task<T> {}
 
 impl<T> Task<T> {
     fn meta(&self) -> &TaskMeta {
-        // SAFETY: the `FallibleTask` (or the `waker`) keeps the allocation,
-        // and with it the metadata, alive as long as this handle.
+        // SAFETY: the `FallibleTask` keeps the allocation, and with it the
+        // metadata, alive as long as this handle.
         unsafe { self.meta.as_ref() }
+    }
+
+    fn waker(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: the `FallibleTask` keeps the allocation alive as long as
+        // this handle, and the result does not outlive `&self`'s use.
+        unsafe { self.raw.borrow() }
     }
 
     /// Requests cancellation: the task's future is dropped at its next
@@ -663,19 +711,19 @@ impl<T> Task<T> {
     /// `Err(TaskError::is_cancelled)`. Returns false if the task had
     /// already finished (asyncio's `Task.cancel()`).
     pub fn cancel(&self) -> bool {
-        self.meta().request_cancel(None, &self.waker)
+        self.meta().request_cancel(None, &self.waker())
     }
 
     /// Like [`cancel`](Self::cancel), with a message the awaiter can read
     /// from [`TaskError::cancel_message`] (asyncio's `cancel(msg=...)`).
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.meta().request_cancel(Some(msg.into()), &self.waker)
+        self.meta().request_cancel(Some(msg.into()), &self.waker())
     }
 
     /// Whether the task has finished (asyncio's `done()`).
     #[doc(alias = "done")]
     pub fn is_finished(&self) -> bool {
-        self.inner.as_ref().is_none_or(|t| t.is_finished())
+        self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Whether a cancellation was requested (asyncio's `cancelling()`).
@@ -703,7 +751,7 @@ impl<T> Task<T> {
     /// A cheap, clonable reference for introspection and cancellation.
     pub fn task_ref(&self) -> TaskRef {
         TaskRef {
-            waker: self.waker.clone(),
+            waker: (*self.waker()).clone(),
             meta: self.meta,
         }
     }
@@ -716,7 +764,9 @@ impl<T> Task<T> {
     #[inline]
     fn release(&mut self) {
         if let Some(t) = self.inner.take() {
-            self.meta().awaiter.store(0, Ordering::Relaxed);
+            if !self.taken {
+                self.meta().awaiter.store(0, Ordering::Relaxed);
+            }
             t.detach();
         }
     }
@@ -746,6 +796,9 @@ impl<T> Task<T> {
     /// once it finished, the output then stays in the handle for the next
     /// `.await` (which returns at once). `wait` and `as_completed` use it.
     pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.taken {
+            return Poll::Ready(());
+        }
         if let Some(t) = &mut self.inner {
             let out = match Pin::new(t).poll(cx) {
                 Poll::Pending => {
@@ -758,7 +811,7 @@ impl<T> Task<T> {
             meta.awaiter.store(0, Ordering::Relaxed);
             // `None`: the loop shut down before the task could finish.
             let res = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
-            self.inner = None;
+            self.taken = true;
             self.done = Some(Box::new(res));
         }
         Poll::Ready(())
@@ -771,19 +824,19 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let out = match &mut this.inner {
-            Some(t) => match Pin::new(t).poll(cx) {
+            Some(t) if !this.taken => match Pin::new(t).poll(cx) {
                 Poll::Pending => {
                     this.note_awaiter();
                     return Poll::Pending;
                 }
                 Poll::Ready(out) => out,
             },
-            None => match this.done.take() {
+            _ => match this.done.take() {
                 Some(res) => return Poll::Ready(*res),
                 None => panic!("anyloop: a Task was polled after it completed"),
             },
         };
-        this.inner = None;
+        this.taken = true;
         let meta = this.meta();
         meta.awaiter.store(0, Ordering::Relaxed);
         // `None`: the loop shut down before the task could finish.
