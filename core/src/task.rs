@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -43,6 +43,7 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    #[inline]
     fn from_u8(v: u8) -> Self {
         match v {
             0 => TaskState::Scheduled,
@@ -55,6 +56,7 @@ impl TaskState {
     }
 
     /// Finished one way or another.
+    #[inline]
     pub fn is_finished(self) -> bool {
         matches!(
             self,
@@ -94,6 +96,7 @@ pub(crate) struct TaskMeta {
 }
 
 impl TaskMeta {
+    #[inline]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
@@ -102,10 +105,12 @@ impl TaskMeta {
         self.send
     }
 
+    #[inline]
     fn set_state(&self, s: TaskState) {
         self.state.store(s as u8, Ordering::Relaxed);
     }
 
+    #[inline]
     fn state(&self) -> TaskState {
         TaskState::from_u8(self.state.load(Ordering::Relaxed))
     }
@@ -386,6 +391,7 @@ impl<F> Drop for Wrapped<'_, F> {
     }
 }
 
+#[inline]
 fn register(local: &Local, waker: Waker, meta: &TaskMeta) {
     let slot = local.registry.borrow_mut().insert(waker, meta);
     meta.slot.store(slot, Ordering::Relaxed);
@@ -722,6 +728,7 @@ impl<T> Task<T> {
 
     /// Whether the task has finished (asyncio's `done()`).
     #[doc(alias = "done")]
+    #[inline]
     pub fn is_finished(&self) -> bool {
         self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
     }

@@ -77,6 +77,7 @@ impl Shared {
 }
 
 /// The schedule function of every anyloop task.
+#[inline]
 pub(crate) fn schedule(runnable: Runnable) {
     let shared = runnable.metadata().shared();
     let cur = CURRENT.with(Cell::get);
@@ -123,6 +124,7 @@ impl Registry {
         }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, waker: Waker, meta: &TaskMeta) -> usize {
         let entry = Entry {
             waker,
@@ -142,6 +144,7 @@ impl Registry {
         }
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, idx: usize) -> Option<Waker> {
         let slot = self.slots.get_mut(idx)?;
         if let Slot::Used(_) = slot {
@@ -194,6 +197,7 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    #[inline]
     fn push_ready(&self, runnable: Runnable) {
         self.ready.borrow_mut().push_back(runnable);
         if self.idle.get() && !self.wake_requested.get() {
@@ -202,6 +206,7 @@ impl Local {
         }
     }
 
+    #[inline]
     pub(crate) fn next_task_id(&self) -> u64 {
         let id = self.next_id.get() + 1;
         self.next_id.set(id);
@@ -212,15 +217,21 @@ impl Local {
         self.host.now_ns()
     }
 
+    #[inline]
     fn take_injected(&self) {
         if self.shared.inject_pending.load(Ordering::Acquire) {
-            let mut queue = match self.shared.inject.lock() {
-                Ok(q) => q,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            self.shared.inject_pending.store(false, Ordering::Relaxed);
-            self.ready.borrow_mut().extend(queue.drain(..));
+            self.take_injected_slow();
         }
+    }
+
+    #[cold]
+    fn take_injected_slow(&self) {
+        let mut queue = match self.shared.inject.lock() {
+            Ok(q) => q,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.shared.inject_pending.store(false, Ordering::Relaxed);
+        self.ready.borrow_mut().extend(queue.drain(..));
     }
 
     /// Runs the tasks that are ready now (not those they wake), at most `max`.
@@ -241,10 +252,14 @@ impl Local {
         n
     }
 
+    #[inline]
     fn fire_timers(&self) {
-        if self.timers.borrow().len() == 0 {
-            return;
+        if self.timers.borrow().len() != 0 {
+            self.fire_due_timers();
         }
+    }
+
+    fn fire_due_timers(&self) {
         let now = self.now();
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
