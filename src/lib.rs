@@ -276,9 +276,36 @@ pub mod __private {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     pub use {wasm_bindgen, wasm_bindgen_futures};
 
-    /// Body of `#[anyloop::test]` natively and on WASI.
+    /// Body of `#[anyloop::test]` natively and on WASI: runs the test, then
+    /// checks that it left no task behind (asyncio's "Task was destroyed
+    /// but it is pending!", as a test failure).
     pub fn run_test<F: std::future::Future>(fut: F) -> F::Output {
-        crate::run(fut)
+        let runner = match crate::Runner::new() {
+            Ok(r) => r,
+            Err(e) => panic!("anyloop::test: {e}"),
+        };
+        let out = runner.run(fut);
+        let leaked = runner.run(leaked_tasks());
+        assert!(
+            leaked.is_empty(),
+            "anyloop::test: the test left {} task(s) running when it returned: {leaked:?}; \
+             await or cancel them (and await the cancelled ones) before returning",
+            leaked.len()
+        );
+        out
+    }
+
+    /// Tasks still alive once cancelled ones have had a few loop
+    /// iterations to unwind, besides the caller.
+    async fn leaked_tasks() -> Vec<crate::TaskRef> {
+        for _ in 0..3 {
+            crate::yield_now().await;
+        }
+        let me = crate::current_task().map(|t| t.id());
+        crate::all_tasks()
+            .into_iter()
+            .filter(|t| Some(t.id()) != me)
+            .collect()
     }
 
     /// Body of `#[anyloop::test]` in the browser.
@@ -288,10 +315,22 @@ pub mod __private {
         F: std::future::Future + 'static,
         F::Output: 'static,
     {
-        match crate::spawn_root(fut).await {
+        let out = match crate::spawn_root(fut).await {
             Ok(v) => v,
             Err(e) => panic!("anyloop test task failed: {e}"),
-        }
+        };
+        // The page's loop is shared by the tests: check this one left none.
+        let leaked = match crate::spawn_root(leaked_tasks()).await {
+            Ok(v) => v,
+            Err(e) => panic!("anyloop test leak check failed: {e}"),
+        };
+        assert!(
+            leaked.is_empty(),
+            "anyloop::test: the test left {} task(s) running when it returned: {leaked:?}; \
+             await or cancel them (and await the cancelled ones) before returning",
+            leaked.len()
+        );
+        out
     }
 
     /// Body of `#[anyloop::main]` in the browser.

@@ -159,6 +159,21 @@ pub(crate) fn with_running_locals<R>(
     Some(f(cell))
 }
 
+/// Records the running task (if any, on the same loop as `meta`'s task)
+/// as the one awaiting that task, for `capture_call_graph`.
+fn note_awaiter(meta: &TaskMeta) {
+    let cur = RUNNING.with(Cell::get);
+    if cur.is_null() || ptr::eq(cur, meta) {
+        return;
+    }
+    // SAFETY: RUNNING points to the live metadata of the task being
+    // polled on this thread.
+    let cur = unsafe { &*cur };
+    if Arc::ptr_eq(&cur.shared, &meta.shared) {
+        meta.awaiter.store(cur.id, Ordering::Relaxed);
+    }
+}
+
 /// The context a task spawned now inherits: a copy (a reference count) of
 /// the running task's.
 #[inline]
@@ -781,17 +796,7 @@ impl<T> Task<T> {
     /// Records the running task (if any, on the same loop) as the one
     /// awaiting this task, for `capture_call_graph`.
     fn note_awaiter(&self) {
-        let cur = RUNNING.with(Cell::get);
-        if cur.is_null() || ptr::eq(cur, self.meta.as_ptr()) {
-            return;
-        }
-        // SAFETY: RUNNING points to the live metadata of the task being
-        // polled on this thread.
-        let cur = unsafe { &*cur };
-        let meta = self.meta();
-        if Arc::ptr_eq(&cur.shared, &meta.shared) {
-            meta.awaiter.store(cur.id, Ordering::Relaxed);
-        }
+        note_awaiter(self.meta());
     }
 
     /// The output taken by [`poll_finished`](Self::poll_finished), if any.
@@ -943,6 +948,12 @@ impl TaskRef {
     /// ```
     pub fn cancel_message(&self) -> Option<String> {
         self.meta().cancel_message()
+    }
+
+    /// Marks the running task as awaiting this one (for joins that wait
+    /// for tasks without polling their handles, like `TaskGroup::join`).
+    pub(crate) fn note_awaiter(&self) {
+        note_awaiter(self.meta());
     }
 
     /// The id of the task awaiting this one's [`Task`] handle, if any

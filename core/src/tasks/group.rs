@@ -433,6 +433,10 @@ impl<E> TaskGroup<E> {
                 inner.closed = Some(Closed::Finished);
                 Poll::Ready(())
             } else {
+                // The joining task awaits every child (for the call graph).
+                for child in inner.children.values() {
+                    child.note_awaiter();
+                }
                 match &mut inner.joiner {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     w => *w = Some(cx.waker().clone()),

@@ -560,3 +560,25 @@ fn timeout_scope_reschedule_and_nesting() {
         assert_eq!(t.await.unwrap_err().deadline(), d);
     });
 }
+
+#[test]
+fn as_completed_orders_by_completion_even_when_polled_late() {
+    run(async {
+        let tasks = [40u64, 10, 30, 20].map(|d| {
+            spawn(async move {
+                sleep(ms(d)).await;
+                d
+            })
+        });
+        let mut it = as_completed(tasks);
+        // Poll once (registering the wakers), then let all of them finish
+        // before the iterator runs again.
+        assert!(timeout(ms(1), it.next()).await.is_err());
+        sleep(ms(100)).await;
+        let mut order = Vec::new();
+        while let Some(v) = it.next().await {
+            order.push(v.unwrap());
+        }
+        assert_eq!(order, [10, 20, 30, 40]);
+    });
+}

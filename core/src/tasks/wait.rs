@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::task::{Task, TaskError};
@@ -252,29 +254,110 @@ where
     I: IntoIterator,
     I::Item: IntoFuture,
 {
+    let futs: Vec<_> = iter
+        .into_iter()
+        .map(|f| Some(Box::pin(f.into_future())))
+        .collect();
+    let woken = Arc::new(Woken {
+        queue: Mutex::new(WokenQueue::default()),
+    });
+    let children = (0..futs.len())
+        .map(|idx| {
+            let child = Arc::new(ChildWaker {
+                idx,
+                queued: AtomicBool::new(false),
+                woken: woken.clone(),
+            });
+            (Waker::from(child.clone()), child)
+        })
+        .collect();
     AsCompleted {
-        futs: iter
-            .into_iter()
-            .map(|f| Some(Box::pin(f.into_future())))
-            .collect(),
-        left: 0,
+        left: futs.len(),
+        futs,
+        children,
+        woken,
+        started: false,
         ready: VecDeque::new(),
     }
-    .counted()
+}
+
+/// Which futures of an [`AsCompleted`] were woken, in wake order. Outputs
+/// are yielded in that order: the order the futures completed in, even if
+/// several complete before the iterator runs again.
+struct Woken {
+    queue: Mutex<WokenQueue>,
+}
+
+#[derive(Default)]
+struct WokenQueue {
+    order: VecDeque<usize>,
+    parent: Option<Waker>,
+}
+
+impl Woken {
+    fn lock(&self) -> MutexGuard<'_, WokenQueue> {
+        match self.queue.lock() {
+            Ok(q) => q,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+/// The waker of one future of an [`AsCompleted`].
+struct ChildWaker {
+    idx: usize,
+    /// Already in `Woken::order`.
+    queued: AtomicBool,
+    woken: Arc<Woken>,
+}
+
+impl Wake for ChildWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let parent = {
+            let mut q = self.woken.lock();
+            q.order.push_back(self.idx);
+            q.parent.clone()
+        };
+        if let Some(w) = parent {
+            w.wake();
+        }
+    }
 }
 
 /// Iterator-like future source of [`as_completed`].
 #[must_use = "it does nothing unless its `next()` is awaited"]
 pub struct AsCompleted<F: Future> {
     futs: Vec<Option<Pin<Box<F>>>>,
+    children: Vec<(Waker, Arc<ChildWaker>)>,
+    woken: Arc<Woken>,
+    /// Every future was polled once.
+    started: bool,
     left: usize,
     ready: VecDeque<F::Output>,
 }
 
 impl<F: Future> AsCompleted<F> {
-    fn counted(mut self) -> Self {
-        self.left = self.futs.len();
-        self
+    /// Polls future `i` with its own waker; queues its output if ready.
+    fn poll_one(&mut self, i: usize) {
+        let Some(f) = self.futs.get_mut(i).and_then(Option::as_mut) else {
+            return;
+        };
+        let (waker, child) = &self.children[i];
+        // Cleared before the poll: a wake-up during it queues `i` again.
+        child.queued.store(false, Ordering::Release);
+        let mut cx = Context::from_waker(waker);
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            self.futs[i] = None;
+            self.left -= 1;
+            self.ready.push_back(v);
+        }
     }
 
     /// How many outputs are still to come.
@@ -366,13 +449,25 @@ impl<F: Future> AsCompleted<F> {
         if self.left == 0 {
             return Poll::Ready(None);
         }
-        for slot in self.futs.iter_mut() {
-            if let Some(f) = slot {
-                if let Poll::Ready(v) = f.as_mut().poll(cx) {
-                    *slot = None;
-                    self.left -= 1;
-                    self.ready.push_back(v);
-                }
+        // Register first, so that no wake-up during the polls below is lost.
+        {
+            let mut q = self.woken.lock();
+            match &mut q.parent {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                w => *w = Some(cx.waker().clone()),
+            }
+        }
+        if !self.started {
+            self.started = true;
+            for i in 0..self.futs.len() {
+                self.poll_one(i);
+            }
+        }
+        while self.ready.is_empty() {
+            let next = self.woken.lock().order.pop_front();
+            match next {
+                Some(i) => self.poll_one(i),
+                None => break,
             }
         }
         if self.left == 0 {
@@ -492,6 +587,7 @@ impl<F: Future> AsCompletedTimeout<F> {
                 self.expired = true;
                 // Drop what still runs: Tasks are detached, futures cancelled.
                 self.inner.futs = Vec::new();
+                self.inner.left = 0;
                 Poll::Ready(Some(Err(Elapsed::new(self.timer.deadline()))))
             }
             Poll::Pending => Poll::Pending,
