@@ -5,6 +5,14 @@
 //! ```text
 //! cargo run --example echo -- 8888
 //! ```
+//!
+//! WASI preview 1 programs cannot bind sockets; the runtime preopens the
+//! listener instead, and the same program serves it:
+//!
+//! ```text
+//! cargo build --release --target wasm32-wasip1 --example echo
+//! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/echo.wasm
+//! ```
 
 #[anyloop::main]
 async fn main() -> std::io::Result<()> {
@@ -17,8 +25,7 @@ async fn main() -> std::io::Result<()> {
         })?,
         None => 8888,
     };
-    let listener = anyloop::net::TcpListener::bind(("127.0.0.1", port))?;
-    println!("echo: listening on {}", listener.local_addr()?);
+    let listener = listen(port)?;
     loop {
         let (stream, peer) = listener.accept().await?;
         println!("echo: {peer} connected");
@@ -43,4 +50,21 @@ async fn main() -> std::io::Result<()> {
         })
         .detach();
     }
+}
+
+/// Natively: bind 127.0.0.1:`port`.
+#[cfg(not(target_os = "wasi"))]
+fn listen(port: u16) -> std::io::Result<anyloop::net::TcpListener> {
+    let listener = anyloop::net::TcpListener::bind(("127.0.0.1", port))?;
+    println!("echo: listening on {}", listener.local_addr()?);
+    Ok(listener)
+}
+
+/// On WASI: the listener the runtime preopened (`-S tcplisten=ADDR`); the
+/// port argument is unused there.
+#[cfg(target_os = "wasi")]
+fn listen(_port: u16) -> std::io::Result<anyloop::net::TcpListener> {
+    let listener = anyloop::net::TcpListener::from_preopened()?;
+    println!("echo: serving the preopened listener");
+    Ok(listener)
 }

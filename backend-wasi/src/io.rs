@@ -2,8 +2,10 @@
 //!
 //! [`stdin`] reads descriptor 0 with `fd_read`, but only after the loop's
 //! `poll_oneoff` reported it readable, so a task waiting for input never
-//! blocks the others. [`stdout`] writes through std's `Stdout` (the same
-//! buffer as `println!`, so output stays in order).
+//! blocks the others (a regular file redirected to stdin is always
+//! readable and read directly). [`stdout`] writes descriptor 1 with
+//! `fd_write`, waiting for writability when the runtime made it
+//! non-blocking.
 
 use std::future::poll_fn;
 use std::io::{self, Write};
@@ -38,11 +40,25 @@ impl Stdin {
     }
 }
 
+/// Whether stdin is a regular file (`< file`): always readable, and
+/// `poll_oneoff` may refuse to watch it (Node's uvwasi: `EPERM`).
+fn stdin_is_file() -> bool {
+    thread_local! {
+        static IS_FILE: bool = {
+            // SAFETY: `fd_fdstat_get` only reads the descriptor table and
+            // writes its out-parameter, which the `wasi` crate manages.
+            let st = unsafe { wasi::fd_fdstat_get(STDIN) };
+            st.is_ok_and(|st| st.fs_filetype == wasi::FILETYPE_REGULAR_FILE)
+        };
+    }
+    IS_FILE.with(|f| *f)
+}
+
 fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    reactor::poll_when_ready(STDIN, Direction::Read, cx, || {
+    let read = || {
         let iov = wasi::Iovec {
             buf: buf.as_mut_ptr(),
             buf_len: buf.len(),
@@ -50,7 +66,12 @@ fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usiz
         // SAFETY: `iov` describes `buf`, valid for writes of its length for
         // the duration of the call. Descriptor 0 is never closed by anyloop.
         unsafe { wasi::fd_read(STDIN, &[iov]) }
-    })
+    };
+    if stdin_is_file() {
+        reactor::poll_io(STDIN, Direction::Read, cx, read)
+    } else {
+        reactor::poll_when_ready(STDIN, Direction::Read, cx, read)
+    }
 }
 
 impl AsyncRead for Stdin {
@@ -65,7 +86,10 @@ impl AsyncRead for Stdin {
 
 /// Standard output of the program; implements `futures-io`'s `AsyncWrite`.
 ///
-/// Writes go through std's `Stdout` (shared with `println!`).
+/// Writes go straight to descriptor 1 with `fd_write` (after flushing what
+/// `print!` buffered, so output stays in order). When the runtime made
+/// stdout non-blocking (Node does for pipes) and the reader is slow, the
+/// writing task waits for `poll_oneoff` instead of failing with `EAGAIN`.
 #[derive(Debug, Default)]
 pub struct Stdout {
     _private: (),
@@ -76,13 +100,36 @@ pub fn stdout() -> Stdout {
     Stdout::default()
 }
 
+const STDOUT: wasi::Fd = 1;
+
+fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    // Best effort: an error here shows up again on our own write.
+    let _ = io::stdout().flush();
+    reactor::poll_io(STDOUT, Direction::Write, cx, || {
+        let iov = wasi::Ciovec {
+            buf: buf.as_ptr(),
+            buf_len: buf.len(),
+        };
+        // SAFETY: `iov` describes `buf`, valid for reads of its length for
+        // the duration of the call. Descriptor 1 is never closed by anyloop.
+        unsafe { wasi::fd_write(STDOUT, &[iov]) }
+    })
+}
+
 impl Stdout {
     /// Writes all of `buf`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        io::stdout().lock().write_all(buf)
+    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = poll_fn(|cx| poll_write_stdout(cx, buf)).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
     }
 
-    /// Flushes std's buffer.
+    /// Flushes std's `print!` buffer (this type itself does not buffer).
     pub async fn flush(&mut self) -> io::Result<()> {
         io::stdout().flush()
     }
@@ -91,10 +138,10 @@ impl Stdout {
 impl AsyncWrite for Stdout {
     fn poll_write(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(io::stdout().write(buf))
+        poll_write_stdout(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

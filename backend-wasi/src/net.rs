@@ -298,15 +298,8 @@ impl TcpStream {
 
     async fn ready(&self, dir: Direction) -> io::Result<()> {
         let fd = self.fd.0;
-        poll_fn(|cx| match reactor::ready_now(fd, dir) {
-            Ok(true) => Poll::Ready(Ok(())),
-            Ok(false) => {
-                reactor::register(fd, dir, cx.waker());
-                Poll::Pending
-            }
-            Err(e) => Poll::Ready(Err(e)),
-        })
-        .await
+        poll_fn(|cx| reactor::poll_ready(fd, dir, cx)).await;
+        Ok(())
     }
 
     /// Shuts down one or both directions (`sock_shutdown`).

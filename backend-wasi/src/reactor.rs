@@ -35,6 +35,9 @@ struct Interest {
 #[derive(Default)]
 struct Reactor {
     interests: Vec<Interest>,
+    /// Readiness reported by `poll_oneoff` and not yet consumed by
+    /// [`poll_when_ready`] (for descriptors that cannot be non-blocking).
+    ready: Vec<(Fd, Direction)>,
     subs: Vec<Subscription>,
     events: Vec<Event>,
 }
@@ -127,7 +130,9 @@ pub(crate) fn register(fd: Fd, dir: Direction, waker: &Waker) {
 pub(crate) fn forget(fd: Fd) {
     let mut woken = Vec::new();
     REACTOR.with(|r| {
-        r.borrow_mut().interests.retain_mut(|i| {
+        let mut r = r.borrow_mut();
+        r.ready.retain(|&(f, _)| f != fd);
+        r.interests.retain_mut(|i| {
             if i.fd == fd {
                 woken.append(&mut i.wakers);
                 false
@@ -178,11 +183,15 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
             }
         }
         let mut idx = 0;
+        let ready = &mut r.ready;
         r.interests.retain_mut(|int| {
             let keep = !fired[idx];
             idx += 1;
             if !keep {
                 to_wake.append(&mut int.wakers);
+                if !ready.contains(&(int.fd, int.dir)) {
+                    ready.push((int.fd, int.dir));
+                }
             }
             keep
         });
@@ -192,17 +201,29 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
     Ok(())
 }
 
-/// Whether `fd` is ready in `dir` right now (a `poll_oneoff` with a zero
-/// timeout). For descriptors that cannot be made non-blocking (stdin):
-/// their read must only be attempted after readiness.
-pub(crate) fn ready_now(fd: Fd, dir: Direction) -> io::Result<bool> {
-    let subs = [
-        fd_subscription(0, fd, dir),
-        clock_subscription(Duration::ZERO),
-    ];
-    let mut events = Vec::with_capacity(2);
-    poll_oneoff(&subs, &mut events)?;
-    Ok(events.iter().any(|e| e.userdata == 0))
+/// Consumes the readiness of `fd` in `dir` that a park reported, if any.
+fn take_ready(fd: Fd, dir: Direction) -> bool {
+    REACTOR.with(|r| {
+        let mut r = r.borrow_mut();
+        match r.ready.iter().position(|&x| x == (fd, dir)) {
+            Some(i) => {
+                r.ready.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// Waits once for `poll_oneoff` to report `fd` ready in `dir`: `Pending`
+/// (interest registered) until a park has reported it, then `Ready` once.
+pub(crate) fn poll_ready(fd: Fd, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
+    if take_ready(fd, dir) {
+        Poll::Ready(())
+    } else {
+        register(fd, dir, cx.waker());
+        Poll::Pending
+    }
 }
 
 /// Runs a non-blocking `op`; on `EAGAIN` registers interest in `dir` and
@@ -223,20 +244,18 @@ pub(crate) fn poll_io<R>(
     }
 }
 
-/// Runs a possibly blocking `op` only once `fd` is ready in `dir`, so that
-/// it does not block the loop.
+/// Runs a possibly blocking `op` only after a park reported `fd` ready in
+/// `dir`, so that it does not block the loop. (A zero-timeout
+/// `poll_oneoff` cannot tell: wasmtime and Node report only the expired
+/// clock then.)
 pub(crate) fn poll_when_ready<R>(
     fd: Fd,
     dir: Direction,
     cx: &mut Context<'_>,
     op: impl FnOnce() -> Result<R, Errno>,
 ) -> Poll<io::Result<R>> {
-    match ready_now(fd, dir) {
-        Ok(true) => poll_io(fd, dir, cx, op),
-        Ok(false) => {
-            register(fd, dir, cx.waker());
-            Poll::Pending
-        }
-        Err(e) => Poll::Ready(Err(e)),
+    match poll_ready(fd, dir, cx) {
+        Poll::Ready(()) => poll_io(fd, dir, cx, op),
+        Poll::Pending => Poll::Pending,
     }
 }
