@@ -1,4 +1,13 @@
-//! TCP on epoll/kqueue: [`TcpListener`] and [`TcpStream`].
+//! Sockets on epoll/kqueue: [`TcpListener`], [`TcpStream`], [`UdpSocket`],
+//! and on Unix [`UnixListener`], [`UnixStream`].
+
+mod udp;
+#[cfg(unix)]
+mod unix;
+
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixListener, UnixStream};
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -9,6 +18,10 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::reactor::{Async, Direction};
+
+/// Listen backlog of [`TcpListener::bind`] (tokio and asyncio's
+/// `start_server` use similar values; the kernel caps it at `somaxconn`).
+pub const LISTEN_BACKLOG: i32 = 1024;
 
 /// A TCP listening socket (asyncio's `Server` socket).
 ///
@@ -32,9 +45,49 @@ impl TcpListener {
     /// # Errors
     ///
     /// The OS error of `bind`/`listen`.
+    ///
+    /// Tries each resolved address in order (resolution is synchronous
+    /// here; pass a [`SocketAddr`] to avoid it). The listen backlog is
+    /// [`LISTEN_BACKLOG`] (capped by the kernel's `somaxconn`), so bursts of
+    /// connections are not dropped while the loop is busy.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let listener = net::TcpListener::bind(addr)?;
-        TcpListener::from_std(listener)
+        let mut last = None;
+        for a in addr.to_socket_addrs()? {
+            match TcpListener::bind_addr(a) {
+                Ok(l) => return Ok(l),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "address resolved to no socket address",
+            )
+        }))
+    }
+
+    /// Binds to one socket address (`SO_REUSEADDR`, backlog [`LISTEN_BACKLOG`]).
+    pub fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
+        } else {
+            AddressFamily::INET6
+        };
+        let fd = rustix::net::socket_with(
+            family,
+            SocketType::STREAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )?;
+        rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
+        if addr.is_ipv6() {
+            // Like asyncio: an IPv6 listener does not also take IPv4.
+            rustix::net::sockopt::set_ipv6_v6only(&fd, true)?;
+        }
+        rustix::net::bind(&fd, &addr)?;
+        rustix::net::listen(&fd, LISTEN_BACKLOG)?;
+        TcpListener::from_std(net::TcpListener::from(fd))
     }
 
     /// Wraps a bound std listener (puts it in non-blocking mode).
