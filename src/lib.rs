@@ -103,10 +103,7 @@ pub use anyloop_core::{
 };
 pub use anyloop_macros::{main, test};
 
-/// Networking: TCP listeners and streams on every host that has them.
-pub mod net {
-    pub use crate::backend::net::{TcpListener, TcpStream};
-}
+pub mod net;
 
 /// Standard input and output without blocking other tasks.
 ///

@@ -1,0 +1,587 @@
+//! Networking with asyncio's Streams API: [`open_connection`],
+//! [`start_server`], [`StreamReader`], [`StreamWriter`], plus the sockets
+//! underneath ([`TcpListener`], [`TcpStream`], [`UdpSocket`],
+//! [`UnixListener`], [`UnixStream`]).
+//!
+//! The stream logic (buffering, `readline`/`readuntil`, limits, errors,
+//! `drain`'s water marks, server bookkeeping) is written once here over
+//! `futures-io`'s `AsyncRead`/`AsyncWrite`, and serves every socket type
+//! of every host.
+//!
+//! # Examples
+//!
+//! An echo server and a client (asyncio's "TCP echo" example):
+//!
+//! ```
+//! use anyloop::net::{open_connection, start_server};
+//!
+//! anyloop::run(async {
+//!     let server = start_server(|mut reader, writer| async move {
+//!         while let Some(line) = Some(reader.readline().await?).filter(|l| !l.is_empty()) {
+//!             writer.write(&line);
+//!             writer.drain().await?;
+//!         }
+//!         writer.close();
+//!         writer.wait_closed().await
+//!     }, "127.0.0.1", 0).await?;
+//!
+//!     let (mut reader, writer) = open_connection("127.0.0.1", server.local_addr()?.port()).await?;
+//!     writer.write(b"Hello World!\n");
+//!     writer.drain().await?;
+//!     assert_eq!(reader.readline().await?, b"Hello World!\n");
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! ```
+//!
+//! # Hosts
+//!
+//! | | native | WASI (p1) | web |
+//! |---|---|---|---|
+//! | [`open_connection`] | yes | `Unsupported` | `Unsupported` |
+//! | [`start_server`] | yes | `Unsupported`: use [`start_server_on`] with a preopened listener | `Unsupported` |
+//! | [`StreamReader`] / [`StreamWriter`] | yes | over accepted sockets | over any `AsyncRead`/`AsyncWrite` |
+//! | [`UdpSocket`] | yes | `Unsupported` | `Unsupported` |
+//! | [`UnixStream`], [`UnixListener`] | Unix | `Unsupported` | `Unsupported` |
+//!
+//! [`capabilities`](crate::capabilities) tells which (`tcp_connect`,
+//! `tcp_listen`, `tcp_preopened`, `udp`, `unix_sockets`); the errors name
+//! the feature and the host.
+
+mod error;
+mod reader;
+mod server;
+mod transport;
+#[cfg(any(target_family = "wasm", not(unix)))]
+mod unsupported;
+mod writer;
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::Path;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use error::{IncompleteReadError, LimitOverrunError};
+pub use reader::{StreamReader, DEFAULT_LIMIT};
+pub use server::{HandlerResult, Server};
+pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
+
+#[cfg(not(target_family = "wasm"))]
+pub use crate::backend::net::UdpSocket;
+pub use crate::backend::net::{TcpListener, TcpStream};
+#[cfg(all(not(target_family = "wasm"), unix))]
+pub use crate::backend::net::{UnixListener, UnixStream};
+#[cfg(target_family = "wasm")]
+pub use unsupported::UdpSocket;
+#[cfg(any(target_family = "wasm", not(unix)))]
+pub use unsupported::{UnixListener, UnixStream};
+
+use server::Accept;
+
+/// Opens a TCP connection to `host:port` and returns its reader and
+/// writer: asyncio's `open_connection`.
+///
+/// `host` is an IP address or a name; names are resolved on the blocking
+/// pool (never on the loop), and every resolved address is tried in order
+/// until one connects. `TCP_NODELAY` is set, as asyncio does. For a
+/// connect timeout or another reader limit use [`ConnectOptions`].
+///
+/// # Errors
+///
+/// - `Unsupported` on hosts without outgoing TCP (WASI p1, web);
+/// - the resolver's error, or the connection error of every address
+///   (the last error's kind; the message lists each attempt).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// # let server = anyloop::net::start_server(|_r, _w| async {}, "127.0.0.1", 0).await?;
+/// # let port = server.local_addr()?.port();
+/// let (reader, writer) = anyloop::net::open_connection("127.0.0.1", port).await?;
+/// assert_eq!(writer.peer_addr()?.port(), port);
+/// # drop(reader);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub async fn open_connection(host: &str, port: u16) -> io::Result<(StreamReader, StreamWriter)> {
+    ConnectOptions::new().open_connection(host, port).await
+}
+
+/// Starts a TCP server on `host:port` that runs `handler(reader, writer)`
+/// as a task for every connection: asyncio's `start_server`.
+///
+/// It serves at once; the returned [`Server`] closes it. `host` may name
+/// several addresses (`"localhost"`): the server listens on each. An
+/// empty `host` means every interface (`0.0.0.0` and `::`). Port 0 picks
+/// a free port: see [`Server::local_addr`].
+///
+/// # Errors
+///
+/// - `Unsupported` on hosts that cannot create listeners (WASI p1: use
+///   [`start_server_on`] with a preopened listener; web);
+/// - the resolver's or `bind`'s error.
+///
+/// # Examples
+///
+/// See [`Server`].
+pub async fn start_server<H, F>(handler: H, host: &str, port: u16) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    ServerOptions::new().start_server(handler, host, port).await
+}
+
+/// Serves `listener` with `handler`, like [`start_server`] (asyncio's
+/// `start_server(sock=...)`). On WASI this is how a preopened listener
+/// (`wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888`) is served.
+///
+/// # Errors
+///
+/// The listener's error when reading its address.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// let listener = anyloop::net::TcpListener::bind("127.0.0.1:0")?;
+/// let server = anyloop::net::start_server_on(|_r, w| async move {
+///     w.write(b"hi\n");
+/// }, listener)?;
+/// # drop(server);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub fn start_server_on<H, F>(handler: H, listener: TcpListener) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    ServerOptions::new().start_server_on(handler, listener)
+}
+
+/// Connects to the Unix domain socket at `path` (asyncio's
+/// `open_unix_connection`).
+///
+/// # Errors
+///
+/// `Unsupported` on hosts without Unix sockets (WASI, web); the OS error
+/// of `connect`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// let path = std::env::temp_dir().join(format!("anyloop-oc-{}.sock", std::process::id()));
+/// let server = anyloop::net::start_unix_server(|_r, w| async move { w.write(b"hi\n") }, &path).await?;
+/// let (mut r, _w) = anyloop::net::open_unix_connection(&path).await?;
+/// assert_eq!(r.readline().await?, b"hi\n");
+/// server.close(); // also removes the socket file
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub async fn open_unix_connection(
+    path: impl AsRef<Path>,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    ConnectOptions::new().open_unix_connection(path).await
+}
+
+/// Starts a server on the Unix domain socket `path` (asyncio's
+/// `start_unix_server`). A stale socket file at `path` is replaced;
+/// [`Server::close`] removes the file.
+///
+/// # Errors
+///
+/// `Unsupported` on hosts without Unix sockets (WASI, web); the OS error
+/// of `bind`.
+///
+/// # Examples
+///
+/// See [`open_unix_connection`].
+pub async fn start_unix_server<H, F>(handler: H, path: impl AsRef<Path>) -> io::Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerResult,
+{
+    ServerOptions::new().start_unix_server(handler, path).await
+}
+
+/// Options of [`open_connection`]: connect timeout and reader limit.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use anyloop::net::ConnectOptions;
+///
+/// # anyloop::run(async {
+/// # let server = anyloop::net::start_server(|_r, _w| async {}, "127.0.0.1", 0).await?;
+/// # let port = server.local_addr()?.port();
+/// let (reader, _writer) = ConnectOptions::new()
+///     .timeout(Duration::from_secs(5))
+///     .limit(1 << 20)
+///     .open_connection("127.0.0.1", port)
+///     .await?;
+/// assert_eq!(reader.limit(), 1 << 20);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    timeout: Option<Duration>,
+    limit: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions::new()
+    }
+}
+
+impl ConnectOptions {
+    /// No timeout, the default limit.
+    pub fn new() -> ConnectOptions {
+        ConnectOptions {
+            timeout: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// Gives up after `timeout` (resolution and every attempt together),
+    /// with a `TimedOut` error; built on [`timeout`](crate::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> ConnectOptions {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The reader's line/separator limit (default [`DEFAULT_LIMIT`]).
+    pub fn limit(mut self, limit: usize) -> ConnectOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// [`open_connection`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_connection`]; `TimedOut` after the timeout.
+    pub async fn open_connection(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> io::Result<(StreamReader, StreamWriter)> {
+        let caps = crate::capabilities();
+        if !caps.tcp_connect {
+            return Err(caps.unsupported("outgoing TCP connections (open_connection)"));
+        }
+        let stream = with_timeout(self.timeout, host, port, connect_any(host, port)).await?;
+        // Small writes go out at once (asyncio sets TCP_NODELAY too).
+        let _ = stream.set_nodelay(true);
+        Ok(transport::split_tcp(stream, self.limit))
+    }
+
+    /// [`open_unix_connection`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_unix_connection`]; `TimedOut` after the timeout.
+    pub async fn open_unix_connection(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> io::Result<(StreamReader, StreamWriter)> {
+        let caps = crate::capabilities();
+        if !caps.unix_sockets {
+            return Err(caps.unsupported("Unix domain sockets (open_unix_connection)"));
+        }
+        let path = path.as_ref();
+        let stream = match self.timeout {
+            None => UnixStream::connect(path).await?,
+            Some(d) => crate::timeout(d, UnixStream::connect(path))
+                .await
+                .map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("connecting to {} timed out after {d:?}", path.display()),
+                    )
+                })??,
+        };
+        Ok(transport::split_any(stream, self.limit))
+    }
+}
+
+/// Options of [`start_server`]: the readers' limit.
+///
+/// # Examples
+///
+/// ```
+/// use anyloop::net::ServerOptions;
+///
+/// # anyloop::run(async {
+/// let server = ServerOptions::new()
+///     .limit(1 << 20)
+///     .start_server(|r, _w| async move { assert_eq!(r.limit(), 1 << 20) }, "127.0.0.1", 0)
+///     .await?;
+/// # drop(server);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    limit: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions::new()
+    }
+}
+
+impl ServerOptions {
+    /// The default limit.
+    pub fn new() -> ServerOptions {
+        ServerOptions {
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// The readers' line/separator limit (default [`DEFAULT_LIMIT`]).
+    pub fn limit(mut self, limit: usize) -> ServerOptions {
+        self.limit = limit;
+        self
+    }
+
+    /// [`start_server`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_server`].
+    pub async fn start_server<H, F>(&self, handler: H, host: &str, port: u16) -> io::Result<Server>
+    where
+        H: Fn(StreamReader, StreamWriter) -> F + 'static,
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
+        let caps = crate::capabilities();
+        if !caps.tcp_listen {
+            let hint = if caps.tcp_preopened {
+                "; serve a preopened listener with anyloop::net::start_server_on"
+            } else {
+                ""
+            };
+            return Err(anyloop_core::unsupported(
+                "TCP listeners (start_server)",
+                caps.host,
+                hint,
+            ));
+        }
+        let addrs = if host.is_empty() {
+            vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            ]
+        } else {
+            resolve(host, port).await?
+        };
+        let mut listeners: Vec<Rc<dyn Accept>> = Vec::new();
+        let mut local = Vec::new();
+        for a in addrs {
+            match TcpListener::bind(a) {
+                Ok(l) => {
+                    local.push(l.local_addr()?);
+                    listeners.push(Rc::new(l));
+                }
+                // The address family is not enabled (asyncio: bpo-30945).
+                Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => continue,
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("error while attempting to bind on address {a}: {e}"),
+                    ))
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no address of {host:?} could be bound"),
+            ));
+        }
+        Ok(Server::start(
+            listeners,
+            local,
+            None,
+            server::box_handler(handler),
+            self.limit,
+        ))
+    }
+
+    /// [`start_server_on`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_server_on`].
+    pub fn start_server_on<H, F>(&self, handler: H, listener: TcpListener) -> io::Result<Server>
+    where
+        H: Fn(StreamReader, StreamWriter) -> F + 'static,
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
+        let local = listener.local_addr()?;
+        Ok(Server::start(
+            vec![Rc::new(listener)],
+            vec![local],
+            None,
+            server::box_handler(handler),
+            self.limit,
+        ))
+    }
+
+    /// [`start_unix_server`] with these options.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_unix_server`].
+    pub async fn start_unix_server<H, F>(
+        &self,
+        handler: H,
+        path: impl AsRef<Path>,
+    ) -> io::Result<Server>
+    where
+        H: Fn(StreamReader, StreamWriter) -> F + 'static,
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
+        let caps = crate::capabilities();
+        if !caps.unix_sockets {
+            return Err(caps.unsupported("Unix domain sockets (start_unix_server)"));
+        }
+        let path = path.as_ref();
+        remove_stale_socket(path);
+        let listener = UnixListener::bind(path)?;
+        Ok(Server::start(
+            vec![Rc::new(listener)],
+            Vec::new(),
+            Some(path.to_path_buf()),
+            server::box_handler(handler),
+            self.limit,
+        ))
+    }
+}
+
+#[cfg(all(not(target_family = "wasm"), unix))]
+fn remove_stale_socket(path: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(any(target_family = "wasm", not(unix)))]
+fn remove_stale_socket(_path: &Path) {}
+
+impl Accept for TcpListener {
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+        limit: usize,
+    ) -> Poll<io::Result<(StreamReader, StreamWriter)>> {
+        match TcpListener::poll_accept(self, cx) {
+            Poll::Ready(Ok((stream, _peer))) => {
+                let _ = stream.set_nodelay(true);
+                Poll::Ready(Ok(transport::split_tcp(stream, limit)))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Accept for UnixListener {
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+        limit: usize,
+    ) -> Poll<io::Result<(StreamReader, StreamWriter)>> {
+        match UnixListener::poll_accept(self, cx) {
+            Poll::Ready(Ok((stream, _peer))) => {
+                Poll::Ready(Ok(transport::split_any(stream, limit)))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Resolves `host`: IP literals directly, names on the blocking pool.
+async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let caps = crate::capabilities();
+    if !caps.threads {
+        return Err(anyloop_core::unsupported(
+            "resolving host names",
+            caps.host,
+            "; pass an IP address such as \"127.0.0.1\"",
+        ));
+    }
+    let name = host.to_owned();
+    let addrs: Vec<SocketAddr> = crate::to_thread(move || {
+        (name.as_str(), port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+    })
+    .await??;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host:?} resolved to no address"),
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Resolves `host` and tries every address in order.
+async fn connect_any(host: &str, port: u16) -> io::Result<TcpStream> {
+    let addrs = resolve(host, port).await?;
+    let mut errors = Vec::new();
+    let mut last_kind = io::ErrorKind::NotFound;
+    for a in addrs {
+        match TcpStream::connect_addr(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                last_kind = e.kind();
+                errors.push(format!("{a}: {e}"));
+            }
+        }
+    }
+    Err(io::Error::new(
+        last_kind,
+        format!("could not connect to {host}:{port} ({})", errors.join("; ")),
+    ))
+}
+
+async fn with_timeout<T>(
+    timeout: Option<Duration>,
+    host: &str,
+    port: u16,
+    fut: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match timeout {
+        None => fut.await,
+        Some(d) => crate::timeout(d, fut).await.map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connecting to {host}:{port} timed out after {d:?}"),
+            )
+        })?,
+    }
+}

@@ -1,0 +1,250 @@
+//! StreamReader: readline/readuntil/readexactly/read on split and
+//! coalesced data, IncompleteReadError, LimitOverrunError.
+//!
+//! The in-memory tests run on every host; the TCP ones where the host has
+//! both listeners and outgoing connections (`Unsupported` asserted
+//! elsewhere).
+
+mod common;
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyloop::net::{
+    open_connection, start_server, ConnectOptions, IncompleteReadError, LimitOverrunError,
+    StreamReader,
+};
+use futures_lite::{AsyncBufReadExt, AsyncReadExt, StreamExt};
+
+const MESSAGE: &[u8] = b"line one\nfield1\r\nfield2\r\nEXACT12345rest-of-data";
+
+/// An in-memory transport that returns `chunk` bytes per read and is
+/// `Pending` (self-woken) every other poll, like a slow network.
+struct Trickle {
+    data: Vec<u8>,
+    pos: usize,
+    chunk: usize,
+    stall: bool,
+}
+
+impl Trickle {
+    fn new(data: &[u8], chunk: usize) -> Trickle {
+        Trickle {
+            data: data.to_vec(),
+            pos: 0,
+            chunk,
+            stall: false,
+        }
+    }
+}
+
+impl futures_lite::AsyncRead for Trickle {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.stall = !self.stall;
+        if self.stall {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let n = self.chunk.min(buf.len()).min(self.data.len() - self.pos);
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// Reads MESSAGE with every method and checks each piece.
+async fn check_message(r: &mut StreamReader) -> io::Result<()> {
+    assert_eq!(r.readline().await?, b"line one\n");
+    assert_eq!(r.readuntil(b"\r\n").await?, b"field1\r\n");
+    assert_eq!(r.readuntil(b"\r\n").await?, b"field2\r\n");
+    assert_eq!(r.readexactly(5).await?, b"EXACT");
+    assert_eq!(r.readexactly(5).await?, b"12345");
+    let mut rest = Vec::new();
+    loop {
+        let chunk = r.read(100).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        assert!(!r.at_eof());
+        rest.extend_from_slice(&chunk);
+    }
+    assert_eq!(rest, b"rest-of-data");
+    assert!(r.at_eof());
+    assert_eq!(r.readline().await?, b"");
+    Ok(())
+}
+
+#[anyloop::test]
+async fn reader_methods_on_split_and_coalesced_memory_input() {
+    for chunk in [1, 2, 3, 7, 1000] {
+        let mut r = StreamReader::new(Trickle::new(MESSAGE, chunk));
+        check_message(&mut r).await.unwrap();
+    }
+}
+
+#[anyloop::test]
+async fn reader_methods_on_split_and_coalesced_tcp_packets() {
+    let res = start_server(
+        |mut r, w| async move {
+            // The client says how to send: "1" = one byte at a time.
+            let mode = r.readline().await?;
+            if mode == b"1\n" {
+                for b in MESSAGE {
+                    w.write(std::slice::from_ref(b));
+                    w.drain().await?;
+                    // Let the byte leave as its own segment.
+                    anyloop::sleep(Duration::from_millis(1)).await;
+                }
+            } else {
+                w.write(MESSAGE);
+            }
+            w.close();
+            w.wait_closed().await
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await;
+    let caps = anyloop::capabilities();
+    let Some(server) = common::supported(res, caps.tcp_listen, "start_server") else {
+        return;
+    };
+    let port = server.local_addr().unwrap().port();
+    let res = open_connection("127.0.0.1", port).await;
+    let Some(_) = common::supported(res, caps.tcp_connect, "open_connection") else {
+        return;
+    };
+    for mode in [&b"1\n"[..], b"all\n"] {
+        let (mut r, w) = open_connection("127.0.0.1", port).await.unwrap();
+        w.write(mode);
+        w.drain().await.unwrap();
+        common::deadline("reading the message", check_message(&mut r))
+            .await
+            .unwrap();
+    }
+}
+
+#[anyloop::test]
+async fn incomplete_read_error_carries_partial_bytes() {
+    let mut r = StreamReader::new(Trickle::new(b"abc", 1));
+    let err = r.readexactly(10).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    let inc = IncompleteReadError::downcast(err).unwrap();
+    assert_eq!(inc.partial, b"abc");
+    assert_eq!(inc.expected, Some(10));
+
+    let mut r = StreamReader::new(Trickle::new(b"xyz\n", 2));
+    let inc = IncompleteReadError::downcast(r.readuntil(b"\n\n").await.unwrap_err()).unwrap();
+    assert_eq!(inc.partial, b"xyz\n");
+    assert_eq!(inc.expected, None);
+    assert!(r.at_eof());
+
+    // Over TCP: the server sends "abc" and closes.
+    if !common::tcp_loopback() {
+        return;
+    }
+    let server = start_server(
+        |_r, w| async move {
+            w.write(b"abc");
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let (mut r, _w) = open_connection("127.0.0.1", server.local_addr().unwrap().port())
+        .await
+        .unwrap();
+    let err = r.readexactly(10).await.unwrap_err();
+    let inc = IncompleteReadError::downcast_ref(&err).unwrap();
+    assert_eq!((&inc.partial[..], inc.expected), (&b"abc"[..], Some(10)));
+}
+
+#[anyloop::test]
+async fn limit_overrun_keeps_the_data_readable() {
+    let mut data = vec![b'a'; 100];
+    data.extend_from_slice(b"\nnext\n");
+    for chunk in [1, 7, 4096] {
+        let mut r = StreamReader::with_limit(Trickle::new(&data, chunk), 50);
+        let err = r.readline().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let over = LimitOverrunError::downcast_ref(&err).unwrap();
+        assert!(over.consumed > 50, "{over:?}");
+        assert_eq!(over.limit, 50);
+        // Nothing was lost: the long line is still there, then the rest.
+        assert_eq!(r.readexactly(100).await.unwrap(), vec![b'a'; 100]);
+        assert_eq!(r.readline().await.unwrap(), b"\n");
+        assert_eq!(r.readline().await.unwrap(), b"next\n");
+        assert_eq!(r.readline().await.unwrap(), b"");
+    }
+
+    // Separator found, but beyond the limit (everything already buffered).
+    let mut r = StreamReader::with_limit(&b"0123456789\nx"[..], 4);
+    let err = r.readuntil(b"\n").await.unwrap_err();
+    let over = LimitOverrunError::downcast(err).unwrap();
+    assert!(over.consumed >= 4);
+    assert_eq!(r.read_to_eof().await.unwrap(), b"0123456789\nx");
+
+    // Over TCP with a configured limit.
+    if !common::tcp_loopback() {
+        return;
+    }
+    let data2 = data.clone();
+    let server = start_server(
+        move |_r, w| {
+            let data = data2.clone();
+            async move {
+                w.write(&data);
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let (mut r, _w) = ConnectOptions::new()
+        .limit(50)
+        .open_connection("127.0.0.1", server.local_addr().unwrap().port())
+        .await
+        .unwrap();
+    let err = r.readline().await.unwrap_err();
+    assert!(LimitOverrunError::downcast_ref(&err).is_some(), "{err}");
+    r.set_limit(1000);
+    assert_eq!(r.readline().await.unwrap().len(), 101);
+    assert_eq!(r.readline().await.unwrap(), b"next\n");
+}
+
+#[anyloop::test]
+async fn lines_stream_and_futures_io_traits() {
+    let mut r = StreamReader::new(Trickle::new(b"a\nbb\nccc", 2));
+    let lines: Vec<Vec<u8>> = (&mut r).try_collect().await.unwrap();
+    assert_eq!(lines, [&b"a\n"[..], b"bb\n", b"ccc"]);
+
+    // AsyncBufRead + AsyncRead through the same buffer.
+    let mut r = StreamReader::new(Trickle::new(b"hello\nworld, and more", 3));
+    let mut line = String::new();
+    r.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "hello\n");
+    let mut word = [0u8; 5];
+    r.read_exact(&mut word).await.unwrap();
+    assert_eq!(&word, b"world");
+    assert_eq!(r.readuntil(b" ").await.unwrap(), b", ");
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"and more");
+}
+
+#[anyloop::test]
+async fn readline_is_cancel_safe() {
+    // A readline cut short by a timeout loses nothing.
+    let mut r = StreamReader::new(Trickle::new(b"partial line\n", 1));
+    let cut = anyloop::timeout(Duration::ZERO, r.readline()).await;
+    assert!(cut.is_err());
+    assert_eq!(r.readline().await.unwrap(), b"partial line\n");
+}
