@@ -365,13 +365,48 @@ async fn open_connection_errors_and_timeout() {
     w.drain().await.unwrap();
     assert_eq!(r.readline().await.unwrap(), b"by name\n");
 
-    // The timeout covers resolution too: a zero timeout cannot be met by a
-    // name that is resolved on the blocking pool.
+    connect_timeout().await;
+}
+
+/// A listener whose accept queue is full drops new SYNs (Linux), so a
+/// connect hangs: the timeout must end it.
+#[cfg(target_os = "linux")]
+async fn connect_timeout() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    rustix::net::bind(&fd, &any).unwrap();
+    rustix::net::listen(&fd, 0).unwrap();
+    let listener = std::net::TcpListener::from(fd);
+    let addr = listener.local_addr().unwrap();
+    // Fill the accept queue until a connect stalls.
+    let mut fillers = Vec::new();
+    for _ in 0..16 {
+        match anyloop::timeout(
+            Duration::from_millis(200),
+            anyloop::net::TcpStream::connect_addr(addr),
+        )
+        .await
+        {
+            Ok(s) => fillers.push(s.unwrap()),
+            Err(_) => break,
+        }
+    }
     let err = anyloop::net::ConnectOptions::new()
-        .timeout(Duration::ZERO)
-        .open_connection("localhost", port)
+        .timeout(Duration::from_millis(100))
+        .open_connection("127.0.0.1", addr.port())
         .await
         .map(drop)
         .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    drop(listener);
 }
+
+#[cfg(not(target_os = "linux"))]
+async fn connect_timeout() {}
