@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadavg, cpus } from 'node:os';
 import { serve, launch } from './browser.mjs';
 
 const { values } = parseArgs({
@@ -57,4 +58,7 @@ function print(r) {
     console.log(row.map((c, i) => (i < 1 ? c.padEnd(widths[i]) : (c ?? '').padStart(widths[i]))).join('  '));
   }
   console.log('* peers sleep with setTimeout(0): measured over 50, scaled to 1,000');
+  console.log('sequential rows: median of 3 after a warm-up; workloads: after one warm-up run at n/10');
+  const [l1, l5] = loadavg();
+  console.log(`machine: ${cpus().length} CPUs, load average ${l1.toFixed(1)} (1 min), ${l5.toFixed(1)} (5 min): other load skews wall-clock figures`);
 }

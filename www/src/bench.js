@@ -23,27 +23,44 @@ function progress(text) {
 }
 
 // 1,000 sequential yield_now / sleep(0): anyloop's never pay setTimeout's clamp.
+// One warm-up run each, then the median of 3 interleaved runs.
 async function sequential() {
   const out = { yield: {}, sleep0: {} };
+  const runs = { yield: {}, sleep0: {} };
   for (const rt of RUNTIMES) {
-    progress(`1,000 yields on ${rt}…`);
-    const ms = await api.bench_sequential(rt, 1000, false);
-    out.yield[rt] = ms;
-    const cell = rt === 'anyloop' ? $('yield-ms') : $(`yield-ms-${rt}`);
-    cell.textContent = fmt(ms);
+    runs.yield[rt] = [];
+    runs.sleep0[rt] = [];
+    await api.bench_sequential(rt, 100, false);
+  }
+  const show = (kind, rt, ms, approx) => {
+    const id = `${kind === 'yield' ? 'yield' : 'sleep0'}-ms${rt === 'anyloop' ? '' : `-${rt}`}`;
+    const cell = $(id);
+    cell.textContent = approx ? `≈ ${fmt(ms)}` : fmt(ms);
     cell.dataset.ms = ms;
-    await pause();
+  };
+  for (let i = 0; i < 3; i++) {
+    for (const rt of RUNTIMES) {
+      progress(`1,000 yields on ${rt} (${i + 1}/3)…`);
+      runs.yield[rt].push(await api.bench_sequential(rt, 1000, false));
+      await pause();
+    }
   }
   for (const rt of RUNTIMES) {
-    progress(`sleep(0) on ${rt}…`);
-    // The peers sleep with setTimeout(0): measure 50, scale to 1,000.
-    const n = rt === 'anyloop' ? 1000 : 50;
-    const ms = ((await api.bench_sequential(rt, n, true)) * 1000) / n;
-    out.sleep0[rt] = ms;
-    const cell = rt === 'anyloop' ? $('sleep0-ms') : $(`sleep0-ms-${rt}`);
-    cell.textContent = rt === 'anyloop' ? fmt(ms) : `≈ ${fmt(ms)}`;
-    cell.dataset.ms = ms;
-    await pause();
+    out.yield[rt] = median(runs.yield[rt]);
+    show('yield', rt, out.yield[rt], false);
+  }
+  for (let i = 0; i < 3; i++) {
+    for (const rt of RUNTIMES) {
+      progress(`sleep(0) on ${rt} (${i + 1}/3)…`);
+      // The peers sleep with setTimeout(0): measure 50, scale to 1,000.
+      const n = rt === 'anyloop' ? 1000 : 50;
+      runs.sleep0[rt].push(((await api.bench_sequential(rt, n, true)) * 1000) / n);
+      await pause();
+    }
+  }
+  for (const rt of RUNTIMES) {
+    out.sleep0[rt] = median(runs.sleep0[rt]);
+    show('sleep0', rt, out.sleep0[rt], rt !== 'anyloop');
   }
   progress('');
   return out;
@@ -64,6 +81,14 @@ async function workloads(rounds, scale) {
       RUNTIMES.map((r) => `<td data-runtime="${r}">–</td>`).join('') + '<td class="ratio">–</td>';
     tbody.append(tr);
     cells[w] = tr;
+  }
+  // Warm-up, not measured: wasm tier-up, heap growth, the loop's buffers.
+  for (const [w] of specs) {
+    for (const rt of RUNTIMES) {
+      progress(`warm-up: ${w} on ${rt}…`);
+      await api.bench_run(rt, w, Math.max(1, Math.round(samples[w].n / 10)));
+      await pause();
+    }
   }
   for (let round = 0; round < rounds; round++) {
     for (const [w] of specs) {
@@ -124,6 +149,7 @@ function frame() {
 
 async function main() {
   await init();
+  window.anyloopBench = api;
   requestAnimationFrame(frame);
   $('btn-bench').addEventListener('click', () =>
     runAll(Number($('rounds').value) || 3, Number($('scale').value) || 1).catch(() => {}),
