@@ -218,6 +218,17 @@ impl TaskError {
 
     /// A [`TaskGroup`](crate::TaskGroup) child returned an error; the error
     /// itself went to the group (see [`GroupError`](crate::GroupError)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let group = anyloop_core::TaskGroup::new();
+    /// let child = group.spawn(async { Err::<(), _>("no") }).unwrap();
+    /// assert!(group.join().await.is_err());
+    /// assert!(child.await.unwrap_err().is_failed());
+    /// # });
+    /// ```
     pub fn is_failed(&self) -> bool {
         matches!(self.repr, Repr::Failed)
     }
@@ -958,6 +969,20 @@ impl TaskRef {
 
     /// The id of the task awaiting this one's [`Task`] handle, if any
     /// (what [`capture_call_graph`](crate::capture_call_graph) follows).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let child = anyloop_core::spawn(anyloop_core::yield_now());
+    /// let r = child.task_ref();
+    /// assert_eq!(r.awaited_by(), None);
+    /// let main = anyloop_core::current_task().unwrap().id();
+    /// let watcher = anyloop_core::spawn(async move { r.awaited_by() });
+    /// child.await.unwrap(); // main awaits child...
+    /// assert_eq!(watcher.await.unwrap(), Some(main)); // ...as the watcher saw
+    /// # });
+    /// ```
     pub fn awaited_by(&self) -> Option<TaskId> {
         match self.meta().awaiter.load(Ordering::Relaxed) {
             0 => None,

@@ -270,6 +270,15 @@ where
 }
 
 /// Future of [`gather`](gather()).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let g: anyloop_core::tasks::Gather<_> = anyloop_core::gather([1, 2].map(|i| async move { i }));
+/// assert_eq!(g.await, [1, 2]);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gather<F: Future> {
     futs: Vec<MaybeDone<Pin<Box<F>>>>,
@@ -333,6 +342,16 @@ where
 }
 
 /// Future of [`try_gather`](try_gather()).
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let g: anyloop_core::tasks::TryGather<_> =
+///     anyloop_core::try_gather([async { Ok::<_, ()>(1) }]);
+/// assert_eq!(g.await, Ok(vec![1]));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TryGather<F: Future> {
     inner: Gather<F>,

@@ -83,6 +83,17 @@ where
 }
 
 /// Future of [`wait`]; configure it before awaiting.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::{spawn, wait, ReturnWhen};
+/// let w: anyloop_core::tasks::Wait<u8> = wait([spawn(async { 1 })], ReturnWhen::AllCompleted);
+/// let (done, pending) = w.await;
+/// assert_eq!((done.len(), pending.len()), (1, 0));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     tasks: Vec<Task<T>>,
@@ -332,6 +343,16 @@ impl Wake for ChildWaker {
 }
 
 /// Iterator-like future source of [`as_completed`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let mut it: anyloop_core::tasks::AsCompleted<_> =
+///     anyloop_core::as_completed([anyloop_core::spawn(async { 1 })]);
+/// assert_eq!(it.next().await.map(Result::unwrap), Some(1));
+/// # });
+/// ```
 #[must_use = "it does nothing unless its `next()` is awaited"]
 pub struct AsCompleted<F: Future> {
     futs: Vec<Option<Pin<Box<F>>>>,
@@ -504,6 +525,16 @@ impl<F: Future> fmt::Debug for AsCompleted<F> {
 }
 
 /// Future of [`AsCompleted::next`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let mut it = anyloop_core::as_completed([async { 'x' }]);
+/// let next: anyloop_core::tasks::Next<'_, _> = it.next();
+/// assert_eq!(next.await, Some('x'));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Next<'a, F: Future> {
     it: &'a mut AsCompleted<F>,
@@ -524,6 +555,18 @@ impl<F: Future> fmt::Debug for Next<'_, F> {
 }
 
 /// [`as_completed`] with a deadline: see [`AsCompleted::timeout`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let mut it: anyloop_core::tasks::AsCompletedTimeout<_> =
+///     anyloop_core::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
+/// assert_eq!(it.next().await, Some(Ok(1)));
+/// assert_eq!(it.next().await, None);
+/// # });
+/// ```
 #[must_use = "it does nothing unless its `next()` is awaited"]
 pub struct AsCompletedTimeout<F: Future> {
     inner: AsCompleted<F>,
@@ -612,6 +655,17 @@ impl<F: Future> fmt::Debug for AsCompletedTimeout<F> {
 }
 
 /// Future of [`AsCompletedTimeout::next`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let mut it = anyloop_core::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
+/// let next: anyloop_core::tasks::NextTimeout<'_, _> = it.next();
+/// assert_eq!(next.await, Some(Ok(1)));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct NextTimeout<'a, F: Future> {
     it: &'a mut AsCompletedTimeout<F>,

@@ -30,6 +30,18 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 }
 
 /// Like [`timeout`] with an absolute deadline: asyncio's `timeout_at(when)`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::time::Instant;
+/// use std::time::Duration;
+/// let deadline = Instant::now() + Duration::from_millis(10);
+/// let res = anyloop_core::timeout_at(deadline, anyloop_core::sleep(Duration::from_secs(1))).await;
+/// assert_eq!(res.unwrap_err().deadline(), deadline);
+/// # });
+/// ```
 #[doc(alias = "wait_for")]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     Timeout {
@@ -41,7 +53,22 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 
 /// Future of [`timeout`]: a deadline scope that can be read and moved while
 /// it runs ([`deadline`](Self::deadline), [`reschedule`](Self::reschedule)),
-/// like asyncio's `Timeout.when()` / `reschedule()`.
+/// like asyncio's `Timeout.when()` / `reschedule()`. To move the deadline
+/// from inside the future, use a [`TimeoutScope`].
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use anyloop_core::time::Instant;
+/// use std::{pin::pin, time::Duration};
+/// let mut t = pin!(anyloop_core::timeout(Duration::from_millis(10), async { 5 }));
+/// let later = Instant::now() + Duration::from_secs(1);
+/// t.as_mut().reschedule(later);
+/// assert_eq!(t.deadline(), later);
+/// assert_eq!(t.await, Ok(5));
+/// # });
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct Timeout<F> {
@@ -53,6 +80,16 @@ pub struct Timeout<F> {
 
 impl<F> Timeout<F> {
     /// The current deadline (asyncio's `when()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::time::Duration;
+    /// let t = anyloop_core::timeout(Duration::from_millis(10), async {});
+    /// assert_eq!(t.deadline(), anyloop_core::time::Instant::now() + Duration::from_millis(10));
+    /// # });
+    /// ```
     #[doc(alias = "when")]
     pub fn deadline(&self) -> Instant {
         match &self.scope {
@@ -62,6 +99,17 @@ impl<F> Timeout<F> {
     }
 
     /// Moves the deadline (asyncio's `reschedule()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::{pin::pin, time::Duration};
+    /// let mut t = pin!(anyloop_core::timeout(Duration::from_secs(60), anyloop_core::sleep(Duration::from_secs(1))));
+    /// t.as_mut().reschedule(anyloop_core::time::Instant::now());
+    /// assert!(t.await.is_err());
+    /// # });
+    /// ```
     pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
         // SAFETY: `sleep` and `scope` are `Unpin`; `fut` is not touched.
         let this = unsafe { self.get_unchecked_mut() };
@@ -72,11 +120,29 @@ impl<F> Timeout<F> {
     }
 
     /// The wrapped future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::timeout(std::time::Duration::from_secs(1), std::future::ready(3));
+    /// assert_eq!(t.get_ref().clone().into_inner(), 3);
+    /// # });
+    /// ```
     pub fn get_ref(&self) -> &F {
         &self.fut
     }
 
     /// Unwraps the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::timeout(std::time::Duration::from_secs(1), async { 3 });
+    /// assert_eq!(t.into_inner().await, 3);
+    /// # });
+    /// ```
     pub fn into_inner(self) -> F {
         self.fut
     }
@@ -317,6 +383,18 @@ impl fmt::Debug for TimeoutScope {
 }
 
 /// The error of a [`timeout`] whose deadline passed: asyncio's `TimeoutError`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let err = anyloop_core::timeout(Duration::ZERO, std::future::pending::<()>()).await.unwrap_err();
+/// assert_eq!(err.to_string(), "deadline has elapsed");
+/// let io: std::io::Error = err.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// # });
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed {
     deadline: Instant,
@@ -328,6 +406,17 @@ impl Elapsed {
     }
 
     /// The deadline that passed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::time::Duration;
+    /// let t = anyloop_core::timeout(Duration::from_millis(5), std::future::pending::<()>());
+    /// let d = t.deadline();
+    /// assert_eq!(t.await.unwrap_err().deadline(), d);
+    /// # });
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
