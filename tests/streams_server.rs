@@ -102,8 +102,7 @@ async fn thousand_clients_echo_hundred_lines_each() {
         }
     })
     .await;
-    server.close();
-    common::deadline("wait_closed", server.wait_closed()).await;
+    common::shut_down(&server).await;
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -185,6 +184,7 @@ async fn peer_reset_fails_only_that_connection() {
     assert_eq!(healthy_r.readline().await.unwrap(), b"after\n");
     assert_eq!(round_trip(port, b"new\n").await.unwrap(), b"new\n");
     assert!(server.is_serving());
+    common::shut_down(&server).await;
 }
 
 async fn wait_for_results(results: &Rc<RefCell<Vec<io::Result<()>>>>, n: usize) {
@@ -237,6 +237,7 @@ async fn panicking_handler_closes_only_its_connection() {
     }
     assert_eq!(round_trip(port, b"fine\n").await.unwrap(), b"fine\n");
     assert!(server.is_serving());
+    common::shut_down(&server).await;
 }
 
 #[anyloop::test]
@@ -364,6 +365,8 @@ async fn open_connection_errors_and_timeout() {
     w.write(b"by name\n");
     w.drain().await.unwrap();
     assert_eq!(r.readline().await.unwrap(), b"by name\n");
+    drop((r, w));
+    common::shut_down(&server).await;
 
     connect_timeout().await;
 }

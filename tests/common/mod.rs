@@ -79,3 +79,11 @@ pub fn raise_fd_limit(want: u64) -> u64 {
 pub fn raise_fd_limit(want: u64) -> u64 {
     want
 }
+
+/// Closes `server`, cancels its handlers and waits until they are gone,
+/// so the test leaves no task behind.
+pub async fn shut_down(server: &anyloop::net::Server) {
+    server.close();
+    server.abort_clients();
+    deadline("Server::wait_closed", server.wait_closed()).await;
+}
