@@ -142,3 +142,33 @@ async fn cancelling_the_awaiter_leaves_gathered_tasks_running() {
     }
     assert_eq!(*done.borrow(), 3);
 }
+
+#[anyloop::test]
+async fn cancelling_the_awaiter_cancels_gathered_futures() {
+    // asyncio: "If gather() is cancelled, all submitted awaitables (that
+    // have not completed yet) are also cancelled."
+    struct CountDrop(Rc<RefCell<u32>>);
+    impl Drop for CountDrop {
+        fn drop(&mut self) {
+            *self.0.borrow_mut() += 1;
+        }
+    }
+    let dropped = Rc::new(RefCell::new(0));
+    let finished = Rc::new(RefCell::new(0));
+    let (d, f) = (dropped.clone(), finished.clone());
+    let waiter = spawn(async move {
+        gather((0..3).map(|_| {
+            let (d, f) = (d.clone(), f.clone());
+            async move {
+                let _guard = CountDrop(d);
+                sleep(ms(5000)).await;
+                *f.borrow_mut() += 1;
+            }
+        }))
+        .await
+    });
+    sleep(ms(5)).await;
+    waiter.cancel();
+    assert!(waiter.await.unwrap_err().is_cancelled());
+    assert_eq!((*dropped.borrow(), *finished.borrow()), (3, 0));
+}

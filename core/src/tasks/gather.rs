@@ -98,8 +98,11 @@ impl<T, E> TryOutput for Result<T, E> {
 ///
 /// # Cancellation
 ///
-/// Dropping the gather drops the futures it still runs; `Task`s among them
-/// are detached, not cancelled.
+/// Dropping the gather (e.g. when the awaiting task is cancelled) drops
+/// the futures it still runs, which cancels them, as cancelling asyncio's
+/// `gather()` cancels its awaitables. [`Task`](crate::Task)s among them are
+/// detached instead (dropping a `Task` handle never cancels in anyloop);
+/// use a [`TaskGroup`](crate::TaskGroup) to cancel spawned tasks together.
 ///
 /// # Examples
 ///
@@ -232,8 +235,11 @@ macro_rules! __gather_impl {
 ///
 /// # Cancellation
 ///
-/// Dropping the future drops the futures still running; `Task`s among them
-/// are detached, not cancelled.
+/// Dropping the gather (e.g. when the awaiting task is cancelled) drops
+/// the futures it still runs, which cancels them, as cancelling asyncio's
+/// `gather()` cancels its awaitables. [`Task`](crate::Task)s among them are
+/// detached instead (dropping a `Task` handle never cancels in anyloop);
+/// use a [`TaskGroup`](crate::TaskGroup) to cancel spawned tasks together.
 ///
 /// # Examples
 ///

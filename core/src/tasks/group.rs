@@ -29,6 +29,11 @@ use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
 ///
 /// Children may spawn siblings through a [`GroupHandle`].
 ///
+/// Unlike asyncio, a failure does not interrupt the owner's own code
+/// (asyncio cancels the body of the `async with`): the owner learns of it
+/// from [`join`](Self::join) (or [`has_failed`](Self::has_failed)), which
+/// returns as soon as the cancelled siblings are gone.
+///
 /// # Examples
 ///
 /// ```

@@ -21,6 +21,7 @@
 //! | `await asyncio.gather(*aws)` | [`gather`](gather())`(iter).await` → `Vec` (results in argument order) |
 //! | `gather(..., return_exceptions=True)` | [`gather`](gather()) / [`gather!`](crate::gather!) (every output, errors included) |
 //! | `gather(..., return_exceptions=False)` | [`try_gather`](try_gather())`(iter)`, [`try_gather!`](crate::try_gather!): first `Err` |
+//! | cancelling `gather()` cancels its awaitables | dropping a gather drops (cancels) its futures; `Task` handles are detached (use a [`TaskGroup`]) |
 //! | `await asyncio.wait_for(aw, t)` | [`timeout`](crate::timeout)`(dur, fut)` → `Result<T, Elapsed>` |
 //! | `async with asyncio.timeout(t) as cm:` | [`timeout`](crate::timeout)`(dur, fut)`, or [`TimeoutScope::after`](crate::time::TimeoutScope::after)`(dur).run(fut)` |
 //! | `asyncio.timeout_at(when)` | [`timeout_at`](crate::timeout_at), [`TimeoutScope::new`](crate::time::TimeoutScope::new)`(Some(when))` |
