@@ -14,6 +14,10 @@ async fn tcp_echo_round_trip_or_unsupported() {
             );
             assert_eq!(e.kind(), std::io::ErrorKind::Unsupported);
             assert!(e.to_string().contains(caps.host), "{e}");
+            if caps.tcp_preopened {
+                // The error names the way that works there.
+                assert!(e.to_string().contains("tcplisten"), "{e}");
+            }
             return;
         }
     };
@@ -60,4 +64,18 @@ async fn tcp_echo_round_trip_or_unsupported() {
         c.await.unwrap();
     }
     server.await.unwrap();
+}
+
+#[anyloop::test]
+async fn tcp_connect_without_the_capability_is_unsupported() {
+    let caps = anyloop::capabilities();
+    if caps.tcp_connect {
+        // Proven by the round trip above.
+        return;
+    }
+    let err = anyloop::net::TcpStream::connect("127.0.0.1:9")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    assert!(err.to_string().contains(caps.host), "{err}");
 }
