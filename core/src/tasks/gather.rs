@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::ready::ReadySet;
+
 pin_project! {
     /// One future of a `gather`, then its output. Public for the macros only.
     #[doc(hidden)]
@@ -267,11 +269,14 @@ where
     I: IntoIterator,
     I::Item: IntoFuture,
 {
+    let futs: Vec<_> = iter
+        .into_iter()
+        .map(|f| MaybeDone::new(Box::pin(f.into_future())))
+        .collect();
     Gather {
-        futs: iter
-            .into_iter()
-            .map(|f| MaybeDone::new(Box::pin(f.into_future())))
-            .collect(),
+        set: ReadySet::new(futs.len()),
+        left: futs.len(),
+        futs,
     }
 }
 
@@ -288,20 +293,50 @@ where
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gather<F: Future> {
     futs: Vec<MaybeDone<Pin<Box<F>>>>,
+    /// Only woken futures are polled again.
+    set: ReadySet,
+    /// Futures without an output yet.
+    left: usize,
 }
+
+impl<F: Future> Gather<F> {
+    /// Polls the woken futures; the index of the first output matching
+    /// `stop`, if any.
+    fn poll_woken(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: impl Fn(&mut F::Output) -> bool,
+    ) -> Option<usize> {
+        self.set.register(cx);
+        while let Some(i) = self.set.next() {
+            let mut f = Pin::new(&mut self.futs[i]);
+            if f.as_mut().output().is_some() {
+                continue;
+            }
+            if f.as_mut().poll_step(&mut self.set.context(i)) {
+                self.left -= 1;
+                if f.output().is_some_and(&stop) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+}
+
+// The futures are boxed; outputs are moved, never pinned.
+impl<F: Future> Unpin for Gather<F> {}
 
 impl<F: Future> Future for Gather<F> {
     type Output = Vec<F::Output>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut all = true;
-        for f in self.futs.iter_mut() {
-            all &= Pin::new(f).poll_step(cx);
-        }
-        if !all {
+        let this = &mut *self;
+        this.poll_woken(cx, |_| false);
+        if this.left > 0 {
             return Poll::Pending;
         }
-        Poll::Ready(self.futs.iter_mut().map(|f| Pin::new(f).take()).collect())
+        Poll::Ready(this.futs.iter_mut().map(|f| Pin::new(f).take()).collect())
     }
 }
 
@@ -370,24 +405,17 @@ where
     type Output = Result<Vec<T>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut all = true;
-        for f in self.inner.futs.iter_mut() {
-            let mut f = Pin::new(f);
-            if f.as_mut().poll_step(cx) {
-                if f.as_mut().output().is_some_and(|o| o.is_err()) {
-                    if let Err(e) = f.take() {
-                        return Poll::Ready(Err(e));
-                    }
-                }
-            } else {
-                all = false;
+        let inner = &mut self.inner;
+        if let Some(i) = inner.poll_woken(cx, |o| o.is_err()) {
+            if let Err(e) = Pin::new(&mut inner.futs[i]).take() {
+                return Poll::Ready(Err(e));
             }
         }
-        if !all {
+        if inner.left > 0 {
             return Poll::Pending;
         }
-        let mut out = Vec::with_capacity(self.inner.futs.len());
-        for f in self.inner.futs.iter_mut() {
+        let mut out = Vec::with_capacity(inner.futs.len());
+        for f in inner.futs.iter_mut() {
             match Pin::new(f).take() {
                 Ok(v) => out.push(v),
                 Err(_) => unreachable!("errors return early"),

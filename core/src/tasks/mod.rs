@@ -79,6 +79,7 @@ mod gather;
 mod graph;
 mod group;
 pub(crate) mod local;
+mod ready;
 mod shield;
 mod wait;
 

@@ -582,3 +582,56 @@ fn as_completed_orders_by_completion_even_when_polled_late() {
         assert_eq!(order, [10, 20, 30, 40]);
     });
 }
+
+/// Polls the inner future, counting polls.
+struct CountPolls<F> {
+    fut: std::pin::Pin<Box<F>>,
+    polls: Rc<std::cell::Cell<usize>>,
+}
+
+impl<F: std::future::Future> std::future::Future for CountPolls<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.polls.set(self.polls.get() + 1);
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+#[test]
+fn many_futures_are_polled_only_when_woken() {
+    run(async {
+        let n = 2000;
+        let polls = Rc::new(std::cell::Cell::new(0));
+        let futs = (0..n as u64).map(|i| CountPolls {
+            fut: Box::pin(sleep(ms(i % 500 + 1))),
+            polls: polls.clone(),
+        });
+        gather(futs).await;
+        // Each future: one first poll, one when its timer fires (quadratic
+        // polling would be about n * 500 / 2).
+        assert!(polls.get() <= 2 * n, "{} polls", polls.get());
+
+        polls.set(0);
+        let futs = (0..n as u64).map(|i| CountPolls {
+            fut: Box::pin(sleep(ms(i % 500 + 1))),
+            polls: polls.clone(),
+        });
+        let mut it = as_completed(futs);
+        let mut k = 0;
+        while it.next().await.is_some() {
+            k += 1;
+        }
+        assert_eq!(k, n);
+        assert!(polls.get() <= 2 * n, "{} polls", polls.get());
+
+        let tasks: Vec<_> = (0..n as u64)
+            .map(|i| spawn(sleep(ms(i % 500 + 1))))
+            .collect();
+        let (done, pending) = wait(tasks, ReturnWhen::AllCompleted).await;
+        assert_eq!((done.len(), pending.len()), (n, 0));
+    });
+}

@@ -4,11 +4,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::ready::ReadySet;
 use crate::task::{Task, TaskError};
 use crate::time::{sleep_until, Elapsed, Instant, Sleep};
 
@@ -75,6 +74,9 @@ where
     let tasks: Vec<Task<T>> = tasks.into_iter().collect();
     Wait {
         done: vec![false; tasks.len()],
+        n_done: 0,
+        failed: false,
+        set: ReadySet::new(tasks.len()),
         tasks,
         when,
         timer: None,
@@ -98,6 +100,9 @@ where
 pub struct Wait<T> {
     tasks: Vec<Task<T>>,
     done: Vec<bool>,
+    n_done: usize,
+    failed: bool,
+    set: ReadySet,
     when: ReturnWhen,
     timer: Option<Sleep>,
     fail_if: fn(&T) -> bool,
@@ -165,7 +170,7 @@ impl<T> Wait<T> {
         self
     }
 
-    fn failed(&self, res: &Result<T, TaskError>) -> bool {
+    fn is_failure(&self, res: &Result<T, TaskError>) -> bool {
         match res {
             Ok(v) => (self.fail_if)(v),
             Err(e) => e.is_panic(),
@@ -180,19 +185,23 @@ impl<T> Future for Wait<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let mut n_done = 0;
-        let mut failed = false;
-        for i in 0..this.tasks.len() {
-            if !this.done[i] && this.tasks[i].poll_finished(cx).is_ready() {
-                this.done[i] = true;
-            }
+        this.set.register(cx);
+        while let Some(i) = this.set.next() {
             if this.done[i] {
-                n_done += 1;
+                continue;
+            }
+            if this.tasks[i]
+                .poll_finished(&mut this.set.context(i))
+                .is_ready()
+            {
+                this.done[i] = true;
+                this.n_done += 1;
                 if let Some(res) = this.tasks[i].finished_output() {
-                    failed |= this.failed(res);
+                    this.failed |= this.is_failure(res);
                 }
             }
         }
+        let (n_done, failed) = (this.n_done, this.failed);
         let ready = match this.when {
             ReturnWhen::FirstCompleted => n_done > 0,
             ReturnWhen::FirstException => failed,
@@ -269,76 +278,11 @@ where
         .into_iter()
         .map(|f| Some(Box::pin(f.into_future())))
         .collect();
-    let woken = Arc::new(Woken {
-        queue: Mutex::new(WokenQueue::default()),
-    });
-    let children = (0..futs.len())
-        .map(|idx| {
-            let child = Arc::new(ChildWaker {
-                idx,
-                queued: AtomicBool::new(false),
-                woken: woken.clone(),
-            });
-            (Waker::from(child.clone()), child)
-        })
-        .collect();
     AsCompleted {
         left: futs.len(),
+        set: ReadySet::new(futs.len()),
         futs,
-        children,
-        woken,
-        started: false,
         ready: VecDeque::new(),
-    }
-}
-
-/// Which futures of an [`AsCompleted`] were woken, in wake order. Outputs
-/// are yielded in that order: the order the futures completed in, even if
-/// several complete before the iterator runs again.
-struct Woken {
-    queue: Mutex<WokenQueue>,
-}
-
-#[derive(Default)]
-struct WokenQueue {
-    order: VecDeque<usize>,
-    parent: Option<Waker>,
-}
-
-impl Woken {
-    fn lock(&self) -> MutexGuard<'_, WokenQueue> {
-        match self.queue.lock() {
-            Ok(q) => q,
-            Err(p) => p.into_inner(),
-        }
-    }
-}
-
-/// The waker of one future of an [`AsCompleted`].
-struct ChildWaker {
-    idx: usize,
-    /// Already in `Woken::order`.
-    queued: AtomicBool,
-    woken: Arc<Woken>,
-}
-
-impl Wake for ChildWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let parent = {
-            let mut q = self.woken.lock();
-            q.order.push_back(self.idx);
-            q.parent.clone()
-        };
-        if let Some(w) = parent {
-            w.wake();
-        }
     }
 }
 
@@ -356,10 +300,9 @@ impl Wake for ChildWaker {
 #[must_use = "it does nothing unless its `next()` is awaited"]
 pub struct AsCompleted<F: Future> {
     futs: Vec<Option<Pin<Box<F>>>>,
-    children: Vec<(Waker, Arc<ChildWaker>)>,
-    woken: Arc<Woken>,
-    /// Every future was polled once.
-    started: bool,
+    /// Outputs come in wake order: the order the futures completed in,
+    /// even if several complete before the iterator runs again.
+    set: ReadySet,
     left: usize,
     ready: VecDeque<F::Output>,
 }
@@ -370,11 +313,7 @@ impl<F: Future> AsCompleted<F> {
         let Some(f) = self.futs.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
-        let (waker, child) = &self.children[i];
-        // Cleared before the poll: a wake-up during it queues `i` again.
-        child.queued.store(false, Ordering::Release);
-        let mut cx = Context::from_waker(waker);
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut self.set.context(i)) {
             self.futs[i] = None;
             self.left -= 1;
             self.ready.push_back(v);
@@ -470,23 +409,9 @@ impl<F: Future> AsCompleted<F> {
         if self.left == 0 {
             return Poll::Ready(None);
         }
-        // Register first, so that no wake-up during the polls below is lost.
-        {
-            let mut q = self.woken.lock();
-            match &mut q.parent {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                w => *w = Some(cx.waker().clone()),
-            }
-        }
-        if !self.started {
-            self.started = true;
-            for i in 0..self.futs.len() {
-                self.poll_one(i);
-            }
-        }
+        self.set.register(cx);
         while self.ready.is_empty() {
-            let next = self.woken.lock().order.pop_front();
-            match next {
+            match self.set.next() {
                 Some(i) => self.poll_one(i),
                 None => break,
             }
