@@ -237,3 +237,38 @@ async fn cancel_closes_the_group() {
     group.join().await.unwrap();
     assert!(t.await.unwrap_err().is_cancelled());
 }
+
+#[anyloop::test]
+async fn scope_cancels_the_body_on_the_first_failure() {
+    // asyncio: a failing child also cancels the body of `async with`.
+    let l = log();
+    let l2 = l.clone();
+    let start = Instant::now();
+    let res = TaskGroup::scope(|tg| async move {
+        tg.spawn(async {
+            sleep(ms(10)).await;
+            Err::<(), _>("child failed")
+        })
+        .unwrap();
+        sleep(ms(5000)).await;
+        l2.borrow_mut().push("body finished".to_string());
+    })
+    .await;
+    assert!(start.elapsed() < ms(5000));
+    let err = res.unwrap_err();
+    assert_eq!(err.errors().collect::<Vec<_>>(), [&"child failed"]);
+    assert!(l.borrow().is_empty());
+
+    let ok = TaskGroup::<()>::scope(|tg| async move {
+        let a = tg.spawn(async { Ok(20) }).unwrap();
+        let b = tg
+            .spawn(async {
+                sleep(ms(10)).await;
+                Ok(22)
+            })
+            .unwrap();
+        a.await.unwrap() + b.await.unwrap()
+    })
+    .await;
+    assert_eq!(ok.unwrap(), 42);
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{resume_unwind, AssertUnwindSafe};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
@@ -29,10 +29,11 @@ use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
 ///
 /// Children may spawn siblings through a [`GroupHandle`].
 ///
-/// Unlike asyncio, a failure does not interrupt the owner's own code
-/// (asyncio cancels the body of the `async with`): the owner learns of it
-/// from [`join`](Self::join) (or [`has_failed`](Self::has_failed)), which
-/// returns as soon as the cancelled siblings are gone.
+/// A failure does not interrupt the owner's own code between `new` and
+/// [`join`](Self::join) (asyncio cancels the body of the `async with`):
+/// the owner learns of it from `join` (or [`has_failed`](Self::has_failed)),
+/// which returns as soon as the cancelled siblings are gone. For asyncio's
+/// behaviour, run the body inside [`TaskGroup::scope`].
 ///
 /// # Examples
 ///
@@ -113,6 +114,8 @@ struct Inner<E> {
     failures: Vec<ChildFailure<E>>,
     closed: Option<Closed>,
     joiner: Option<Waker>,
+    /// The task running a [`TaskGroup::scope`] body, woken on the first failure.
+    owner: Option<Waker>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +176,7 @@ impl<E> State<E> {
     fn child_exit(&self, idx: u64, outcome: Option<Outcome<E>>) {
         let mut cancel = Vec::new();
         let waker;
+        let mut owner = None;
         {
             let mut inner = self.inner.borrow_mut();
             let Some(me) = inner.children.remove(&idx) else {
@@ -189,6 +193,7 @@ impl<E> State<E> {
                 }
                 if inner.failures.len() == 1 {
                     cancel.extend(inner.children.values().cloned());
+                    owner = inner.owner.take();
                 }
             }
             waker = if inner.children.is_empty() {
@@ -205,6 +210,9 @@ impl<E> State<E> {
         }
         drop(me);
         if let Some(w) = waker {
+            w.wake();
+        }
+        if let Some(w) = owner {
             w.wake();
         }
     }
@@ -277,6 +285,7 @@ impl<E> TaskGroup<E> {
                     failures: Vec::new(),
                     closed: None,
                     joiner: None,
+                    owner: None,
                 }),
             }),
         }
@@ -412,6 +421,84 @@ impl<E> TaskGroup<E> {
     pub fn cancel(&self) {
         self.state
             .cancel_all(Closed::ShuttingDown, "its TaskGroup was cancelled");
+    }
+
+    /// Runs `body` with a handle on a new group, then joins the group:
+    /// asyncio's whole `async with TaskGroup() as tg:` block, including
+    /// its rule that the first child failure also cancels the body.
+    ///
+    /// Returns the body's output once the body and every child finished,
+    /// or a [`GroupError`] with every failure (the body's output, if any,
+    /// is dropped then, as asyncio raises the `ExceptionGroup`).
+    ///
+    /// # Errors
+    ///
+    /// A [`GroupError`] if any child returned `Err` or panicked.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future drops the body and cancels the children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::{sleep, time::Instant, TaskGroup};
+    /// use std::time::Duration;
+    /// let start = Instant::now();
+    /// let res = TaskGroup::scope(|tg| async move {
+    ///     tg.spawn(async {
+    ///         sleep(Duration::from_millis(10)).await;
+    ///         Err::<(), _>("child failed")
+    ///     })
+    ///     .unwrap();
+    ///     sleep(Duration::from_secs(3600)).await; // cancelled by the failure
+    ///     "body finished"
+    /// })
+    /// .await;
+    /// assert_eq!(res.unwrap_err().errors().collect::<Vec<_>>(), [&"child failed"]);
+    /// assert_eq!(start.elapsed(), Duration::from_millis(10));
+    ///
+    /// let ok = TaskGroup::<()>::scope(|tg| async move {
+    ///     let t = tg.spawn(async { Ok(2) }).unwrap();
+    ///     t.await.unwrap() * 21
+    /// })
+    /// .await;
+    /// assert_eq!(ok.unwrap(), 42);
+    /// # });
+    /// ```
+    #[doc(alias = "async with TaskGroup")]
+    pub async fn scope<F, Fut>(body: F) -> Result<Fut::Output, GroupError<E>>
+    where
+        F: FnOnce(GroupHandle<E>) -> Fut,
+        Fut: Future,
+    {
+        let group = TaskGroup::new();
+        let out = {
+            let mut body = pin!(body(group.handle()));
+            poll_fn(|cx| {
+                {
+                    let mut inner = group.state.inner.borrow_mut();
+                    if !inner.failures.is_empty() {
+                        return Poll::Ready(None);
+                    }
+                    match &mut inner.owner {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        w => *w = Some(cx.waker().clone()),
+                    }
+                }
+                body.as_mut().poll(cx).map(Some)
+            })
+            .await
+            // A failure drops (cancels) the body here.
+        };
+        group.state.inner.borrow_mut().owner = None;
+        let joined = group.join().await;
+        match (out, joined) {
+            (Some(v), Ok(())) => Ok(v),
+            (_, Err(e)) => Err(e),
+            (None, Ok(())) => unreachable!("the body stops only after a failure"),
+        }
     }
 
     /// Waits for every child, then closes the group: asyncio's exit from

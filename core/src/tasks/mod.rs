@@ -32,6 +32,7 @@
 //! | `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED` | [`ReturnWhen::FirstCompleted`], [`ReturnWhen::FirstException`] (+ [`Wait::fail_if`]), [`ReturnWhen::AllCompleted`] |
 //! | `for c in asyncio.as_completed(aws, timeout=t)` | `let mut it = `[`as_completed`]`(iter)`[`.timeout(t)`](AsCompleted::timeout)`; while let Some(v) = it.next().await` |
 //! | `async with asyncio.TaskGroup() as tg:` | `let tg = `[`TaskGroup`]`::new(); ...; tg.join().await` |
+//! | the same, where a failure also cancels the body | [`TaskGroup::scope`]`(\|tg\| async move { ... }).await` |
 //! | `tg.create_task(coro)` | [`TaskGroup::spawn`]`(fut)` (child returns `Result<T, E>`) |
 //! | `ExceptionGroup` from a task group | [`GroupError`] (every [`ChildFailure`]) |
 //! | `contextvars.ContextVar`, copied by `create_task` | [`task_local!`](crate::task_local!), [`LocalKey`] |
