@@ -190,6 +190,9 @@ fn check_node() -> Result<()> {
 }
 
 /// One pass of the suite for wasm32-wasip1 under `host`; returns its counts.
+///
+/// Unit and integration tests (`tests/`); doctests stay native (several
+/// document native-only features such as `TcpListener::bind`).
 fn suite(host: &str) -> Result<(u64, u64, u64)> {
     println!("\n== wasi ({host}): cargo test --target {TARGET} ==");
     let out = util::run_capture(cargo_for(host)?.args([
@@ -200,6 +203,8 @@ fn suite(host: &str) -> Result<(u64, u64, u64)> {
         "anyloop",
         "-p",
         "anyloop-wasi",
+        "--lib",
+        "--tests",
     ]))?;
     Ok(util::count_tests(&out))
 }
