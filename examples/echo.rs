@@ -1,6 +1,6 @@
-//! TCP echo server on 127.0.0.1 (port from the first argument, default 8888).
-//! Serves many clients concurrently, one task each, and logs connects and
-//! disconnects.
+//! Line echo server (asyncio's "TCP echo server using streams") on
+//! 127.0.0.1 (port from the first argument, default 8888). Every client
+//! gets its own task; connects and disconnects are logged.
 //!
 //! ```text
 //! cargo run --example echo -- 8888
@@ -14,57 +14,73 @@
 //! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/echo.wasm
 //! ```
 
-#[anyloop::main]
-async fn main() -> std::io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("bad port {p:?}: {e}"),
-            )
-        })?,
-        None => 8888,
-    };
-    let listener = listen(port)?;
+use std::io;
+
+use anyloop::net::{LimitOverrunError, Server, StreamReader, StreamWriter};
+
+/// Echoes lines back until the client closes; returns the bytes echoed.
+async fn echo(mut reader: StreamReader, writer: StreamWriter) -> io::Result<u64> {
+    let mut total = 0u64;
     loop {
-        let (stream, peer) = listener.accept().await?;
-        println!("echo: {peer} connected");
-        anyloop::spawn(async move {
-            let mut buf = vec![0u8; 16 * 1024];
-            let res: std::io::Result<u64> = async {
-                let mut total = 0u64;
-                loop {
-                    let n = stream.read(&mut buf).await?;
-                    if n == 0 {
-                        return Ok(total);
-                    }
-                    stream.write_all(&buf[..n]).await?;
-                    total += n as u64;
-                }
+        let chunk = match reader.readline().await {
+            Ok(line) => line,
+            // A line longer than the reader's limit: pass it on in pieces.
+            Err(e) if LimitOverrunError::downcast_ref(&e).is_some() => {
+                reader.read(reader.limit()).await?
             }
-            .await;
-            match res {
-                Ok(total) => println!("echo: {peer} disconnected after {total} bytes"),
-                Err(e) => println!("echo: {peer} failed: {e}"),
-            }
-        })
-        .detach();
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        writer.write(&chunk);
+        writer.drain().await?;
+        total += chunk.len() as u64;
+    }
+    writer.close();
+    writer.wait_closed().await?;
+    Ok(total)
+}
+
+async fn handle(reader: StreamReader, writer: StreamWriter) {
+    let peer = match writer.peer_addr() {
+        Ok(a) => a.to_string(),
+        Err(_) => "a client".to_string(),
+    };
+    println!("echo: {peer} connected");
+    match echo(reader, writer).await {
+        Ok(total) => println!("echo: {peer} disconnected after {total} bytes"),
+        Err(e) => println!("echo: {peer} failed: {e}"),
     }
 }
 
-/// Natively: bind 127.0.0.1:`port`.
+#[anyloop::main]
+async fn main() -> io::Result<()> {
+    let port: u16 = match std::env::args().nth(1) {
+        Some(p) => p.parse().map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
+        })?,
+        None => 8888,
+    };
+    let server = serve(port).await?;
+    server.serve_forever().await;
+    Ok(())
+}
+
+/// Natively: listen on 127.0.0.1:`port`.
 #[cfg(not(target_os = "wasi"))]
-fn listen(port: u16) -> std::io::Result<anyloop::net::TcpListener> {
-    let listener = anyloop::net::TcpListener::bind(("127.0.0.1", port))?;
-    println!("echo: listening on {}", listener.local_addr()?);
-    Ok(listener)
+async fn serve(port: u16) -> io::Result<Server> {
+    let server = anyloop::net::start_server(handle, "127.0.0.1", port).await?;
+    println!("echo: listening on {}", server.local_addr()?);
+    Ok(server)
 }
 
 /// On WASI: the listener the runtime preopened (`-S tcplisten=ADDR`); the
 /// port argument is unused there.
 #[cfg(target_os = "wasi")]
-fn listen(_port: u16) -> std::io::Result<anyloop::net::TcpListener> {
+async fn serve(_port: u16) -> io::Result<Server> {
     let listener = anyloop::net::TcpListener::from_preopened()?;
+    let server = anyloop::net::start_server_on(handle, listener)?;
     println!("echo: serving the preopened listener");
-    Ok(listener)
+    Ok(server)
 }

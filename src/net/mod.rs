@@ -140,9 +140,13 @@ where
 /// `start_server(sock=...)`). On WASI this is how a preopened listener
 /// (`wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888`) is served.
 ///
+/// [`Server::local_addrs`] is empty where the host cannot tell the
+/// listener's address (WASI p1).
+///
 /// # Errors
 ///
-/// The listener's error when reading its address.
+/// None so far; `io::Result` leaves room for hosts that must check the
+/// listener.
 ///
 /// # Examples
 ///
@@ -428,10 +432,11 @@ impl ServerOptions {
         F: Future + 'static,
         F::Output: HandlerResult,
     {
-        let local = listener.local_addr()?;
+        // WASI p1 has no getsockname: serve without a known address.
+        let local = listener.local_addr().ok();
         Ok(Server::start(
             vec![Rc::new(listener)],
-            vec![local],
+            local.into_iter().collect(),
             None,
             server::box_handler(handler),
             self.limit,

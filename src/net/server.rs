@@ -249,7 +249,7 @@ impl Server {
     }
 
     /// The addresses the server listens on (asyncio's `Server.sockets`);
-    /// empty for Unix socket servers.
+    /// empty for Unix socket servers and WASI preopened listeners.
     ///
     /// # Examples
     ///
@@ -268,7 +268,7 @@ impl Server {
     ///
     /// # Errors
     ///
-    /// `NotFound` for a Unix socket server.
+    /// `NotFound` for a Unix socket server or a WASI preopened listener.
     ///
     /// # Examples
     ///

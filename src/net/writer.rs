@@ -475,6 +475,35 @@ impl StreamWriter {
         self.shared.kick();
     }
 
+    /// Closes at once, dropping the buffered data (asyncio's
+    /// `transport.abort()`): for a peer that is not worth waiting for.
+    /// Pending [`drain`](Self::drain)s fail with `NotConnected`; the
+    /// socket closes when the reader half is dropped too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// let w = anyloop::net::StreamWriter::new(futures_lite::io::sink());
+    /// w.write(b"never sent");
+    /// w.abort();
+    /// assert!(w.is_closing());
+    /// w.wait_closed().await.unwrap();
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        let waiters = {
+            let mut st = self.shared.state.borrow_mut();
+            st.buf = Vec::new();
+            st.pos = 0;
+            st.transport = None;
+            st.closing = true;
+            st.closed = true;
+            std::mem::take(&mut st.waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
     /// True after [`close`](Self::close) or a connection error.
     pub fn is_closing(&self) -> bool {
         let st = self.shared.state.borrow();
