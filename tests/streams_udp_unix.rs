@@ -50,15 +50,11 @@ async fn udp_round_trip() {
 
 #[cfg(not(target_family = "wasm"))]
 fn socket_path(name: &str) -> std::path::PathBuf {
-    if cfg!(target_family = "wasm") {
-        // std's `temp_dir` and `process::id` panic on wasm32; Unix sockets
-        // are unsupported there anyway (the test asserts the error).
-        return std::path::PathBuf::from(format!("anyloop-{name}.sock"));
-    }
     std::env::temp_dir().join(format!("anyloop-{name}-{}.sock", std::process::id()))
 }
 
-/// wasm has no temp dir (`std::env::temp_dir` panics there) nor sockets.
+/// std's `temp_dir` and `process::id` panic on wasm32; Unix sockets are
+/// unsupported there anyway (the test asserts the error).
 #[cfg(target_family = "wasm")]
 fn socket_path(name: &str) -> std::path::PathBuf {
     format!("anyloop-{name}.sock").into()
