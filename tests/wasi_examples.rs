@@ -187,3 +187,60 @@ fn echo_serves_concurrent_clients_on_a_preopened_listener() {
     let log = log.join().expect("log thread");
     assert_eq!(log.matches(" connected").count(), 8, "{log}");
 }
+
+/// CPU time (user + system) of process `pid` and all its threads, from procfs.
+#[cfg(target_os = "linux")]
+fn cpu_time(pid: u32) -> Duration {
+    // USER_HZ: 100 on every Linux architecture (what procfs reports in).
+    const TICKS_PER_SEC: u64 = 100;
+    let mut ticks = 0;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("procfs");
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue; // the thread exited meanwhile
+        };
+        // Fields after the `(comm)`: state is field 3; utime, stime are 14, 15.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        ticks += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+    }
+    Duration::from_millis(ticks * 1000 / TICKS_PER_SEC)
+}
+
+/// While `hello` sleeps, the instance parks in `poll_oneoff`: it uses (far)
+/// less than 5 % of one core.
+#[cfg(target_os = "linux")]
+#[test]
+fn sleeping_program_is_idle() {
+    let Some(wasm) = example("hello") else { return };
+    let mut child = KillOnDrop(
+        Command::new(wasmtime())
+            .arg("run")
+            .arg(&wasm)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run wasmtime"),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read hello output");
+    assert_eq!(first, "Hello ...\n");
+    // Now inside the 1 s sleep.
+    let pid = child.0.id();
+    let (c0, t0) = (cpu_time(pid), Instant::now());
+    std::thread::sleep(Duration::from_millis(600));
+    let (c1, t1) = (cpu_time(pid), Instant::now());
+    let used = c1.saturating_sub(c0).as_secs_f64() / (t1 - t0).as_secs_f64();
+    println!(
+        "hello.wasm while sleeping: {:.1} % of one core",
+        used * 100.0
+    );
+    assert!(
+        used < 0.05,
+        "{:.1} % of one core while sleeping",
+        used * 100.0
+    );
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("read hello output");
+    assert_eq!(rest, "... World!\n");
+}
