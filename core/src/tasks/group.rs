@@ -116,6 +116,8 @@ struct Inner<E> {
     joiner: Option<Waker>,
     /// The task running a [`TaskGroup::scope`] body, woken on the first failure.
     owner: Option<Waker>,
+    /// Children that exited before `spawn` registered them (eager ones).
+    early: Vec<(u64, Option<Outcome<E>>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,24 +166,49 @@ impl<E> State<E> {
                 }
             }
         });
-        self.inner
-            .borrow_mut()
-            .children
-            .insert(idx, task.task_ref());
+        let me = task.task_ref();
+        let early = {
+            let mut inner = self.inner.borrow_mut();
+            match inner.early.iter().position(|(i, _)| *i == idx) {
+                // An eager child that finished inside `spawn`.
+                Some(pos) => Some(inner.early.swap_remove(pos).1),
+                None => {
+                    inner.children.insert(idx, me.clone());
+                    None
+                }
+            }
+        };
+        if let Some(outcome) = early {
+            self.record_exit(me, outcome);
+        }
         Ok(GroupTask { task })
     }
 
     /// A child finished (or was dropped): record how, cancel the siblings
     /// on the first failure, wake the joiner after the last child.
     fn child_exit(&self, idx: u64, outcome: Option<Outcome<E>>) {
+        let me = {
+            let mut inner = self.inner.borrow_mut();
+            match inner.children.remove(&idx) {
+                Some(me) => me,
+                None => {
+                    // Not registered yet: an eager child finished inside
+                    // `spawn`, which records the exit when it registers it.
+                    inner.early.push((idx, outcome));
+                    return;
+                }
+            }
+        };
+        self.record_exit(me, outcome);
+    }
+
+    /// See [`child_exit`](Self::child_exit); `me` is no longer in `children`.
+    fn record_exit(&self, me: TaskRef, outcome: Option<Outcome<E>>) {
         let mut cancel = Vec::new();
         let waker;
         let mut owner = None;
         {
             let mut inner = self.inner.borrow_mut();
-            let Some(me) = inner.children.remove(&idx) else {
-                return;
-            };
             if let Some(outcome) = outcome {
                 inner.failures.push(ChildFailure {
                     id: me.id(),
@@ -286,6 +313,7 @@ impl<E> TaskGroup<E> {
                     closed: None,
                     joiner: None,
                     owner: None,
+                    early: Vec::new(),
                 }),
             }),
         }

@@ -635,3 +635,28 @@ fn many_futures_are_polled_only_when_woken() {
         assert_eq!((done.len(), pending.len()), (n, 0));
     });
 }
+
+#[test]
+fn task_group_eager_children_that_finish_inside_spawn() {
+    run(async {
+        let group = TaskGroup::<&str>::new();
+        let sibling = group
+            .spawn(std::future::pending::<Result<(), _>>())
+            .unwrap();
+        let ok = group
+            .spawn_with(Builder::new().eager(true), async { Ok(1) })
+            .unwrap();
+        assert!(ok.is_finished());
+        let bad = group
+            .spawn_with(Builder::new().eager(true).name("eager-bad"), async {
+                Err::<(), _>("eager failure")
+            })
+            .unwrap();
+        assert!(bad.is_finished());
+        assert!(group.has_failed());
+        let err = group.join().await.unwrap_err();
+        assert_eq!(err.failures()[0].name(), Some("eager-bad"));
+        assert_eq!(ok.await.unwrap(), 1);
+        assert!(sibling.await.unwrap_err().is_cancelled());
+    });
+}
