@@ -38,6 +38,9 @@ struct Reactor {
     /// Readiness reported by `poll_oneoff` and not yet consumed by
     /// [`poll_when_ready`] (for descriptors that cannot be non-blocking).
     ready: Vec<(Fd, Direction)>,
+    /// Descriptors the runtime refuses to watch (Node: regular files,
+    /// `/dev/null`): like epoll, anyloop treats them as always ready.
+    unpollable: Vec<Fd>,
     subs: Vec<Subscription>,
     events: Vec<Event>,
 }
@@ -107,6 +110,14 @@ fn poll_oneoff(subs: &[Subscription], events: &mut Vec<Event>) -> io::Result<()>
 pub(crate) fn register(fd: Fd, dir: Direction, waker: &Waker) {
     REACTOR.with(|r| {
         let mut r = r.borrow_mut();
+        if r.unpollable.contains(&fd) {
+            // Always ready: retry at once.
+            if !r.ready.contains(&(fd, dir)) {
+                r.ready.push((fd, dir));
+            }
+            waker.wake_by_ref();
+            return;
+        }
         let i = match r.interests.iter().position(|i| i.fd == fd && i.dir == dir) {
             Some(i) => i,
             None => {
@@ -132,6 +143,7 @@ pub(crate) fn forget(fd: Fd) {
     REACTOR.with(|r| {
         let mut r = r.borrow_mut();
         r.ready.retain(|&(f, _)| f != fd);
+        r.unpollable.retain(|&f| f != fd);
         r.interests.retain_mut(|i| {
             if i.fd == fd {
                 woken.append(&mut i.wakers);
@@ -170,8 +182,26 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
         if let Some(t) = timeout {
             r.subs.push(clock_subscription(t));
         }
-        poll_oneoff(&r.subs, &mut r.events)?;
         let mut fired = vec![false; r.interests.len()];
+        if let Err(e) = poll_oneoff(&r.subs, &mut r.events) {
+            // Some runtimes fail the whole call for a descriptor they cannot
+            // watch. Find those, mark them always ready, and return (their
+            // waiters retry without waiting).
+            let mut any = false;
+            for (i, int) in r.interests.iter().enumerate() {
+                if probe(int.fd, int.dir).is_err() {
+                    fired[i] = true;
+                    any = true;
+                    if !r.unpollable.contains(&int.fd) {
+                        r.unpollable.push(int.fd);
+                    }
+                }
+            }
+            if !any {
+                return Err(e);
+            }
+            r.events.clear();
+        }
         for ev in &r.events {
             // An event with `error` set (e.g. a closed descriptor) wakes its
             // waiters too: their retried operation reports the error.
@@ -199,6 +229,17 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
     })?;
     to_wake.into_iter().for_each(Waker::wake);
     Ok(())
+}
+
+/// Whether the runtime can watch `fd` in `dir`: one zero-timeout
+/// `poll_oneoff` with just this descriptor.
+fn probe(fd: Fd, dir: Direction) -> io::Result<()> {
+    let subs = [
+        fd_subscription(0, fd, dir),
+        clock_subscription(Duration::ZERO),
+    ];
+    let mut events = Vec::with_capacity(subs.len());
+    poll_oneoff(&subs, &mut events)
 }
 
 /// Consumes the readiness of `fd` in `dir` that a park reported, if any.
