@@ -19,7 +19,7 @@
 //! - clock: `clock_time_get(CLOCKID_MONOTONIC)`;
 //! - park: ONE `poll_oneoff` per park, subscribed to a relative monotonic
 //!   clock for the next timer deadline plus an `fd_read`/`fd_write`
-//!   subscription for every descriptor a task waits on ([`reactor`]); the
+//!   subscription for every descriptor a task waits on (`reactor.rs`); the
 //!   instance sleeps in the runtime, no busy loop, no `thread::sleep`;
 //! - unpark: wasip1 has no threads, so an unpark can only come from the loop
 //!   thread itself; it sets a flag the next park sees (and then only polls);
