@@ -127,6 +127,12 @@ pub mod io {
     pub use crate::backend::io::{stdin, stdout, Stdin, Stdout};
 }
 
+/// Browser-only helpers: awaiting JS promises, the web host.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub mod web {
+    pub use anyloop_web::{promise, JsFuture, WebHost};
+}
+
 /// What the current host can do.
 ///
 /// # Examples
@@ -335,8 +341,30 @@ pub mod __private {
     pub fn start_main<F>(fut: F)
     where
         F: std::future::Future + 'static,
-        F::Output: 'static,
+        F::Output: MainOutput + 'static,
     {
-        crate::spawn_root(fut).detach();
+        crate::spawn_root(async move { fut.await.report() }).detach();
+    }
+
+    /// What `#[anyloop::main]` may return in the browser: `()` or a
+    /// `Result` whose error is logged with `console.error`.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    pub trait MainOutput {
+        /// Reports an error result.
+        fn report(self);
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    impl MainOutput for () {
+        fn report(self) {}
+    }
+
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    impl<E: std::fmt::Debug> MainOutput for Result<(), E> {
+        fn report(self) {
+            if let Err(e) = self {
+                anyloop_web::console_error(&format!("anyloop main returned an error: {e:?}"));
+            }
+        }
     }
 }

@@ -54,6 +54,9 @@ async fn call_soon_threadsafe_wakes_a_parked_loop_at_once() {
     call.await.unwrap();
 }
 
+// Blocking `Runner` behaviour: the browser cannot block (see
+// `runner_is_unsupported_where_the_loop_cannot_block` in run.rs).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn runner_is_reusable_and_handle_spawns_from_threads() {
     if !anyloop::capabilities().threads {
@@ -84,4 +87,20 @@ async fn to_thread_runs_off_loop_or_is_unsupported() {
             "{err}"
         );
     }
+}
+
+#[anyloop::test]
+async fn runner_is_unsupported_where_the_loop_cannot_block() {
+    let caps = anyloop::capabilities();
+    if caps.blocking {
+        return;
+    }
+    // `anyloop::run` panics with this message; `Runner::new` returns it.
+    let err = anyloop::Runner::new().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    let msg = err.to_string();
+    assert!(
+        msg.contains(caps.host) && msg.contains("spawn_root") && msg.contains("anyloop::main"),
+        "{msg}"
+    );
 }

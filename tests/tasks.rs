@@ -190,6 +190,9 @@ async fn all_tasks_lists_live_tasks() {
     assert_eq!(ids, [main.id()]);
 }
 
+// Blocking `Runner` behaviour: the browser cannot block (see
+// `runner_is_unsupported_where_the_loop_cannot_block` in run.rs).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn run_cancels_leftover_tasks_and_leaks_nothing() {
     let dropped = Rc::new(RefCell::new(false));

@@ -59,8 +59,10 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
             start,
             wasm_bindgen = ::anyloop::__private::wasm_bindgen
         )]
+        #[allow(clippy::main_recursion)]
         #vis fn #name() {
-            ::anyloop::__private::start_main(async move #body);
+            async fn __anyloop_main() #ret #body
+            ::anyloop::__private::start_main(__anyloop_main());
         }
     })
 }
