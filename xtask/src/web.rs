@@ -1,17 +1,164 @@
 //! Stage 3 and 4: the suite in headless Chromium, and `www/`'s npm test.
+//!
+//! Stage 3 runs `cargo test --target wasm32-unknown-unknown` with
+//! `wasm-bindgen-test-runner` as the target's runner in browser mode: the
+//! runner serves each test binary, and chromedriver drives Debian's
+//! `chromium` headless with the flags of `webdriver.json` (see DESIGN.md:
+//! without the background-networking flags Chromium floods the closed
+//! network) plus a fresh `--user-data-dir` per run.
 
-use crate::util::Result;
+use std::path::PathBuf;
+use std::process::Command;
 
-/// Installs wasm-bindgen-cli and Chromium when missing.
+use crate::util::{self, Result};
+
+/// Installs the Rust targets, `wasm-bindgen-cli` (the lock file's exact
+/// `wasm-bindgen` version) and Chromium + chromedriver, each when missing.
 pub(crate) fn install() -> Result<()> {
-    crate::install::rust_targets()
+    crate::install::rust_targets()?;
+    install_wasm_bindgen_cli()?;
+    install_chromium()
 }
 
+/// The `wasm-bindgen` version pinned in `Cargo.lock`.
+fn locked_wasm_bindgen_version() -> Result<String> {
+    let path = util::root().join("Cargo.lock");
+    let lock = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+            {
+                return Ok(v.to_string());
+            }
+        }
+    }
+    Err(format!("no wasm-bindgen package in {}", path.display()))
+}
+
+/// `cargo install wasm-bindgen-cli --version <lock's version>` unless that
+/// version of `wasm-bindgen-test-runner` is already on `$PATH`. Without
+/// `--locked`: the CLI's own lock file does not build on current toolchains.
+fn install_wasm_bindgen_cli() -> Result<()> {
+    let version = locked_wasm_bindgen_version()?;
+    if util::which("wasm-bindgen-test-runner").is_some() {
+        let out = Command::new("wasm-bindgen-test-runner")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if out.split_whitespace().any(|w| w == version) {
+            return Ok(());
+        }
+        println!("wasm-bindgen-test-runner is {out:?}, the lock file wants {version}");
+    }
+    util::run(
+        util::cargo()
+            .args(["install", "wasm-bindgen-cli", "--version"])
+            .arg(&version)
+            .arg("--force"),
+    )
+}
+
+/// `apt-get update && apt-get install -y chromium chromium-driver` unless
+/// both are on `$PATH`.
+fn install_chromium() -> Result<()> {
+    if util::which("chromium").is_some() && util::which("chromedriver").is_some() {
+        return Ok(());
+    }
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = if sudo {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    util::run(&mut apt(&["update"]))?;
+    util::run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))?;
+    if util::which("chromedriver").is_none() {
+        return Err("apt-get installed chromium-driver but `chromedriver` is not on PATH".into());
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Writes `target/webdriver.json`: the crate root's `webdriver.json` plus a
+/// fresh `--user-data-dir` for this run.
+fn webdriver_json() -> Result<PathBuf> {
+    let root = util::root();
+    let base = std::fs::read_to_string(root.join("webdriver.json"))
+        .map_err(|e| format!("cannot read webdriver.json: {e}"))?;
+    let profile = std::env::temp_dir().join(format!("anyloop-chromium-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    std::fs::create_dir_all(&profile)
+        .map_err(|e| format!("cannot create {}: {e}", profile.display()))?;
+    // The args array's first entry is "--headless=new" (see webdriver.json).
+    let flag = format!("\"--user-data-dir={}\",\n      ", profile.display());
+    let Some(at) = base.find("\"--headless") else {
+        return Err("webdriver.json: no \"--headless\" argument to extend".into());
+    };
+    let json = format!("{}{flag}{}", &base[..at], &base[at..]);
+    let dir = root.join("target");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create target/: {e}"))?;
+    let path = dir.join("webdriver.json");
+    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// Stage 3: the whole `tests/` suite in headless Chromium.
 pub(crate) fn test() -> Result<String> {
     install()?;
-    Err("the browser stage is not implemented yet".into())
+    println!("\n== web: cargo test --target wasm32-unknown-unknown (headless Chromium) ==");
+    let chromedriver =
+        util::which("chromedriver").ok_or("chromedriver is not on PATH after installing it")?;
+    let webdriver = webdriver_json()?;
+    let out = util::run_capture(
+        util::cargo()
+            .args(["test", "--target", "wasm32-unknown-unknown", "--tests"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("WASM_BINDGEN_USE_BROWSER", "1")
+            .env("CHROMEDRIVER", &chromedriver)
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .args(["--", "--nocapture"]),
+    )?;
+    let (p, f, i) = util::count_tests(&out);
+    if p == 0 {
+        return Err("the browser stage ran no tests".into());
+    }
+    let measured = out
+        .lines()
+        .find_map(|l| l.split("anyloop-measure: ").nth(1))
+        .map(|m| format!("; {}", m.trim()))
+        .unwrap_or_default();
+    Ok(format!(
+        "web (headless Chromium): {p} passed, {f} failed, {i} ignored{measured}"
+    ))
 }
 
+/// Stage 4: `www/`'s npm build and end-to-end test.
 pub(crate) fn test_www() -> Result<String> {
+    if !util::root().join("www/package.json").is_file() {
+        return Ok("www: no package yet (www/package.json is missing), nothing to test".into());
+    }
     Err("the www stage is not implemented yet".into())
 }
