@@ -99,8 +99,8 @@ fn is_root() -> bool {
 }
 
 /// Writes `target/webdriver.json`: the crate root's `webdriver.json` plus a
-/// fresh `--user-data-dir` for this run.
-fn webdriver_json() -> Result<PathBuf> {
+/// fresh `--user-data-dir` for this run. Returns the file and the profile.
+fn webdriver_json() -> Result<(PathBuf, PathBuf)> {
     let root = util::root();
     let base = std::fs::read_to_string(root.join("webdriver.json"))
         .map_err(|e| format!("cannot read webdriver.json: {e}"))?;
@@ -118,7 +118,7 @@ fn webdriver_json() -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create target/: {e}"))?;
     let path = dir.join("webdriver.json");
     std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
+    Ok((path, profile))
 }
 
 /// Stage 3: the whole `tests/` suite in headless Chromium.
@@ -127,7 +127,7 @@ pub(crate) fn test() -> Result<String> {
     println!("\n== web: cargo test --target wasm32-unknown-unknown (headless Chromium) ==");
     let chromedriver =
         util::which("chromedriver").ok_or("chromedriver is not on PATH after installing it")?;
-    let webdriver = webdriver_json()?;
+    let (webdriver, profile) = webdriver_json()?;
     let out = util::run_capture(
         util::cargo()
             .args(["test", "--target", "wasm32-unknown-unknown", "--tests"])
@@ -140,7 +140,9 @@ pub(crate) fn test() -> Result<String> {
             .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
             .args(["--", "--nocapture"]),
-    )?;
+    );
+    let _ = std::fs::remove_dir_all(&profile);
+    let out = out?;
     let (p, f, i) = util::count_tests(&out);
     if p == 0 {
         return Err("the browser stage ran no tests".into());
