@@ -385,6 +385,7 @@ pub struct Workload {
 
 /// Builds a [`Workload`] row from a generic workload fn and the peer types:
 /// `row!("yield", "ns/yield", yield_many; Anyloop, Tokio, Smol)`.
+#[cfg_attr(target_family = "wasm", allow(unused_macros))]
 macro_rules! row {
     ($name:expr, $unit:expr, $f:ident; $($peer:ty),+ $(,)?) => {
         $crate::workloads::Workload {
