@@ -16,52 +16,9 @@ use crate::util::{self, Result};
 /// `wasm-bindgen` version) and Chromium + chromedriver, each when missing.
 pub(crate) fn install() -> Result<()> {
     crate::install::rust_targets()?;
-    install_wasm_bindgen_cli()?;
+    // `cargo install wasm-bindgen-cli --version <Cargo.lock's>` (no `--locked`).
+    crate::www::wasm_bindgen_cli()?;
     install_chromium()
-}
-
-/// The `wasm-bindgen` version pinned in `Cargo.lock`.
-fn locked_wasm_bindgen_version() -> Result<String> {
-    let path = util::root().join("Cargo.lock");
-    let lock = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines
-                .next()
-                .and_then(|l| l.trim().strip_prefix("version = \""))
-                .and_then(|v| v.strip_suffix('"'))
-            {
-                return Ok(v.to_string());
-            }
-        }
-    }
-    Err(format!("no wasm-bindgen package in {}", path.display()))
-}
-
-/// `cargo install wasm-bindgen-cli --version <lock's version>` unless that
-/// version of `wasm-bindgen-test-runner` is already on `$PATH`. Without
-/// `--locked`: the CLI's own lock file does not build on current toolchains.
-fn install_wasm_bindgen_cli() -> Result<()> {
-    let version = locked_wasm_bindgen_version()?;
-    if util::which("wasm-bindgen-test-runner").is_some() {
-        let out = Command::new("wasm-bindgen-test-runner")
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        if out.split_whitespace().any(|w| w == version) {
-            return Ok(());
-        }
-        println!("wasm-bindgen-test-runner is {out:?}, the lock file wants {version}");
-    }
-    util::run(
-        util::cargo()
-            .args(["install", "wasm-bindgen-cli", "--version"])
-            .arg(&version)
-            .arg("--force"),
-    )
 }
 
 /// `apt-get update && apt-get install -y chromium chromium-driver` unless
@@ -157,10 +114,11 @@ pub(crate) fn test() -> Result<String> {
     ))
 }
 
-/// Stage 4: `www/`'s npm build and end-to-end test.
+/// Stage 4: `www/`'s npm build and end-to-end test ([`crate::www::test`]).
 pub(crate) fn test_www() -> Result<String> {
     if !util::root().join("www/package.json").is_file() {
         return Ok("www: no package yet (www/package.json is missing), nothing to test".into());
     }
-    Err("the www stage is not implemented yet".into())
+    install_chromium()?;
+    crate::www::test()
 }

@@ -91,8 +91,6 @@ pub(crate) fn install() -> Result<()> {
     node_modules()
 }
 
-// Called from `web::test_www` once the browser stage (branch `web`) lands.
-#[allow(dead_code)]
 /// `npm test` in `www/`; the summary line counts the node test runner's
 /// `ℹ pass N` / `ℹ fail N` lines.
 pub(crate) fn test() -> Result<String> {
