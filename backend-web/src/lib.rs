@@ -382,7 +382,8 @@ pub fn new_host() -> std::io::Result<WebHost> {
 
 /// Starts `fut` as a task on this thread's loop, creating and installing
 /// the loop on first use, and returns at once: the browser's replacement for
-/// `anyloop::run`. The page's event loop drives the task.
+/// `anyloop::run`. The page's event loop drives the task, named `"main"`
+/// as `anyloop::run`'s is.
 ///
 /// # Examples
 ///
@@ -403,7 +404,8 @@ where
     if EventLoop::with_installed(|_| ()).is_none() {
         EventLoop::new(WebHost::new()).install();
     }
-    anyloop_core::spawn(fut)
+    // Named like `anyloop::run`'s root task on the blocking hosts.
+    anyloop_core::task::Builder::new().name("main").spawn(fut)
 }
 
 /// Awaits a JS `Promise`: `Ok` with its value, `Err` with its rejection.
