@@ -58,6 +58,13 @@ impl TcpListener {
     }
 }
 
+/// Closes the socket, as natively (so `drop(x)` reads the same on every host).
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        match self.never {}
+    }
+}
+
 impl fmt::Debug for TcpListener {
     fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.never {}
@@ -141,6 +148,13 @@ impl TcpStream {
 
     /// The underlying std stream (unreachable).
     pub fn get_ref(&self) -> &net::TcpStream {
+        match self.never {}
+    }
+}
+
+/// Closes the socket, as natively (so `drop(x)` reads the same on every host).
+impl Drop for TcpStream {
+    fn drop(&mut self) {
         match self.never {}
     }
 }

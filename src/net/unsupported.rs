@@ -285,3 +285,27 @@ impl AsyncWrite for &UnixStream {
         match self.never {}
     }
 }
+
+/// Closes the socket, as on hosts that have one (so `drop(x)` reads the
+/// same on every host).
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        match self.never {}
+    }
+}
+
+/// Closes the socket, as on hosts that have one (so `drop(x)` reads the
+/// same on every host).
+impl Drop for UnixListener {
+    fn drop(&mut self) {
+        match self.never {}
+    }
+}
+
+/// Closes the socket, as on hosts that have one (so `drop(x)` reads the
+/// same on every host).
+impl Drop for UnixStream {
+    fn drop(&mut self) {
+        match self.never {}
+    }
+}
