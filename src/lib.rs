@@ -54,7 +54,8 @@
 //! | `loop.time()` | [`time::Instant::now`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
-//! | `asyncio.open_connection`, `start_server` | [`net::TcpStream::connect`], [`net::TcpListener::bind`] |
+//! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
+//! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
 //!
 //! # Hosts
 //!

@@ -34,6 +34,26 @@
 //! .unwrap();
 //! ```
 //!
+//! # asyncio → anyloop
+//!
+//! | asyncio | anyloop |
+//! |---|---|
+//! | `open_connection(host, port, limit=)` | [`open_connection`], [`ConnectOptions`] (`limit`, `timeout`) |
+//! | `start_server(cb, host, port, limit=)` | [`start_server`], [`ServerOptions`]; `start_server(cb, sock=)`: [`start_server_on`] |
+//! | `open_unix_connection(path)`, `start_unix_server(cb, path)` | [`open_unix_connection`], [`start_unix_server`] |
+//! | `Server.sockets`, `is_serving()` | [`Server::local_addrs`], [`Server::is_serving`] |
+//! | `Server.close()`, `wait_closed()`, `serve_forever()`, `abort_clients()` | [`Server::close`], [`Server::wait_closed`], [`Server::serve_forever`], [`Server::abort_clients`] |
+//! | `StreamReader.read(n)`, `read()` | [`StreamReader::read`], [`StreamReader::read_to_eof`] |
+//! | `readline()`, `readuntil(sep)`, `readexactly(n)`, `at_eof()` | [`StreamReader::readline`], [`StreamReader::readuntil`], [`StreamReader::readexactly`], [`StreamReader::at_eof`] |
+//! | `async for line in reader` | `StreamReader` is a `Stream` of lines |
+//! | `IncompleteReadError(partial, expected)` | [`IncompleteReadError`] (`io::ErrorKind::UnexpectedEof`) |
+//! | `LimitOverrunError(consumed)` | [`LimitOverrunError`] (`io::ErrorKind::InvalidData`); the data stays buffered |
+//! | `StreamWriter.write`, `writelines`, `drain()` | [`StreamWriter::write`], [`StreamWriter::writelines`], [`StreamWriter::drain`] |
+//! | `write_eof()`, `can_write_eof()`, `close()`, `is_closing()`, `wait_closed()` | the same names on [`StreamWriter`] |
+//! | `transport.abort()`, `set_write_buffer_limits`, `get_write_buffer_size` | [`StreamWriter::abort`], [`StreamWriter::set_write_buffer_limits`], [`StreamWriter::write_buffer_size`] |
+//! | `get_extra_info('peername' / 'sockname')` | [`StreamWriter::peer_addr`], [`StreamWriter::local_addr`] |
+//! | `create_datagram_endpoint` | [`UdpSocket`] (`bind`, `connect`, `send_to`/`recv_from`, `send`/`recv`) |
+//!
 //! # Hosts
 //!
 //! | | native | WASI (p1) | web |

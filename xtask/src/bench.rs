@@ -14,6 +14,9 @@
 //! - `benches/peers/mod.rs`: the native peers (`Anyloop`, `Tokio`, `Smol`).
 //! - `benches/runtime.rs`: the native harness (`cargo bench --bench runtime`).
 //!   ARGS after `--` go to it: `--quick`, `--rounds N`, workload name filters.
+//! - `benches/streams.rs`: native TCP through `anyloop::net` vs tokio and
+//!   smol (`async-net`): `echo_64k` (MB/s) and `requests` (1,000 clients,
+//!   requests/s); same ARGS, plus `--cpu`.
 //!
 //! # Adding a host
 //!
@@ -58,12 +61,20 @@ pub(crate) fn run(hosts: &[String], args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo bench --bench runtime -- ARGS` (release build, all peers in one process).
+/// `cargo bench --bench runtime -- ARGS`, then `--bench streams` (TCP
+/// echo throughput and request rate through anyloop's Streams vs tokio
+/// and smol/async-net); release builds, all peers in one process.
 fn bench_native(args: &[String]) -> Result<()> {
     println!("\n== bench: native ==");
     util::run(
         util::cargo()
             .args(["bench", "-p", "anyloop", "--bench", "runtime", "--"])
+            .args(args),
+    )?;
+    println!("\n== bench: native streams ==");
+    util::run(
+        util::cargo()
+            .args(["bench", "-p", "anyloop", "--bench", "streams", "--"])
             .args(args),
     )
 }
