@@ -9,7 +9,7 @@
 //! - clock: `std::time::Instant` (`clock_gettime(CLOCK_MONOTONIC)`);
 //! - park: `Poller::wait` with the next timer deadline as timeout;
 //! - unpark: `Poller::notify` (an eventfd / `EVFILT_USER`);
-//! - I/O: oneshot readiness registrations ([`reactor`]);
+//! - I/O: oneshot readiness registrations (the `reactor` module);
 //! - `to_thread`: a pool of up to 64 threads ([`blocking`]).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
