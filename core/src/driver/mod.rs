@@ -235,6 +235,7 @@ impl Local {
     }
 
     /// Runs the tasks that are ready now (not those they wake), at most `max`.
+    #[inline]
     fn run_batch(&self, max: usize) -> usize {
         self.take_injected();
         let n = self.ready.borrow().len().min(max);
@@ -270,6 +271,7 @@ impl Local {
         }
     }
 
+    #[inline]
     fn has_ready(&self) -> bool {
         !self.ready.borrow().is_empty() || self.shared.inject_pending.load(Ordering::Acquire)
     }
