@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -80,6 +80,68 @@ unsafe impl Sync for LocalsCell {}
 // SAFETY: as above: the `Rc` inside is only touched on the polling thread.
 unsafe impl Send for LocalsCell {}
 
+/// The message of [`Task::cancel_with`], allocated on first use: every
+/// task carries 8 bytes (a null pointer) instead of a 32-byte
+/// `Mutex<Option<String>>`, which shrinks the task allocation.
+struct CancelMsg(AtomicPtr<Mutex<Option<String>>>);
+
+impl CancelMsg {
+    const fn new() -> Self {
+        CancelMsg(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    fn lock(m: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+        match m.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Sets the message (the last one set wins, from any thread).
+    fn set(&self, msg: String) {
+        let mut p = self.0.load(Ordering::Acquire);
+        if p.is_null() {
+            let new = Box::into_raw(Box::new(Mutex::new(None)));
+            match self
+                .0
+                .compare_exchange(ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => p = new,
+                Err(cur) => {
+                    // SAFETY: `new` came from `Box::into_raw` above and was
+                    // never shared (the exchange failed).
+                    drop(unsafe { Box::from_raw(new) });
+                    p = cur;
+                }
+            }
+        }
+        // SAFETY: a non-null pointer was installed once (above) from a
+        // `Box` and is freed only in `Drop`, which has `&mut self`.
+        let m = unsafe { &*p };
+        *Self::lock(m) = Some(msg);
+    }
+
+    fn get(&self) -> Option<String> {
+        let p = self.0.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: as in `set`: installed once, freed only in `Drop`.
+        let m = unsafe { &*p };
+        Self::lock(m).clone()
+    }
+}
+
+impl Drop for CancelMsg {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() {
+            // SAFETY: installed from `Box::into_raw` and never freed before.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
 /// Per-task data stored inside the `async-task` allocation.
 pub(crate) struct TaskMeta {
     shared: Arc<Shared>,
@@ -87,7 +149,7 @@ pub(crate) struct TaskMeta {
     name: Option<Cow<'static, str>>,
     send: bool,
     cancel: AtomicBool,
-    cancel_msg: Mutex<Option<String>>,
+    cancel_msg: CancelMsg,
     state: AtomicU8,
     slot: AtomicUsize,
     /// Id of the task awaiting this one's `Task` handle (0: none).
@@ -121,11 +183,7 @@ impl TaskMeta {
             return false;
         }
         if let Some(msg) = msg {
-            let mut m = match self.cancel_msg.lock() {
-                Ok(m) => m,
-                Err(p) => p.into_inner(),
-            };
-            *m = Some(msg);
+            self.cancel_msg.set(msg);
         }
         self.cancel.store(true, Ordering::Release);
         waker.wake_by_ref();
@@ -133,10 +191,7 @@ impl TaskMeta {
     }
 
     fn cancel_message(&self) -> Option<String> {
-        match self.cancel_msg.lock() {
-            Ok(m) => m.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
+        self.cancel_msg.get()
     }
 }
 
@@ -553,7 +608,7 @@ where
         name,
         send,
         cancel: AtomicBool::new(false),
-        cancel_msg: Mutex::new(None),
+        cancel_msg: CancelMsg::new(),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
         awaiter: AtomicU64::new(0),
@@ -622,7 +677,7 @@ where
         name,
         send: true,
         cancel: AtomicBool::new(false),
-        cancel_msg: Mutex::new(None),
+        cancel_msg: CancelMsg::new(),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
         awaiter: AtomicU64::new(0),
