@@ -24,18 +24,6 @@ fn count() {
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
 }
 
-thread_local! {
-    // Only the thread running the loop counts: the test harness's own
-    // threads allocate at times of their choosing (seen under load).
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTING.with(Cell::get) {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 // SAFETY: forwards to the system allocator; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -68,7 +56,6 @@ fn allocs() -> usize {
 #[test]
 fn warmed_up_hot_paths_do_not_allocate() {
     let n = if cfg!(miri) { 20 } else { 2_000 };
-    COUNTING.with(|c| c.set(true));
     EventLoop::new(MockHost::new()).block_on(async move {
         // Queue pingpong.
         let (a, b) = (Queue::new(1), Queue::new(1));
