@@ -6,7 +6,7 @@
 //! `wasm-bindgen-cli` of the exact version in `Cargo.lock`, Debian's
 //! Chromium, and `www/node_modules` (`npm ci`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::util::{self, Result};
@@ -51,15 +51,6 @@ pub(crate) fn wasm_bindgen_cli() -> Result<()> {
     util::run(util::cargo().args(["install", "wasm-bindgen-cli", "--version", &want]))
 }
 
-/// Debian's `chromium` (`apt-get install -y chromium`) unless present.
-pub(crate) fn chromium() -> Result<()> {
-    if Path::new("/usr/bin/chromium").exists() || util::which("chromium").is_some() {
-        return Ok(());
-    }
-    util::run(Command::new("apt-get").arg("update"))?;
-    util::run(Command::new("apt-get").args(["install", "-y", "chromium"]))
-}
-
 /// `npm ci` unless `node_modules` matches `package-lock.json` already.
 fn node_modules() -> Result<()> {
     if util::which("npm").is_none() {
@@ -83,11 +74,11 @@ fn node_modules() -> Result<()> {
     util::run(npm().arg("ci"))
 }
 
-/// Everything `npm test` and the bench page need.
+/// Everything `npm test` and the bench page need: the browser stage's
+/// tools ([`crate::web::install`]: the wasm32 target, `wasm-bindgen-cli`
+/// of the lock's version, Chromium) and `www/node_modules` (`npm ci`).
 pub(crate) fn install() -> Result<()> {
-    crate::install::rust_targets()?;
-    wasm_bindgen_cli()?;
-    chromium()?;
+    crate::web::install()?;
     node_modules()
 }
 
