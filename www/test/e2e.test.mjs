@@ -61,7 +61,8 @@ test('N tasks with random sleeps: one row each, all done', async () => {
 
 test('the cancel button cancels that task only', async () => {
   await page.fill('#n-sleepers', '5');
-  await page.fill('#sleep-ms', '1500');
+  // Sleeps of 0.6-3 s, three rounds: time enough to click on a slow machine.
+  await page.fill('#sleep-ms', '3000');
   await page.click('#btn-sleepers');
   const g = group('sleepers');
   const victim = row(g, 'sleeper-3');
@@ -103,11 +104,12 @@ test('TaskGroup: one child fails, its siblings are cancelled', async () => {
 
 test("cancelling the TaskGroup's owner cancels every child", async () => {
   const before = await page.locator('section.group[data-kind="taskgroup"]').count();
-  await page.click('#btn-taskgroup');
+  // As the button, but the flaky child fails only after 20 s, so that a slow
+  // machine still cancels the owner first.
+  await page.evaluate(() => window.anyloopDemo.api.start_task_group(4, 30_000, 20_000));
   await page.locator('section.group[data-kind="taskgroup"]').nth(before).waitFor();
   const g = group('taskgroup');
   const owner = row(g, 'async with TaskGroup()');
-  // The flaky child fails after 900 ms: cancel before that.
   await row(g, 'flaky').locator(':scope[data-phase="sleeping"]').waitFor();
   await owner.locator('button.cancel').click();
   await g.locator(':scope[data-phase="cancelled"]').waitFor({ timeout: 2_000 });
