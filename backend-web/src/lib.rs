@@ -60,7 +60,7 @@
 //!
 //! #[wasm_bindgen(start)]
 //! fn start() {
-//!     EventLoop::new(anyloop_web::WebHost::guest()).install();
+//!     EventLoop::new(anyloop::web::WebHost::guest()).install();
 //!     anyloop::spawn(async {
 //!         loop {
 //!             anyloop::sleep(Duration::from_millis(500)).await;
@@ -79,7 +79,7 @@
 //!     }));
 //!     if let Some(f) = cb.borrow().as_ref() {
 //!         request_animation_frame(f);
-//!     }
+//!     };
 //! }
 //! ```
 #![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
