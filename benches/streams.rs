@@ -12,6 +12,7 @@
 //! 1024) so no one loses SYNs in the connect burst. Arguments: `--rounds N`
 //! (default 5), `--cpu` (thread CPU time instead of wall time), `--quick` (smaller sizes, 3 rounds), `--peer NAME` (one
 //! peer only, e.g. under strace or callgrind), name filters.
+#![cfg_attr(target_family = "wasm", no_main)]
 #![cfg(not(target_family = "wasm"))]
 
 use std::future::Future;

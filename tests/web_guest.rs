@@ -23,6 +23,8 @@ extern "C" {
     fn request_animation_frame(cb: &Closure<dyn FnMut(f64)>) -> i32;
 }
 
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
 /// Resolves after `frames` animation frames, ticking the loop in each
 /// (the guest-mode driver of the crate docs); returns the polls done.
 async fn tick_frames(frames: u32) -> usize {
@@ -31,7 +33,7 @@ async fn tick_frames(frames: u32) -> usize {
     let mut done = None;
     let finished = js_sys::Promise::new(&mut |resolve, _| done = Some(resolve));
     let done = done.unwrap();
-    let cb: Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>> = Rc::default();
+    let cb: Rc<RefCell<Option<FrameCallback>>> = Rc::default();
     let again = cb.clone();
     let p2 = polls.clone();
     *cb.borrow_mut() = Some(Closure::new(move |_ts: f64| {
