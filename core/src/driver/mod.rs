@@ -567,8 +567,15 @@ impl EventLoop {
         local.fire_timers();
         let mut polls = 0;
         let mut next_check = CLOCK_EVERY;
+        // With a time budget, run at most CLOCK_EVERY polls between clock
+        // reads, so that CPU-heavy tasks cannot overrun it by a whole batch.
+        let chunk = if start.is_some() {
+            CLOCK_EVERY
+        } else {
+            usize::MAX
+        };
         while polls < budget.max_polls {
-            let n = local.run_batch(budget.max_polls - polls);
+            let n = local.run_batch((budget.max_polls - polls).min(chunk));
             if n == 0 {
                 break;
             }
