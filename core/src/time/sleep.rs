@@ -120,13 +120,15 @@ impl Future for Sleep {
                 this.key = None;
                 return Poll::Ready(());
             }
-            let now = l.now();
-            let deadline = match this.deadline {
-                Deadline::At(d) => d,
+            let (deadline, now) = match this.deadline {
+                // `sleep` read the clock for the deadline just before, as a
+                // rule: a reading a few polls old will do (see `recent_now`).
+                Deadline::At(d) => (d, l.recent_now()),
                 Deadline::After(dur) => {
+                    let now = l.now();
                     let d = Instant::from_nanos(now) + dur;
                     this.deadline = Deadline::At(d);
-                    d
+                    (d, now)
                 }
             };
             if deadline.as_nanos() <= now {
