@@ -262,14 +262,22 @@ impl Driver {
         if let Some(old) = armed.take() {
             clear_timeout(&old.id);
         }
-        if let Some(deadline) = want {
-            let left_ns = deadline.saturating_sub(now_ns()) as f64;
-            // Round up: firing a little late is fine, early never is (and a
-            // deadline past the 32-bit limit is re-armed when this fires).
-            let ms = (left_ns / 1e6).ceil().min(MAX_DELAY_MS);
-            let id = set_timeout(self.on_timer.as_ref(), ms);
-            *armed = Some(Armed { deadline, id });
+        let Some(deadline) = want else {
+            return;
+        };
+        let left_ns = deadline.saturating_sub(now_ns());
+        if left_ns == 0 {
+            // Already due (the clock moved on since the tick): tick again
+            // now rather than through a (possibly 4 ms-clamped) setTimeout(0).
+            drop(armed);
+            self.wake();
+            return;
         }
+        // Round up: firing a little late is fine, early never is (and a
+        // deadline past the 32-bit limit is re-armed when this fires).
+        let ms = (left_ns as f64 / 1e6).ceil().min(MAX_DELAY_MS);
+        let id = set_timeout(self.on_timer.as_ref(), ms);
+        *armed = Some(Armed { deadline, id });
     }
 }
 
