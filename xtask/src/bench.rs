@@ -13,7 +13,13 @@
 //!   compiles for wasm32 too.
 //! - `benches/peers/mod.rs`: the native peers (`Anyloop`, `Tokio`, `Smol`).
 //! - `benches/runtime.rs`: the native harness (`cargo bench --bench runtime`).
-//!   ARGS after `--` go to it: `--quick`, `--rounds N`, workload name filters.
+//!   ARGS after `--` go to it: `--quick`, `--rounds N`, `--cpu` (time the
+//!   CPU-bound rows in thread CPU time: on a shared machine wall-clock
+//!   figures mostly measure preemption), `--peer NAME`, workload name
+//!   filters.
+//! - `benches/callgrind.sh [PEER] [WORKLOAD..]`: exact instruction counts
+//!   of each workload (quick sizes, counted inside the workload function
+//!   only): the figure to compare before/after a change to the hot paths.
 //! - `benches/streams.rs`: native TCP through `anyloop::net` vs tokio and
 //!   smol (`async-net`): `echo_64k` (MB/s) and `requests` (1,000 clients,
 //!   requests/s); same ARGS, plus `--cpu`.
