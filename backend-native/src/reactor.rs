@@ -1,12 +1,21 @@
 //! The readiness reactor: one `polling::Poller` per loop thread.
 //!
-//! Sources are registered in oneshot mode. A task that hits `WouldBlock`
-//! stores its waker in the source and re-arms the interest; `park` waits in
-//! `epoll_wait`/`kevent` and wakes the wakers of the sources that became
-//! ready (as async-io's reactor does, without its cross-thread machinery:
-//! an anyloop reactor belongs to one loop thread).
+//! Where the poller supports it (epoll, kqueue) sources are registered
+//! once in edge-triggered mode for both directions, and each source keeps
+//! a readiness flag per direction (tokio's approach): set by an event,
+//! cleared when an operation returns `WouldBlock`. An operation is only
+//! attempted while its flag is set, so waiting costs no speculative
+//! `recv` returning `EAGAIN` and no `epoll_ctl` re-arm. An anyloop reactor
+//! belongs to one loop thread, so no event can slip in between the
+//! `WouldBlock` and the clearing of the flag.
+//!
+//! Elsewhere sources are registered in oneshot mode: a task that hits
+//! `WouldBlock` stores its waker and re-arms the interest (async-io's
+//! reactor, without its cross-thread machinery). In both modes `park`
+//! waits in `epoll_wait`/`kevent` and wakes the wakers of the sources that
+//! became ready.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
@@ -14,7 +23,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use polling::{Event, Events, Poller};
+use polling::{Event, Events, PollMode, Poller};
 
 thread_local! {
     static REACTOR: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
@@ -25,6 +34,8 @@ pub(crate) struct Reactor {
     sources: RefCell<Vec<Option<Rc<Source>>>>,
     free: RefCell<Vec<usize>>,
     events: RefCell<Events>,
+    /// Edge-triggered registrations with readiness flags (epoll, kqueue).
+    edge: bool,
 }
 
 impl Reactor {
@@ -35,11 +46,14 @@ impl Reactor {
             if let Some(reactor) = r.as_ref() {
                 return Ok(reactor.clone());
             }
+            let poller = Poller::new()?;
+            let edge = poller.supports_edge();
             let reactor = Rc::new(Reactor {
-                poller: Arc::new(Poller::new()?),
+                poller: Arc::new(poller),
                 sources: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 events: RefCell::new(Events::new()),
+                edge,
             });
             *r = Some(reactor.clone());
             Ok(reactor)
@@ -54,7 +68,15 @@ impl Reactor {
         });
         // SAFETY: the source is deleted from the poller in `Async::drop`
         // before the owning `Async` closes the descriptor.
-        if let Err(e) = unsafe { self.poller.add(fd.as_raw_fd(), Event::none(key)) } {
+        let added = unsafe {
+            if self.edge {
+                self.poller
+                    .add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge)
+            } else {
+                self.poller.add(fd.as_raw_fd(), Event::none(key))
+            }
+        };
+        if let Err(e) = added {
             self.free.borrow_mut().push(key);
             return Err(e);
         }
@@ -63,6 +85,10 @@ impl Reactor {
             fd: fd.as_raw_fd(),
             key,
             wakers: RefCell::new(Wakers::default()),
+            // Unknown until an operation says otherwise: try it first.
+            ready: Cell::new(READ | WRITE),
+            assumed: Cell::new(READ | WRITE),
+            edge: self.edge,
         });
         self.sources.borrow_mut()[key] = Some(source.clone());
         Ok(source)
@@ -95,14 +121,20 @@ impl Reactor {
                 _ => continue,
             };
             let mut w = source.wakers.borrow_mut();
+            if ev.readable || ev.writable {
+                let bits = if ev.readable { READ } else { 0 } | if ev.writable { WRITE } else { 0 };
+                source.assumed.set(source.assumed.get() & !bits);
+            }
             if ev.readable {
+                source.ready.set(source.ready.get() | READ);
                 to_wake.append(&mut w.readers);
             }
             if ev.writable {
+                source.ready.set(source.ready.get() | WRITE);
                 to_wake.append(&mut w.writers);
             }
             // Oneshot mode disarmed the source; re-arm what is still wanted.
-            if !w.readers.is_empty() || !w.writers.is_empty() {
+            if !self.edge && (!w.readers.is_empty() || !w.writers.is_empty()) {
                 let interest = Event::new(source.key, !w.readers.is_empty(), !w.writers.is_empty());
                 drop(w);
                 source.modify(interest)?;
@@ -122,12 +154,20 @@ struct Wakers {
     writers: Vec<Waker>,
 }
 
+const READ: u8 = 1;
+const WRITE: u8 = 2;
+
 /// A file descriptor registered with the reactor.
 pub(crate) struct Source {
     reactor: Rc<Reactor>,
     fd: RawFd,
     key: usize,
     wakers: RefCell<Wakers>,
+    /// Readiness per direction (`READ | WRITE` bits), edge mode only.
+    ready: Cell<u8>,
+    /// Bits of `ready` that are the initial guess, not an observed event.
+    assumed: Cell<u8>,
+    edge: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -145,13 +185,46 @@ impl Source {
         self.reactor.poller.modify(fd, interest)
     }
 
-    /// Registers interest after an operation returned `WouldBlock`: stores
-    /// the waker and arms the poller. Always `Pending` unless arming fails.
+    fn bit(dir: Direction) -> u8 {
+        match dir {
+            Direction::Read => READ,
+            Direction::Write => WRITE,
+        }
+    }
+
+    /// Edge mode: an event in `dir` was seen and not yet used up by a
+    /// `WouldBlock`.
+    fn has_event(&self, dir: Direction) -> bool {
+        self.edge && (self.ready.get() & !self.assumed.get()) & Self::bit(dir) != 0
+    }
+
+    /// Whether an operation in `dir` is worth trying (always in oneshot mode).
+    fn is_ready(&self, dir: Direction) -> bool {
+        !self.edge || self.ready.get() & Self::bit(dir) != 0
+    }
+
+    /// Registers interest after an operation returned `WouldBlock` (or was
+    /// skipped as not ready): stores the waker and, in oneshot mode, arms
+    /// the poller; in edge mode clears the readiness flag (the next edge
+    /// sets it). Always `Pending` unless arming fails.
     pub(crate) fn register_interest(
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.edge {
+            self.ready.set(self.ready.get() & !Self::bit(dir));
+            self.assumed.set(self.assumed.get() & !Self::bit(dir));
+            let mut w = self.wakers.borrow_mut();
+            let list = match dir {
+                Direction::Read => &mut w.readers,
+                Direction::Write => &mut w.writers,
+            };
+            if !list.iter().any(|x| x.will_wake(cx.waker())) {
+                list.push(cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
         let interest = {
             let mut w = self.wakers.borrow_mut();
             let list = match dir {
@@ -204,6 +277,19 @@ impl<T: AsFd> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
+            if !self.source.is_ready(dir) {
+                // Edge mode, no event since the last `WouldBlock`: the
+                // operation would fail again; wait for the next edge.
+                let mut w = self.source.wakers.borrow_mut();
+                let list = match dir {
+                    Direction::Read => &mut w.readers,
+                    Direction::Write => &mut w.writers,
+                };
+                if !list.iter().any(|x| x.will_wake(cx.waker())) {
+                    list.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
             match op(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     match self.source.register_interest(dir, cx) {
@@ -226,11 +312,12 @@ impl<T: AsFd> Async<T> {
         std::future::poll_fn(|cx| self.poll_io(dir, cx, &mut op)).await
     }
 
-    /// Waits until the poller reports readiness in `dir` once.
+    /// Waits until the poller reports readiness in `dir` (at once in edge
+    /// mode if an event was seen and not used up by a `WouldBlock`).
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
         let mut armed = false;
         std::future::poll_fn(|cx| {
-            if armed {
+            if armed || self.source.has_event(dir) {
                 return Poll::Ready(Ok(()));
             }
             armed = true;
