@@ -78,6 +78,25 @@ fn webdriver_json() -> Result<(PathBuf, PathBuf)> {
     Ok((path, profile))
 }
 
+/// `wasm-bindgen-test-runner` on `$PATH`, or where `cargo install` put it
+/// (`$CARGO_HOME/bin`, `~/.cargo/bin`) when that is not on `$PATH`.
+fn test_runner() -> Result<PathBuf> {
+    const NAME: &str = "wasm-bindgen-test-runner";
+    if let Some(p) = util::which(NAME) {
+        return Ok(p);
+    }
+    let homes = [
+        std::env::var_os("CARGO_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")),
+    ];
+    homes
+        .into_iter()
+        .flatten()
+        .map(|h| h.join("bin").join(NAME))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{NAME} not found on PATH or in ~/.cargo/bin after installing it"))
+}
+
 /// Stage 3: the whole `tests/` suite in headless Chromium.
 pub(crate) fn test() -> Result<String> {
     install()?;
@@ -88,10 +107,7 @@ pub(crate) fn test() -> Result<String> {
     let out = util::run_capture(
         util::cargo()
             .args(["test", "--target", "wasm32-unknown-unknown", "--tests"])
-            .env(
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                "wasm-bindgen-test-runner",
-            )
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", test_runner()?)
             .env("WASM_BINDGEN_USE_BROWSER", "1")
             .env("CHROMEDRIVER", &chromedriver)
             .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
