@@ -17,7 +17,7 @@ for w in "${workloads[@]}"; do
   name=$w; [ "$w" = yield_many ] && name=yield
   valgrind --tool=callgrind --callgrind-out-file="$out/$w.cg" \
     "--toggle-collect=*workloads::$w*" \
-    "$bin" --quick --rounds 0 --peer "$peer" "$name" >/dev/null 2>"$out/$w.log" || { cat "$out/$w.log"; exit 1; }
+    "$bin" --quick --rounds 0 --peer "$peer" "=$name" >/dev/null 2>"$out/$w.log" || { cat "$out/$w.log"; exit 1; }
   ir=$(grep -E '^(summary|totals):' "$out/$w.cg" | head -1 | awk '{print $2}')
   printf '%-14s %12s Ir\n' "$w" "$ir"
 done

@@ -6,7 +6,7 @@
 //! CPU-bound rows in thread CPU time: steadier when other jobs share the
 //! cores), `--peer NAME` (run
 //! one peer only, e.g. under callgrind), and substrings selecting workloads
-//! by name.
+//! by name (`=NAME`: that row only).
 //!
 //! The workloads live in `workloads/` (std only, generic over
 //! `workloads::Runtime`); the peers in `peers/`. See `xtask/src/bench.rs`
@@ -61,7 +61,13 @@ fn main() {
         row!("semaphore", "ns/op", semaphore; Anyloop, Tokio, Smol),
     ];
     if !filters.is_empty() {
-        table.retain(|w| filters.iter().any(|f| w.name.contains(f.as_str())));
+        // `name` selects rows containing it, `=name` the row named so.
+        table.retain(|w| {
+            filters.iter().any(|f| match f.strip_prefix('=') {
+                Some(exact) => w.name == exact,
+                None => w.name.contains(f.as_str()),
+            })
+        });
     }
     if let Some(p) = &only_peer {
         // e.g. under callgrind: `--peer anyloop --rounds 0 --quick spawn_join`
