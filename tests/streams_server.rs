@@ -413,3 +413,47 @@ async fn connect_timeout() {
 
 #[cfg(not(target_os = "linux"))]
 async fn connect_timeout() {}
+
+#[anyloop::test]
+async fn reader_and_writer_as_futures_io() {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let caps = anyloop::capabilities();
+    let server = common::supported(
+        start_server(
+            |mut r: StreamReader, w: StreamWriter| async move {
+                // futures-io on both halves: read to the end, answer the count.
+                let mut all = Vec::new();
+                r.read_to_end(&mut all).await?;
+                assert!(all.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+                let mut w = w;
+                w.write_all(format!("{}\n", all.len()).as_bytes()).await?;
+                AsyncWriteExt::close(&mut w).await
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await,
+        caps.tcp_listen,
+        "start_server",
+    );
+    let Some(server) = server else { return };
+    let port = server.local_addr().unwrap().port();
+    let Some((mut r, mut w)) = common::supported(
+        open_connection("127.0.0.1", port).await,
+        caps.tcp_connect,
+        "open_connection",
+    ) else {
+        return;
+    };
+    let data: Vec<u8> = (0..3_000_000usize).map(|i| (i % 251) as u8).collect();
+    // poll_write waits while the buffer is above the high-water mark, so
+    // this does not buffer 3 MB; poll_close flushes and sends FIN.
+    w.write_all(&data).await.unwrap();
+    w.flush().await.unwrap();
+    assert_eq!(w.write_buffer_size(), 0);
+    AsyncWriteExt::close(&mut w).await.unwrap();
+    assert!(w.write_all(b"late").await.is_err());
+    assert_eq!(r.readline().await.unwrap(), b"3000000\n");
+    assert_eq!(r.readline().await.unwrap(), b"");
+    common::shut_down(&server).await;
+}

@@ -24,6 +24,7 @@ fn unsupported(feature: &str) -> io::Error {
 /// let err = anyloop::net::UdpSocket::bind("127.0.0.1:0").unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
 /// ```
+#[doc(alias = "create_datagram_endpoint")]
 pub struct UdpSocket {
     never: Infallible,
 }

@@ -22,6 +22,7 @@ use crate::reactor::{Async, Direction};
 /// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
+#[doc(alias = "create_datagram_endpoint")]
 pub struct UdpSocket {
     inner: Async<net::UdpSocket>,
 }
