@@ -209,3 +209,31 @@ fn run_cancels_leftover_tasks_and_leaks_nothing() {
     drop(runner);
     assert!(*dropped.borrow(), "closing the loop cancels leftover tasks");
 }
+
+#[anyloop::test]
+async fn panicking_destructor_after_completion_fails_only_that_task() {
+    if !anyloop::capabilities().catch_panic {
+        return;
+    }
+    // A future whose destructor panics after it returned `Ready`: the task
+    // drops it on completion, and the panic must fail only that task.
+    struct PanicOnDrop;
+    impl std::future::Future for PanicOnDrop {
+        type Output = i32;
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<i32> {
+            std::task::Poll::Ready(1)
+        }
+    }
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor panicked");
+        }
+    }
+    let t = anyloop::spawn(PanicOnDrop);
+    let err = t.await.unwrap_err();
+    assert_eq!(err.panic_message(), Some("destructor panicked"));
+    assert_eq!(anyloop::spawn(async { 2 }).await.unwrap(), 2);
+}

@@ -413,14 +413,26 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 }
             });
         }
-        let Some(fut) = this.fut.as_mut() else {
+        if this.fut.is_none() {
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
-        };
-        // SAFETY: see above; `fut` stays in place.
-        let fut = unsafe { Pin::new_unchecked(fut) };
+        }
         meta.set_state(TaskState::Running);
         let prev = RUNNING.with(|r| r.replace(meta));
-        let res = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
+        let slot = &mut this.fut;
+        let res = catch_unwind(AssertUnwindSafe(|| {
+            let Some(fut) = slot.as_mut() else {
+                unreachable!("checked above")
+            };
+            // SAFETY: see above; `fut` stays in place until dropped below.
+            let out = unsafe { Pin::new_unchecked(fut) }.poll(cx);
+            if out.is_ready() {
+                // Drop the finished future here, with the task current and
+                // inside `catch_unwind`: a panicking destructor fails the
+                // task instead of unwinding through the loop.
+                *slot = None;
+            }
+            out
+        }));
         RUNNING.with(|r| r.set(prev));
         match res {
             Ok(Poll::Pending) => {
@@ -428,7 +440,6 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
-                this.fut = None;
                 meta.set_state(TaskState::Done);
                 Poll::Ready(Ok(v))
             }
