@@ -76,10 +76,11 @@ mod transport;
 mod unsupported;
 mod writer;
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::Path;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -105,8 +106,9 @@ use server::Accept;
 /// writer: asyncio's `open_connection`.
 ///
 /// `host` is an IP address or a name; names are resolved on the blocking
-/// pool (never on the loop), and every resolved address is tried in order
-/// until one connects. `TCP_NODELAY` is set, as asyncio does. For a
+/// pool (never on the loop), and every resolved address is tried in order,
+/// happy-eyeballs style: the next attempt starts when the previous ones
+/// failed or after 250 ms, and the first connection wins. `TCP_NODELAY` is set, as asyncio does. For a
 /// connect timeout or another reader limit use [`ConnectOptions`].
 ///
 /// # Errors
@@ -574,24 +576,76 @@ async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
-/// Resolves `host` and tries every address in order.
+/// How long a connection attempt runs alone before the next address is
+/// tried alongside it (RFC 8305's "Connection Attempt Delay"; asyncio's
+/// `happy_eyeballs_delay=0.25`).
+const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
+
+/// Resolves `host` and connects to the first address that answers.
 async fn connect_any(host: &str, port: u16) -> io::Result<TcpStream> {
     let addrs = resolve(host, port).await?;
+    connect_addrs(&addrs).await.map_err(|(kind, errors)| {
+        io::Error::new(
+            kind,
+            format!("could not connect to {host}:{port} ({})", errors.join("; ")),
+        )
+    })
+}
+
+type Attempt = (
+    SocketAddr,
+    Pin<Box<dyn Future<Output = io::Result<TcpStream>>>>,
+);
+
+/// Happy eyeballs over `addrs` in order: an attempt starts when the
+/// previous ones have all failed or after [`HAPPY_EYEBALLS_DELAY`]; the
+/// first connection wins and the other attempts are dropped. On failure:
+/// the last error's kind and one message per address.
+async fn connect_addrs(addrs: &[SocketAddr]) -> Result<TcpStream, (io::ErrorKind, Vec<String>)> {
+    let mut next = addrs.iter().copied();
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut delay: Option<Pin<Box<anyloop_core::time::Sleep>>> = None;
     let mut errors = Vec::new();
     let mut last_kind = io::ErrorKind::NotFound;
-    for a in addrs {
-        match TcpStream::connect_addr(a).await {
-            Ok(s) => return Ok(s),
-            Err(e) => {
-                last_kind = e.kind();
-                errors.push(format!("{a}: {e}"));
+    poll_fn(|cx| loop {
+        let due = attempts.is_empty()
+            || delay
+                .as_mut()
+                .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+        let mut progressed = false;
+        if due {
+            match next.next() {
+                Some(a) => {
+                    attempts.push((a, Box::pin(TcpStream::connect_addr(a))));
+                    delay = Some(Box::pin(anyloop_core::sleep(HAPPY_EYEBALLS_DELAY)));
+                    progressed = true;
+                }
+                None => {
+                    delay = None;
+                    if attempts.is_empty() {
+                        return Poll::Ready(Err((last_kind, std::mem::take(&mut errors))));
+                    }
+                }
             }
         }
-    }
-    Err(io::Error::new(
-        last_kind,
-        format!("could not connect to {host}:{port} ({})", errors.join("; ")),
-    ))
+        let mut i = 0;
+        while i < attempts.len() {
+            match attempts[i].1.as_mut().poll(cx) {
+                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
+                Poll::Ready(Err(e)) => {
+                    last_kind = e.kind();
+                    errors.push(format!("{}: {e}", attempts[i].0));
+                    drop(attempts.remove(i));
+                    progressed = true;
+                }
+                Poll::Pending => i += 1,
+            }
+        }
+        if !progressed {
+            return Poll::Pending;
+        }
+    })
+    .await
 }
 
 async fn with_timeout<T>(
@@ -608,5 +662,69 @@ async fn with_timeout<T>(
                 format!("connecting to {host}:{port} timed out after {d:?}"),
             )
         })?,
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// A listener whose accept queue is full: connects to it hang (Linux
+    /// drops the SYNs).
+    async fn stalled_listener() -> (std::net::TcpListener, SocketAddr, Vec<TcpStream>) {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let fd = rustix::net::socket_with(
+            AddressFamily::INET,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        rustix::net::bind(&fd, &any).unwrap();
+        rustix::net::listen(&fd, 0).unwrap();
+        let l = std::net::TcpListener::from(fd);
+        let addr = l.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..16 {
+            match crate::timeout(Duration::from_millis(200), TcpStream::connect_addr(addr)).await {
+                Ok(s) => fillers.push(s.unwrap()),
+                Err(_) => break,
+            }
+        }
+        (l, addr, fillers)
+    }
+
+    #[test]
+    fn happy_eyeballs_moves_on_from_a_stalled_address() {
+        crate::run(async {
+            let (_l, stalled, _fillers) = stalled_listener().await;
+            let good = TcpListener::bind("127.0.0.1:0").unwrap();
+            let good_addr = good.local_addr().unwrap();
+            let start = crate::time::Instant::now();
+            let s = connect_addrs(&[stalled, good_addr]).await.unwrap();
+            assert_eq!(s.peer_addr().unwrap(), good_addr);
+            // Not before the delay, and long before any TCP timeout.
+            let took = start.elapsed();
+            assert!(took >= HAPPY_EYEBALLS_DELAY, "{took:?}");
+            assert!(took < Duration::from_secs(10), "{took:?}");
+            drop(good);
+        });
+    }
+
+    #[test]
+    fn every_address_is_tried_and_reported() {
+        crate::run(async {
+            let closed = {
+                let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap()
+            };
+            let (kind, errors) = connect_addrs(&[closed, closed])
+                .await
+                .map(drop)
+                .unwrap_err();
+            assert_eq!(kind, io::ErrorKind::ConnectionRefused);
+            assert_eq!(errors.len(), 2, "{errors:?}");
+        });
     }
 }
