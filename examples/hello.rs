@@ -8,11 +8,15 @@
 //!
 //! asyncio.run(main())
 //! ```
+//!
+//! Natively: `cargo run --example hello`; under WASI: see the README;
+//! in a browser: `cargo xtask web-example hello` (`anyloop::println!` prints
+//! to stdout, and to `console.log` in a browser).
 use std::time::Duration;
 
 #[anyloop::main]
 async fn main() {
-    println!("Hello ...");
+    anyloop::println!("Hello ...");
     anyloop::sleep(Duration::from_secs(1)).await;
-    println!("... World!");
+    anyloop::println!("... World!");
 }

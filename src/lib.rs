@@ -280,6 +280,18 @@ pub mod __private {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     pub use {wasm_bindgen, wasm_bindgen_futures};
 
+    /// Body of [`crate::println!`].
+    pub fn print_line(args: std::fmt::Arguments<'_>) {
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        crate::backend::io::console_line(&args.to_string());
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        {
+            use std::io::Write;
+            // Like `std::println!`, minus its panic when stdout is closed.
+            let _ = writeln!(std::io::stdout().lock(), "{args}");
+        }
+    }
+
     /// Body of `#[anyloop::test]` natively and on WASI: runs the test, then
     /// checks that it left no task behind (asyncio's "Task was destroyed
     /// but it is pending!", as a test failure).
@@ -368,4 +380,24 @@ pub mod __private {
             }
         }
     }
+}
+
+/// Prints a line on every host: to stdout natively and on WASI, with
+/// `console.log` in a browser, where `std::println!` output is discarded.
+/// asyncio's `print()`, for programs that run everywhere.
+///
+/// # Examples
+///
+/// ```
+/// anyloop::println!("Hello {}", "...");
+/// ```
+#[doc(alias = "print")]
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::__private::print_line(::core::format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::__private::print_line(::core::format_args!($($arg)*))
+    };
 }

@@ -107,3 +107,8 @@ impl AsyncWrite for Stdout {
         Poll::Ready(Ok(()))
     }
 }
+
+/// Logs one line with `console.log` (what `anyloop::println!` does in a browser).
+pub fn console_line(line: &str) {
+    crate::console_log(line);
+}

@@ -46,6 +46,19 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let ret = &f.sig.output;
     let body = &f.block;
     let web = web_cfg();
+    // A binary's `fn main` is already the wasm module's start function for
+    // wasm-bindgen (exporting it again clashes); any other name (a library's
+    // entry point) becomes one through `#[wasm_bindgen(start)]`.
+    let start = if name == "main" {
+        quote! {}
+    } else {
+        quote! {
+            #[::anyloop::__private::wasm_bindgen::prelude::wasm_bindgen(
+                start,
+                wasm_bindgen = ::anyloop::__private::wasm_bindgen
+            )]
+        }
+    };
     Ok(quote! {
         #[cfg(not(#web))]
         #(#attrs)*
@@ -55,10 +68,7 @@ pub(crate) fn main(args: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 
         #[cfg(#web)]
         #(#attrs)*
-        #[::anyloop::__private::wasm_bindgen::prelude::wasm_bindgen(
-            start,
-            wasm_bindgen = ::anyloop::__private::wasm_bindgen
-        )]
+        #start
         #[allow(clippy::main_recursion)]
         #vis fn #name() {
             async fn __anyloop_main() #ret #body

@@ -13,6 +13,7 @@ mod native;
 mod util;
 mod wasi;
 mod web;
+mod web_example;
 mod www;
 
 use std::process::ExitCode;
@@ -24,7 +25,8 @@ fn usage() -> ExitCode {
          test [--host native|wasi|web|www]...   install what is missing, run the suite on every host (or the given ones)\n  \
          bench [--host native|wasi|web] [-- ARGS] side-by-side benchmarks vs the peers, ratios printed\n                                             \
          (ARGS: --quick, --rounds N, workload name filters)\n  \
-         install                                 only install the toolchain pieces"
+         install                                 only install the toolchain pieces\n  \
+         web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)"
     );
     ExitCode::from(2)
 }
@@ -34,6 +36,15 @@ fn main() -> ExitCode {
     let Some(cmd) = args.first() else {
         return usage();
     };
+    if cmd == "web-example" {
+        return match web_example::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut hosts = Vec::new();
     let mut extra = Vec::new();
     let mut rest = args[1..].iter();
@@ -82,6 +93,7 @@ fn test(hosts: &[String]) -> util::Result<()> {
     }
     if want("web") {
         summary.push(web::test()?);
+        summary.push(web_example::test_hello()?);
     }
     if want("www") {
         summary.push(web::test_www()?);
