@@ -203,6 +203,18 @@ impl Source {
         !self.edge || self.ready.get() & Self::bit(dir) != 0
     }
 
+    /// Stores `waker` among the waiters in `dir`, unless it is there already.
+    fn push_waker(&self, dir: Direction, waker: &Waker) {
+        let mut w = self.wakers.borrow_mut();
+        let list = match dir {
+            Direction::Read => &mut w.readers,
+            Direction::Write => &mut w.writers,
+        };
+        if !list.iter().any(|x| x.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
     /// Registers interest after an operation returned `WouldBlock` (or was
     /// skipped as not ready): stores the waker and, in oneshot mode, arms
     /// the poller; in edge mode clears the readiness flag (the next edge
@@ -215,25 +227,12 @@ impl Source {
         if self.edge {
             self.ready.set(self.ready.get() & !Self::bit(dir));
             self.assumed.set(self.assumed.get() & !Self::bit(dir));
-            let mut w = self.wakers.borrow_mut();
-            let list = match dir {
-                Direction::Read => &mut w.readers,
-                Direction::Write => &mut w.writers,
-            };
-            if !list.iter().any(|x| x.will_wake(cx.waker())) {
-                list.push(cx.waker().clone());
-            }
+            self.push_waker(dir, cx.waker());
             return Poll::Pending;
         }
+        self.push_waker(dir, cx.waker());
         let interest = {
-            let mut w = self.wakers.borrow_mut();
-            let list = match dir {
-                Direction::Read => &mut w.readers,
-                Direction::Write => &mut w.writers,
-            };
-            if !list.iter().any(|x| x.will_wake(cx.waker())) {
-                list.push(cx.waker().clone());
-            }
+            let w = self.wakers.borrow();
             Event::new(self.key, !w.readers.is_empty(), !w.writers.is_empty())
         };
         match self.modify(interest) {
@@ -280,14 +279,7 @@ impl<T: AsFd> Async<T> {
             if !self.source.is_ready(dir) {
                 // Edge mode, no event since the last `WouldBlock`: the
                 // operation would fail again; wait for the next edge.
-                let mut w = self.source.wakers.borrow_mut();
-                let list = match dir {
-                    Direction::Read => &mut w.readers,
-                    Direction::Write => &mut w.writers,
-                };
-                if !list.iter().any(|x| x.will_wake(cx.waker())) {
-                    list.push(cx.waker().clone());
-                }
+                self.source.push_waker(dir, cx.waker());
                 return Poll::Pending;
             }
             match op(self.get_ref()) {
