@@ -9,7 +9,7 @@
 //! failed) over time. The page polls [`board::snapshot_json`] once per
 //! animation frame and draws each row as a timeline.
 //!
-//! [`bench`] holds the browser benchmark's workloads, written once against
+//! [`bench`](mod@bench) holds the browser benchmark's workloads, written once against
 //! a tiny [`bench::Runtime`] trait so that anyloop, wasm-bindgen-futures'
 //! `spawn_local` and async-executor's `LocalExecutor` run the same code.
 //!

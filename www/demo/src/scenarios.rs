@@ -1,5 +1,5 @@
 //! The demo's scenarios: ordinary anyloop programs whose tasks are rows of
-//! the [`board`](crate::board). Each returns its group's id once every task
+//! the [`board`]. Each returns its group's id once every task
 //! it started has finished.
 
 use std::cell::{Cell, RefCell};
