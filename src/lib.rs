@@ -51,6 +51,8 @@
 //! | `loop.call_soon_threadsafe(cb)` | [`Handle::call_soon_threadsafe`] |
 //! | `asyncio.run_coroutine_threadsafe(coro, loop)` | [`Handle::spawn`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
+//! | `fut = loop.create_future()`, `fut.set_result(x)`, `await fut` | [`future::Promise`]: `Promise::new()`, `p.set(x)`, `p.wait().await` |
+//! | `concurrent.futures.Future` (across threads) | [`oneshot::channel`]`()` |
 //! | `loop.time()` | [`time::Instant::now`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
@@ -86,6 +88,8 @@ compile_error!(
 
 use std::future::Future;
 
+pub use anyloop_core::future;
+pub use anyloop_core::future::oneshot;
 pub use anyloop_core::queue;
 pub use anyloop_core::sync;
 pub use anyloop_core::task;

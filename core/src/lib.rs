@@ -39,6 +39,7 @@
 )]
 
 mod driver;
+pub mod future;
 mod handle;
 mod host;
 pub mod queue;
