@@ -14,10 +14,22 @@
 
 #[macro_use]
 mod workloads;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 mod peers;
 
+/// Where this harness runs, for the table's title.
 #[cfg(not(target_family = "wasm"))]
+const HOST: &str = "native";
+#[cfg(target_os = "wasi")]
+const HOST: &str = "wasm32-wasip1 (cargo xtask bench --host wasi: wasmtime)";
+
+/// What smol's executor is driven by here.
+#[cfg(not(target_family = "wasm"))]
+const SMOL: &str = "LocalExecutor + async-io";
+#[cfg(target_os = "wasi")]
+const SMOL: &str = "LocalExecutor + peers::smol_wasi timers";
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn main() {
     use peers::{Anyloop, AnyloopAsyncChannel, AnyloopTokioMpsc, Smol, Tokio};
     use workloads::{Runtime, Workload};
@@ -44,7 +56,13 @@ fn main() {
     }
     let rounds = rounds.unwrap_or(if quick { 3 } else { 9 });
     if cpu {
+        #[cfg(not(target_family = "wasm"))]
         workloads::set_work_clock(thread_cpu_ns);
+        #[cfg(target_family = "wasm")]
+        {
+            eprintln!("runtime bench: --cpu is native only (no thread CPU clock on wasip1)");
+            cpu = false;
+        }
     }
 
     let peer_names = [Anyloop::NAME, Tokio::NAME, Smol::NAME];
@@ -82,9 +100,10 @@ fn main() {
 
     let s = workloads::sizes();
     println!(
-        "anyloop vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-io), \
-         native, {} CPUs, median of {rounds} interleaved rounds after a warm-up{}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "anyloop vs tokio (current_thread + LocalSet) vs smol ({SMOL}), \
+         {HOST}, {} CPUs, median of {rounds} interleaved rounds after a warm-up{}",
+        // wasip1 cannot tell (no threads): "?".
+        std::thread::available_parallelism().map_or("?".to_string(), |n| n.to_string()),
         if cpu {
             "; CPU-bound rows in thread CPU time (--cpu)"
         } else {
@@ -125,9 +144,9 @@ fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-#[cfg(target_family = "wasm")]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn main() {
-    // The wasm harnesses (`cargo xtask bench --host wasi|web`) build their
-    // own peers on `workloads`; see xtask/src/bench.rs.
+    // The browser harness (`cargo xtask bench --host web`) builds its own
+    // peers on `workloads`; see xtask/src/bench.rs.
     let _ = workloads::sizes();
 }

@@ -1,12 +1,15 @@
-//! The native peers: anyloop, tokio (current_thread runtime + `LocalSet`,
-//! `spawn_local`) and smol (`async-executor` `LocalExecutor` + `async-io`
-//! timers, driven by `async_io::block_on(ex.run(..))`).
+//! The peers: anyloop, tokio (current_thread runtime + `LocalSet`,
+//! `spawn_local`) and smol (`async-executor` `LocalExecutor`).
 //!
-//! `--host wasi` builds the same workloads for wasm32-wasip1: anyloop and
-//! tokio (its wasip1 support: current_thread + `LocalSet`) compile there as
-//! they are; smol's `async-io` has no wasm reactor, so a wasi harness gives
-//! smol's `LocalExecutor` another driver/timer (or leaves its timer rows `-`).
-
+//! Natively smol's executor is driven by `async_io::block_on(ex.run(..))`
+//! with `async-io` timers. On wasm32-wasip1 (`cargo xtask bench --host
+//! wasi`) `async-io` does not build (no wasm reactor), so smol's
+//! `LocalExecutor` is driven by [`smol_wasi::block_on`], a copy of what
+//! `async_io::block_on` does with timers only: poll, fire due timers from an
+//! ordered map (`BTreeMap<(Instant, id), Waker>`, as async-io's reactor
+//! keeps them), else sleep until the earliest deadline (one `poll_oneoff`
+//! via `std::thread::sleep`). anyloop and tokio (its wasip1 support:
+//! current_thread + `time` + `sync`, `LocalSet`) are the same code on both.
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -220,7 +223,8 @@ impl Locks for Tokio {
 // ---------------------------------------------------------------- smol
 
 /// smol's pieces: `async-executor`'s `LocalExecutor`, `async-io` timers,
-/// `async_io::block_on(ex.run(..))`, `async-channel`.
+/// `async_io::block_on(ex.run(..))`, `async-channel` (on wasip1:
+/// [`smol_wasi`]'s driver and timers instead of async-io's).
 pub struct Smol;
 
 thread_local! {
@@ -240,7 +244,10 @@ impl Runtime for Smol {
         F::Output: 'static,
     {
         let ex = SMOL.with(|ex| *ex);
-        async_io::block_on(ex.run(fut))
+        #[cfg(not(target_family = "wasm"))]
+        return async_io::block_on(ex.run(fut));
+        #[cfg(target_family = "wasm")]
+        return smol_wasi::block_on(ex.run(fut));
     }
 
     fn spawn<F>(fut: F) -> Self::Join<F::Output>
@@ -263,7 +270,10 @@ impl Runtime for Smol {
     }
 
     async fn sleep(dur: Duration) {
+        #[cfg(not(target_family = "wasm"))]
         async_io::Timer::after(dur).await;
+        #[cfg(target_family = "wasm")]
+        smol_wasi::Timer::after(dur).await;
     }
 
     type Tx<T: 'static> = async_channel::Sender<T>;
@@ -392,3 +402,144 @@ anyloop_with_channel!(AnyloopAsyncChannel, "async-channel on anyloop", {
         rx.recv().await.ok()
     }
 });
+
+// ------------------------------------------------ smol's driver on wasip1
+
+/// `async_io::block_on` and `async_io::Timer` reduced to what wasip1 can
+/// do (no reactor, no threads): the same ordered timer map, the same
+/// "poll, else fire due timers, else sleep until the next one" loop. The
+/// sleep is `std::thread::sleep`, i.e. one `poll_oneoff` on a clock
+/// subscription, as anyloop's and tokio's parks are.
+#[cfg(target_family = "wasm")]
+pub mod smol_wasi {
+    use std::cell::{Cell, RefCell};
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::pin::{pin, Pin};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::time::{Duration, Instant};
+
+    thread_local! {
+        static TIMERS: RefCell<BTreeMap<(Instant, u64), Waker>> =
+            const { RefCell::new(BTreeMap::new()) };
+        static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// A timer firing at a deadline (async-io's `Timer::after`).
+    #[derive(Debug)]
+    pub struct Timer {
+        when: Instant,
+        id: Option<u64>,
+    }
+
+    impl Timer {
+        /// Fires `dur` from now.
+        pub fn after(dur: Duration) -> Timer {
+            Timer {
+                when: Instant::now() + dur,
+                id: None,
+            }
+        }
+    }
+
+    impl Future for Timer {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if Instant::now() >= self.when {
+                if let Some(id) = self.id.take() {
+                    let when = self.when;
+                    TIMERS.with(|t| t.borrow_mut().remove(&(when, id)));
+                }
+                return Poll::Ready(());
+            }
+            let when = self.when;
+            match self.id {
+                None => {
+                    let id = NEXT_ID.with(|n| {
+                        let id = n.get();
+                        n.set(id + 1);
+                        id
+                    });
+                    TIMERS.with(|t| t.borrow_mut().insert((when, id), cx.waker().clone()));
+                    self.id = Some(id);
+                }
+                Some(id) => TIMERS.with(|t| {
+                    let mut t = t.borrow_mut();
+                    match t.get_mut(&(when, id)) {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        Some(w) => *w = cx.waker().clone(),
+                        // Fired (removed) but polled before its deadline
+                        // by a spurious wake: register again.
+                        None => {
+                            t.insert((when, id), cx.waker().clone());
+                        }
+                    }
+                }),
+            }
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Timer {
+        fn drop(&mut self) {
+            if let Some(id) = self.id {
+                let when = self.when;
+                TIMERS.with(|t| t.borrow_mut().remove(&(when, id)));
+            }
+        }
+    }
+
+    /// Wakes the due timers; returns the time until the next one.
+    fn fire_due() -> Option<Duration> {
+        let now = Instant::now();
+        let mut due = Vec::new();
+        let next = TIMERS.with(|t| {
+            let mut t = t.borrow_mut();
+            // Everything at or before `now` (ids are never `u64::MAX`).
+            let later = t.split_off(&(now, u64::MAX));
+            due.extend(std::mem::replace(&mut *t, later).into_values());
+            t.keys().next().map(|&(when, _)| when - now)
+        });
+        for w in due {
+            w.wake();
+        }
+        next
+    }
+
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    /// Runs `fut` to completion on this thread, firing timers and sleeping
+    /// until the next deadline when nothing else can make progress.
+    pub fn block_on<F: Future>(fut: F) -> F::Output {
+        let flag = Arc::new(Flag(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        loop {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+            loop {
+                let next = fire_due();
+                if flag.0.swap(false, Ordering::Acquire) {
+                    break;
+                }
+                match next {
+                    Some(d) => std::thread::sleep(d),
+                    None => panic!("smol_wasi::block_on: deadlock (no task ready, no timer)"),
+                }
+            }
+        }
+    }
+}

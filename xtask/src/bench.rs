@@ -11,8 +11,13 @@
 //!   `workloads::set_clock` where `std::time::Instant` does not work), the
 //!   interleaved measuring loop and the table. Every function there
 //!   compiles for wasm32 too.
-//! - `benches/peers/mod.rs`: the native peers (`Anyloop`, `Tokio`, `Smol`).
-//! - `benches/runtime.rs`: the native harness (`cargo bench --bench runtime`).
+//! - `benches/peers/mod.rs`: the peers (`Anyloop`, `Tokio`, `Smol`), native
+//!   and wasm32-wasip1 (there smol's `LocalExecutor` runs on
+//!   `peers::smol_wasi`: async-io's block_on/timer loop without a reactor,
+//!   since async-io does not build for wasm).
+//! - `benches/runtime.rs`: the native and WASI harness (`cargo bench --bench
+//!   runtime`; `--host wasi` runs it with `--target wasm32-wasip1` under
+//!   wasmtime, ARGS as natively except `--cpu`).
 //!   ARGS after `--` go to it: `--quick`, `--rounds N`, `--cpu` (time the
 //!   CPU-bound rows in thread CPU time: on a shared machine wall-clock
 //!   figures mostly measure preemption), `--peer NAME`, workload name
@@ -29,10 +34,9 @@
 //! Add a `fn bench_<host>(args)` below and a match arm in [`run`]. The host
 //! compiles `workloads` (e.g. `#[path = "../../benches/workloads/mod.rs"]`
 //! from a small bench binary or test), implements `Runtime` for the peers
-//! that exist there (wasip1: anyloop, tokio's wasip1 `current_thread` +
-//! `LocalSet`, smol's `LocalExecutor` with a wasi timer; web: anyloop vs
-//! wasm-bindgen-futures, driven by `tick`), builds for its target, runs it
-//! (`wasmtime run`, headless Chromium) and prints `workloads::report`.
+//! that exist there (web: anyloop vs wasm-bindgen-futures, driven by
+//! `tick`), builds for its target, runs it (headless Chromium) and prints
+//! `workloads::report`. WASI reuses `benches/runtime.rs` as it is.
 //!
 //! # Adding a workload
 //!
@@ -55,12 +59,9 @@ pub(crate) fn run(hosts: &[String], args: &[String]) -> Result<()> {
             // The browser: www/'s bench page (www/demo/src/bench.rs, async
             // workloads: nothing may block there) in headless Chromium.
             "web" => crate::www::bench(args)?,
-            "wasi" => {
-                return Err(format!(
-                    "`cargo xtask bench --host {host}` is not implemented yet \
-                     (see xtask/src/bench.rs for the hook)"
-                ))
-            }
+            // wasmtime: benches/runtime.rs built for wasm32-wasip1, the
+            // same peers (smol's LocalExecutor on peers::smol_wasi timers).
+            "wasi" => crate::wasi::bench("runtime", args)?,
             other => return Err(format!("unknown bench host {other:?} (native, wasi, web)")),
         }
     }

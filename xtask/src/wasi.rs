@@ -267,7 +267,6 @@ pub(crate) fn test() -> Result<String> {
 /// For `cargo xtask bench --host wasi`: builds bench target `bench` of the
 /// `anyloop` package for wasm32-wasip1 (release, `cargo bench`) and runs it
 /// under wasmtime with `args` (so its peers share one process).
-#[allow(dead_code)] // the hook for bench.rs's `--host wasi`
 pub(crate) fn bench(bench: &str, args: &[String]) -> Result<()> {
     install()?;
     println!("\n== bench: wasi (wasmtime) ==");
