@@ -28,10 +28,12 @@
 //!   hop. In headless Chromium 156 a `then` hop from wasm costs ~0.1 µs and
 //!   a `queueMicrotask` hop ~1 µs (release build; `tests/web.rs` logs both
 //!   as `anyloop-measure-hops`). A flag keeps at most one hop queued;
-//! - fairness: a tick spends at most [`Budget::default`] (4096 polls or
-//!   8 ms); if work remains the next tick is a `MessageChannel` macrotask,
-//!   so input and rendering run in between (`setTimeout(0)` would be
-//!   clamped to 4 ms);
+//! - fairness: a tick spends at most 8 ms (a time-only budget, no poll
+//!   cap: the core reads the clock every 32 polls); if work remains the
+//!   next tick is a `MessageChannel` macrotask, so input and rendering run
+//!   in between (`setTimeout(0)` would be clamped to 4 ms). A poll cap
+//!   would hand back to the browser after every few thousand cheap polls,
+//!   and each hand-back costs far more than the polls it bounds;
 //! - timers: one `setTimeout` for the earliest deadline, re-armed only when
 //!   that deadline changes. Deadlines past `setTimeout`'s 2³¹−1 ms limit are
 //!   re-armed in chunks; a timer never fires before its deadline (the core
@@ -282,9 +284,13 @@ impl Driver {
     }
 }
 
+/// What one scheduled tick may spend: 8 ms, half a 60 Hz frame, and no
+/// poll cap (see the crate docs, "fairness").
+const TICK_BUDGET: Budget = Budget::new(usize::MAX, Some(Duration::from_millis(8)));
+
 /// Runs one bounded tick of the installed loop and schedules what follows.
 fn run_tick() {
-    let Some(tick) = EventLoop::with_installed(|lp| lp.tick(Budget::default())) else {
+    let Some(tick) = EventLoop::with_installed(|lp| lp.tick(TICK_BUDGET)) else {
         return;
     };
     DRIVER.with(|d| {
