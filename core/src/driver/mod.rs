@@ -33,6 +33,10 @@ pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
 /// ~7× a `yield_now` round); a batch of many ready tasks is one check anyway.
 const CLOCK_EVERY: usize = 32;
 
+/// The most task polls between two clock reads of a time budget, reached
+/// while polls are cheap (see [`EventLoop::tick`]).
+const CLOCK_EVERY_MAX: usize = 256;
+
 /// How often (in task polls) a busy loop still polls the host for I/O.
 const IO_INTERVAL: u32 = 61;
 
@@ -373,7 +377,7 @@ pub struct Budget {
     /// Maximum task polls in this tick.
     pub max_polls: usize,
     /// Maximum time spent in this tick (checked between batches, after at
-    /// least 32 polls since the last check).
+    /// least 32 polls since the last check, up to 256 while polls are cheap).
     pub max_time: Option<Duration>,
 }
 
@@ -596,16 +600,20 @@ impl EventLoop {
         let start = budget.max_time.map(|_| local.now());
         local.fire_timers();
         let mut polls = 0;
-        let mut next_check = CLOCK_EVERY;
-        // With a time budget, run at most CLOCK_EVERY polls between clock
+        // With a time budget, run at most `every` polls between clock
         // reads, so that CPU-heavy tasks cannot overrun it by a whole batch.
-        let chunk = if start.is_some() {
+        // `every` starts at CLOCK_EVERY and doubles (up to CLOCK_EVERY_MAX)
+        // while the polls between two reads take under 1/64 of the budget:
+        // cheap polls then pay for fewer clock reads.
+        let mut every = if start.is_some() {
             CLOCK_EVERY
         } else {
             usize::MAX
         };
+        let mut next_check = CLOCK_EVERY;
+        let mut last = start.unwrap_or(0);
         while polls < budget.max_polls {
-            let n = local.run_batch((budget.max_polls - polls).min(chunk));
+            let n = local.run_batch((budget.max_polls - polls).min(every));
             if n == 0 {
                 break;
             }
@@ -613,12 +621,20 @@ impl EventLoop {
             if polls < next_check {
                 continue;
             }
-            next_check = polls + CLOCK_EVERY;
             if let (Some(start), Some(max)) = (start, budget.max_time) {
-                if local.now().saturating_sub(start) >= max.as_nanos() as u64 {
+                let max = max.as_nanos() as u64;
+                let now = local.now();
+                if now.saturating_sub(start) >= max {
                     break;
                 }
+                every = if now.saturating_sub(last).saturating_mul(64) < max {
+                    (every * 2).min(CLOCK_EVERY_MAX)
+                } else {
+                    CLOCK_EVERY
+                };
+                last = now;
             }
+            next_check = polls.saturating_add(every);
         }
         local.fire_timers();
         local.idle.set(true);
