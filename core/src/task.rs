@@ -413,7 +413,10 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 }
             });
         }
-        if this.fut.is_none() {
+        // `as_mut`, not `is_none`: a shared reference to the whole pinned
+        // future would retag it and invalidate its self-references
+        // (Stacked Borrows exempts only `&mut` to `!Unpin` data).
+        if this.fut.as_mut().is_none() {
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
         }
         meta.set_state(TaskState::Running);
