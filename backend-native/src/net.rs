@@ -100,6 +100,22 @@ use crate::reactor::{Async, Direction};
 /// `start_server` use similar values; the kernel caps it at `somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
 
+/// A non-blocking, close-on-exec TCP socket of `addr`'s family.
+fn tcp_socket(addr: SocketAddr) -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    Ok(rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+        None,
+    )?)
+}
+
 /// A TCP listening socket (asyncio's `Server` socket).
 ///
 /// # Examples
@@ -145,18 +161,7 @@ impl TcpListener {
 
     /// Binds to one socket address (`SO_REUSEADDR`, backlog [`LISTEN_BACKLOG`]).
     pub fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
-        use rustix::net::{AddressFamily, SocketFlags, SocketType};
-        let family = if addr.is_ipv4() {
-            AddressFamily::INET
-        } else {
-            AddressFamily::INET6
-        };
-        let fd = rustix::net::socket_with(
-            family,
-            SocketType::STREAM,
-            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-            None,
-        )?;
+        let fd = tcp_socket(addr)?;
         rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
         if addr.is_ipv6() {
             // Like asyncio: an IPv6 listener does not also take IPv4.
@@ -241,18 +246,7 @@ impl TcpStream {
 
     /// Connects to one socket address with a non-blocking `connect`.
     pub async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        use rustix::net::{AddressFamily, SocketFlags, SocketType};
-        let family = if addr.is_ipv4() {
-            AddressFamily::INET
-        } else {
-            AddressFamily::INET6
-        };
-        let fd = rustix::net::socket_with(
-            family,
-            SocketType::STREAM,
-            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-            None,
-        )?;
+        let fd = tcp_socket(addr)?;
         match rustix::net::connect(&fd, &addr) {
             Ok(()) => {}
             Err(e) if e == rustix::io::Errno::INPROGRESS || e == rustix::io::Errno::AGAIN => {}
