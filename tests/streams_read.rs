@@ -7,8 +7,10 @@
 
 mod common;
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -247,4 +249,86 @@ async fn readline_is_cancel_safe() {
     let cut = anyloop::timeout(Duration::ZERO, r.readline()).await;
     assert!(cut.is_err());
     assert_eq!(r.readline().await.unwrap(), b"partial line\n");
+}
+
+/// An in-memory transport fed by the test: reads return what was pushed,
+/// and wait (`Pending`) when nothing is buffered, like an idle socket.
+#[derive(Clone, Default)]
+struct Feed(Rc<RefCell<FeedState>>);
+
+#[derive(Default)]
+struct FeedState {
+    data: std::collections::VecDeque<u8>,
+    eof: bool,
+    waker: Option<std::task::Waker>,
+}
+
+impl Feed {
+    fn push(&self, bytes: &[u8]) {
+        let mut st = self.0.borrow_mut();
+        st.data.extend(bytes);
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl futures_lite::AsyncRead for Feed {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut st = self.0.borrow_mut();
+        if st.data.is_empty() && !st.eof {
+            st.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = buf.len().min(st.data.len());
+        for (dst, src) in buf.iter_mut().zip(st.data.drain(..n)) {
+            *dst = src;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+/// Polls `fut` once: what a reader returns without waiting for the peer.
+fn now<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+#[anyloop::test]
+async fn cancelled_readuntil_does_not_hide_a_buffered_separator() {
+    // Regression: a cancelled `readuntil(b"\r\n\r\n")` left its search
+    // position behind, and the next `readline()` started there, skipping
+    // the "\r\n" already buffered (a peer could desynchronize headers).
+    let feed = Feed::default();
+    let mut r = StreamReader::new(feed.clone());
+    feed.push(b"Host: a\r\nX-Y: b\r\n");
+    let cut = anyloop::timeout(Duration::from_millis(5), r.readuntil(b"\r\n\r\n")).await;
+    assert!(cut.is_err(), "no blank line was sent yet");
+    assert_eq!(now(r.readline()).unwrap().unwrap(), b"Host: a\r\n");
+
+    // The same with another separator, and with a one-byte one.
+    assert!(now(r.readuntil(b"\r\n\r\n")).is_none());
+    assert_eq!(now(r.readuntil(b"-Y")).unwrap().unwrap(), b"X-Y");
+    assert!(now(r.readuntil(b"\n\n")).is_none());
+    assert_eq!(now(r.readuntil(b":")).unwrap().unwrap(), b":");
+
+    // A search cancelled and restarted with the same separator still
+    // finds it when it arrives, also split across reads.
+    assert!(now(r.readuntil(b"\r\n\r\n")).is_none());
+    feed.push(b"\r");
+    assert!(now(r.readuntil(b"\r\n\r\n")).is_none());
+    feed.push(b"\nbody");
+    assert_eq!(
+        now(r.readuntil(b"\r\n\r\n")).unwrap().unwrap(),
+        b" b\r\n\r\n"
+    );
+    assert_eq!(r.buffered(), b"body");
 }

@@ -457,3 +457,109 @@ async fn reader_and_writer_as_futures_io() {
     assert_eq!(r.readline().await.unwrap(), b"");
     common::shut_down(&server).await;
 }
+
+/// A server whose handler writes `size` bytes and returns at once (the
+/// writer keeps sending in the background), and a connected client that
+/// has been accepted; `None` on hosts without TCP (after checking
+/// `Unsupported`).
+async fn write_and_return_server(size: usize) -> Option<(Server, anyloop::net::TcpStream)> {
+    let caps = anyloop::capabilities();
+    let accepted = Rc::new(Cell::new(0));
+    let acc = accepted.clone();
+    let server = common::supported(
+        start_server(
+            move |_r: StreamReader, w: StreamWriter| {
+                let accepted = acc.clone();
+                async move {
+                    accepted.set(accepted.get() + 1);
+                    w.write(&vec![b'x'; size]);
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await,
+        caps.tcp_listen,
+        "start_server",
+    )?;
+    let client = common::supported(
+        anyloop::net::TcpStream::connect_addr(server.local_addr().unwrap()).await,
+        caps.tcp_connect,
+        "TcpStream::connect_addr",
+    )?;
+    // (Closing the listener before the accept would reset the connection.)
+    common::wait_until("the accept", Duration::from_secs(30), || {
+        accepted.get() == 1
+    })
+    .await;
+    Some((server, client))
+}
+
+/// Reads until end of stream (or an error); returns the byte count.
+async fn count_to_eof(client: &anyloop::net::TcpStream) -> usize {
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    common::deadline("the end of the stream", async {
+        loop {
+            match client.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await;
+    total
+}
+
+#[anyloop::test]
+async fn abort_clients_closes_connections_with_buffered_data() {
+    // Regression: a handler that wrote more than the socket takes and
+    // returned left a flush task nobody tracked. `wait_closed` returned,
+    // `active_connections()` said 0, and the socket stayed open (the
+    // client later received everything). Now the connection counts until
+    // its writer is done, and `abort_clients` drops the buffer and closes.
+    const BIG: usize = 32 << 20;
+    let Some((server, client)) = write_and_return_server(BIG).await else {
+        return;
+    };
+    // The client reads nothing, so most of the 32 MiB stays buffered.
+    anyloop::sleep(Duration::from_millis(20)).await;
+    server.close();
+    assert_eq!(server.active_connections(), 1, "the flush is still running");
+    let server = Rc::new(server);
+    let s = server.clone();
+    let closed = anyloop::spawn(async move { s.wait_closed().await });
+    anyloop::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !closed.is_finished(),
+        "wait_closed returned while a connection still had data to send"
+    );
+
+    server.abort_clients();
+    common::deadline("wait_closed after abort_clients", closed)
+        .await
+        .unwrap();
+    assert_eq!(server.active_connections(), 0);
+
+    // The client sees the end of the stream (what the kernel had already
+    // accepted still arrives), not the whole 32 MiB.
+    let total = count_to_eof(&client).await;
+    assert!(
+        total < BIG,
+        "the aborted writer still sent all {total} bytes"
+    );
+}
+
+#[anyloop::test]
+async fn wait_closed_waits_for_a_returned_handlers_flush() {
+    // A handler that writes and returns: the connection stays counted
+    // until the peer has read everything, and then it is closed.
+    const SIZE: usize = 4 << 20;
+    let Some((server, client)) = write_and_return_server(SIZE).await else {
+        return;
+    };
+    server.close();
+    assert_eq!(count_to_eof(&client).await, SIZE);
+    common::deadline("wait_closed", server.wait_closed()).await;
+    assert_eq!(server.active_connections(), 0);
+}

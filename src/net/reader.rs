@@ -62,8 +62,11 @@ pub struct StreamReader {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Bytes after `start` already searched for the current separator.
+    /// Bytes after `start` already searched for `scanned_sep` (a
+    /// cancelled search resumes there; a search for another separator
+    /// starts over).
     scanned: usize,
+    scanned_sep: Vec<u8>,
     eof: bool,
     limit: usize,
 }
@@ -97,6 +100,7 @@ impl StreamReader {
             start: 0,
             end: 0,
             scanned: 0,
+            scanned_sep: Vec::new(),
             eof: false,
             limit: limit.max(1),
         }
@@ -335,6 +339,13 @@ impl StreamReader {
             )));
         }
         let seplen = separator.len();
+        if self.scanned_sep != separator {
+            // The bytes scanned so far were searched for another separator
+            // (e.g. by a cancelled `readuntil`): this one may be in them.
+            self.scanned = 0;
+            self.scanned_sep.clear();
+            self.scanned_sep.extend_from_slice(separator);
+        }
         loop {
             let avail = &self.buf[self.start..self.end];
             // Resume the search where the last one stopped, minus a partial

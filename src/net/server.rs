@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyloop_core::TaskRef;
 
+use super::writer::AbortHandle;
 use super::{StreamReader, StreamWriter};
 
 /// A listener the server accepts from; yields split connections.
@@ -121,7 +122,7 @@ struct ServerState {
     limit: usize,
     closed: Cell<bool>,
     active: Cell<usize>,
-    conns: RefCell<Vec<Option<TaskRef>>>,
+    conns: RefCell<Vec<Option<Conn>>>,
     free: RefCell<Vec<usize>>,
     waiters: RefCell<Vec<Waker>>,
 }
@@ -151,30 +152,45 @@ impl ServerState {
     }
 
     fn spawn_handler(self: &Rc<Self>, r: StreamReader, w: StreamWriter) {
-        let fut = (self.handler)(r, w);
         let slot = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut c = self.conns.borrow_mut();
             c.push(None);
             c.len() - 1
         });
         self.active.set(self.active.get() + 1);
-        let guard = ConnGuard {
+        let guard = Rc::new(ConnGuard {
             state: self.clone(),
             slot,
-        };
+        });
+        // The connection counts until the handler has ended AND its
+        // writer has sent what it buffered (the flush outlives a handler
+        // that returns right after `write`).
+        w.hold_until_released(guard.clone());
+        let writer = w.abort_handle();
+        self.conns.borrow_mut()[slot] = Some(Conn { task: None, writer });
+        let fut = (self.handler)(r, w);
         let task = anyloop_core::task::Builder::new()
             .name("anyloop::net::Server connection")
             .spawn(async move {
                 let _guard = guard;
                 fut.await
             });
-        self.conns.borrow_mut()[slot] = Some(task.task_ref());
+        if let Some(conn) = &mut self.conns.borrow_mut()[slot] {
+            conn.task = Some(task.task_ref());
+        }
         task.detach();
     }
 }
 
-/// Counts a running handler; dropped when its task ends, panics or is
-/// cancelled.
+/// A connection as the server sees it: its handler task and its writer.
+struct Conn {
+    task: Option<TaskRef>,
+    writer: AbortHandle,
+}
+
+/// Counts an open connection; dropped when its handler task has ended
+/// (returned, panicked or was cancelled) and its writer has finished
+/// sending (or was aborted).
 struct ConnGuard {
     state: Rc<ServerState>,
     slot: usize,
@@ -291,7 +307,8 @@ impl Server {
         !self.state.closed.get()
     }
 
-    /// Handlers currently running.
+    /// Connections still open: handlers running, or whose writer is
+    /// still sending what the handler wrote before it returned.
     ///
     /// # Examples
     ///
@@ -316,8 +333,10 @@ impl Server {
         self.state.close();
     }
 
-    /// Waits until the server is closed and every handler has finished
-    /// (asyncio 3.12's `wait_closed`).
+    /// Waits until the server is closed and every connection is done: its
+    /// handler has finished and its writer has sent its buffered data
+    /// (asyncio 3.12's `wait_closed`). A peer that stops reading keeps its
+    /// connection open; [`abort_clients`](Self::abort_clients) ends it.
     ///
     /// # Examples
     ///
@@ -381,8 +400,11 @@ impl Server {
         self.wait_closed().await;
     }
 
-    /// Cancels every running handler (asyncio 3.13's `abort_clients`);
-    /// their connections are closed as the handlers are dropped.
+    /// Closes every connection at once (asyncio 3.13's `abort_clients`):
+    /// data still buffered in the writers is dropped, flushes in progress
+    /// stop, and running handlers are cancelled; each socket closes as its
+    /// handler is dropped. [`wait_closed`](Self::wait_closed) then returns
+    /// as soon as the handlers are gone.
     ///
     /// # Examples
     ///
@@ -396,16 +418,20 @@ impl Server {
     /// ```
     #[doc(alias = "close_clients")]
     pub fn abort_clients(&self) {
-        let tasks: Vec<TaskRef> = self
+        let conns: Vec<(Option<TaskRef>, AbortHandle)> = self
             .state
             .conns
             .borrow()
             .iter()
             .flatten()
-            .cloned()
+            .map(|c| (c.task.clone(), c.writer.clone()))
             .collect();
-        for t in tasks {
-            t.cancel();
+        for (task, writer) in conns {
+            // Writer first: the handler's drop must not start a flush.
+            writer.abort();
+            if let Some(t) = task {
+                t.cancel();
+            }
         }
     }
 }

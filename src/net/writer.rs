@@ -1,12 +1,13 @@
 //! [`StreamWriter`]: asyncio's writer with a write buffer and `drain()`.
 
-use std::cell::RefCell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures_io::AsyncWrite;
@@ -71,6 +72,9 @@ pub struct StreamWriter {
 
 struct Shared {
     state: RefCell<State>,
+    /// Released when the writer is gone and its last flush has ended (a
+    /// server counts the connection until then).
+    hold: Cell<Option<Rc<dyn Any>>>,
 }
 
 struct State {
@@ -82,6 +86,8 @@ struct State {
     low: usize,
     /// A background task is driving the writes.
     driver: bool,
+    /// That task's waker, for [`StreamWriter::abort`].
+    driver_waker: Option<Waker>,
     eof_wanted: bool,
     eof_sent: bool,
     closing: bool,
@@ -211,7 +217,18 @@ impl Shared {
             anyloop_core::task::Builder::new()
                 .name("anyloop::net::StreamWriter flush")
                 .spawn(async move {
-                    poll_fn(|cx| shared.poll_drive(cx)).await;
+                    poll_fn(|cx| {
+                        {
+                            let mut st = shared.state.borrow_mut();
+                            match &mut st.driver_waker {
+                                Some(w) if w.will_wake(cx.waker()) => {}
+                                w => *w = Some(cx.waker().clone()),
+                            }
+                        }
+                        shared.poll_drive(cx)
+                    })
+                    .await;
+                    shared.state.borrow_mut().driver_waker = None;
                     shared.state.borrow_mut().driver = false;
                     // Work queued between the last poll and now.
                     shared.kick();
@@ -263,6 +280,39 @@ impl Shared {
     }
 }
 
+impl Shared {
+    fn abort(&self) {
+        let (waiters, driver) = {
+            let mut st = self.state.borrow_mut();
+            st.buf = Vec::new();
+            st.pos = 0;
+            st.transport = None;
+            st.closing = true;
+            st.closed = true;
+            (std::mem::take(&mut st.waiters), st.driver_waker.take())
+        };
+        waiters.into_iter().for_each(Waker::wake);
+        // The flush task waits for the socket, which will never signal
+        // now: wake it so that it ends (and releases the writer).
+        if let Some(w) = driver {
+            w.wake();
+        }
+    }
+}
+
+/// Aborts a [`StreamWriter`] from outside (the server's `abort_clients`),
+/// also after the writer was dropped while its flush task still runs.
+#[derive(Clone)]
+pub(crate) struct AbortHandle(Weak<Shared>);
+
+impl AbortHandle {
+    pub(crate) fn abort(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.abort();
+        }
+    }
+}
+
 impl StreamWriter {
     /// Wraps a transport. [`peer_addr`](Self::peer_addr) and
     /// [`local_addr`](Self::local_addr) are only known for sockets opened
@@ -296,6 +346,7 @@ impl StreamWriter {
                     high: DEFAULT_HIGH_WATER,
                     low: DEFAULT_HIGH_WATER / 4,
                     driver: false,
+                    driver_waker: None,
                     eof_wanted: false,
                     eof_sent: false,
                     closing: false,
@@ -303,6 +354,7 @@ impl StreamWriter {
                     error: None,
                     waiters: Vec::new(),
                 }),
+                hold: Cell::new(None),
             }),
             info,
         }
@@ -492,16 +544,20 @@ impl StreamWriter {
     /// # });
     /// ```
     pub fn abort(&self) {
-        let waiters = {
-            let mut st = self.shared.state.borrow_mut();
-            st.buf = Vec::new();
-            st.pos = 0;
-            st.transport = None;
-            st.closing = true;
-            st.closed = true;
-            std::mem::take(&mut st.waiters)
-        };
-        waiters.into_iter().for_each(Waker::wake);
+        self.shared.abort();
+    }
+
+    /// Keeps `hold` alive until the writer is dropped and its buffered
+    /// data is sent (or aborted): a server counts the connection as open
+    /// until then.
+    pub(crate) fn hold_until_released(&self, hold: Rc<dyn Any>) {
+        self.shared.hold.set(Some(hold));
+    }
+
+    /// A handle that aborts this writer (and its background flush) while
+    /// it lives, without keeping it alive.
+    pub(crate) fn abort_handle(&self) -> AbortHandle {
+        AbortHandle(Rc::downgrade(&self.shared))
     }
 
     /// True after [`close`](Self::close) or a connection error.
