@@ -1,0 +1,451 @@
+//! Fault injection against a real server on 127.0.0.1 (native): out of
+//! file descriptors on accept, a reset in the middle of a write, a peer
+//! that half-closes, a full accept backlog, a wave of 10,000 resets, and
+//! writes after the peer closed with SIGPIPE at its default (deadly)
+//! disposition. Each test checks that nothing is lost on the healthy
+//! connections and that the server keeps serving.
+//!
+//! Several of these change process-wide state (the open-files limit, the
+//! SIGPIPE disposition), so the tests of this file run one at a time.
+#![cfg(not(target_family = "wasm"))]
+// `serial()`'s guard is held across awaits on purpose: it serializes the
+// tests (each runs its own loop on its own thread), not tasks of one loop.
+#![allow(clippy::await_holding_lock)]
+
+mod common;
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyloop::net::{
+    open_connection, start_server, start_server_on, Server, StreamReader, StreamWriter,
+    TcpListener, TcpStream,
+};
+
+/// One test of this file at a time (they change process-wide state).
+fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: Mutex<()> = Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Open file descriptors of this process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// The server's protocol: `flood\n` makes it write until the connection
+/// fails (and record that error); `sum\n` then numbers, one a line, until
+/// end of stream, answers `count total\n`; any other line is echoed.
+async fn serve(
+    mut r: StreamReader,
+    w: StreamWriter,
+    errors: Rc<RefCell<Vec<io::ErrorKind>>>,
+) -> io::Result<()> {
+    loop {
+        let line = r.readline().await?;
+        match &line[..] {
+            b"" => break,
+            b"flood\n" => {
+                let chunk = vec![b'f'; 256 * 1024];
+                let err = loop {
+                    w.write(&chunk);
+                    if let Err(e) = w.drain().await {
+                        break e;
+                    }
+                };
+                errors.borrow_mut().push(err.kind());
+                return Err(err);
+            }
+            b"sum\n" => {
+                let (mut count, mut total) = (0u64, 0u64);
+                loop {
+                    let n = r.readline().await?;
+                    if n.is_empty() {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&n);
+                    let v: u64 = text
+                        .trim()
+                        .parse()
+                        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a number"))?;
+                    count += 1;
+                    total += v;
+                }
+                // The peer has half-closed: our direction still works.
+                w.write(format!("{count} {total}\n").as_bytes());
+                break;
+            }
+            _ => {
+                w.write(&line);
+                w.drain().await?;
+            }
+        }
+    }
+    w.close();
+    w.wait_closed().await
+}
+
+struct Fixture {
+    server: Server,
+    addr: SocketAddr,
+    errors: Rc<RefCell<Vec<io::ErrorKind>>>,
+}
+
+async fn fixture() -> Fixture {
+    let errors: Rc<RefCell<Vec<io::ErrorKind>>> = Rc::default();
+    let e = errors.clone();
+    let server = start_server(move |r, w| serve(r, w, e.clone()), "127.0.0.1", 0)
+        .await
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    Fixture {
+        server,
+        addr,
+        errors,
+    }
+}
+
+/// One line there and back on a new connection: the server still serves.
+async fn round_trip(addr: SocketAddr, msg: &str) {
+    let (mut r, w) = open_connection("127.0.0.1", addr.port()).await.unwrap();
+    w.write(msg.as_bytes());
+    w.drain().await.unwrap();
+    let back = common::deadline("an echo", r.readline()).await.unwrap();
+    assert_eq!(back, msg.as_bytes());
+}
+
+/// Closing `stream` sends RST instead of FIN (SO_LINGER 0).
+fn reset_on_close(stream: &TcpStream) {
+    rustix::net::sockopt::set_socket_linger(stream.get_ref(), Some(Duration::ZERO)).unwrap();
+}
+
+#[anyloop::test]
+async fn out_of_descriptors_on_accept_backs_off_and_recovers() {
+    let _serial = serial();
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let f = fixture().await;
+    round_trip(f.addr, "warm up\n").await;
+    let server = &f.server;
+    common::wait_until(
+        "the warm-up connection to end",
+        Duration::from_secs(30),
+        || server.active_connections() == 0,
+    )
+    .await;
+
+    // Clients connect while every descriptor of the process is in use:
+    // the kernel completes their handshakes, the server's accept fails
+    // with EMFILE.
+    const CLIENTS: usize = 8;
+    struct Restore(rustix::process::Rlimit);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = setrlimit(Resource::Nofile, self.0);
+        }
+    }
+    let saved = Restore(getrlimit(Resource::Nofile));
+    let mut low = saved.0;
+    low.current = Some((open_fds() + CLIENTS + 16) as u64);
+    setrlimit(Resource::Nofile, low).unwrap();
+    let mut filler: Vec<OwnedFd> = Vec::new();
+    let emfile = loop {
+        match rustix::io::dup(std::io::stderr()) {
+            Ok(fd) => filler.push(fd),
+            Err(e) => break io::Error::from(e),
+        }
+    };
+    assert_eq!(emfile.raw_os_error(), Some(libc::EMFILE), "{emfile}");
+    filler.truncate(filler.len() - CLIENTS);
+    // Blocking connects: the loop does not run (and so cannot accept)
+    // until the table is full again; the kernel completes the handshakes.
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let mut s = std::net::TcpStream::connect(f.addr).unwrap();
+        std::io::Write::write_all(&mut s, format!("client {i}\n").as_bytes()).unwrap();
+        clients.push(TcpStream::from_std(s).unwrap());
+    }
+    assert!(
+        rustix::io::dup(std::io::stderr()).is_err(),
+        "the table is full"
+    );
+    // The server retries (backing off) but cannot accept yet.
+    anyloop::sleep(Duration::from_millis(100)).await;
+    assert!(f.server.is_serving());
+    assert_eq!(f.server.active_connections(), 0);
+
+    // Descriptors come back: every waiting client is served, nothing lost.
+    drop(filler);
+    drop(saved);
+    for (i, s) in clients.iter().enumerate() {
+        let want = format!("client {i}\n");
+        let mut got = vec![0u8; want.len()];
+        let mut n = 0;
+        common::deadline("the echo after EMFILE", async {
+            while n < got.len() {
+                let k = s.read(&mut got[n..]).await.unwrap();
+                assert_ne!(k, 0, "client {i}: closed without an echo");
+                n += k;
+            }
+        })
+        .await;
+        assert_eq!(got, want.as_bytes());
+    }
+    round_trip(f.addr, "after\n").await;
+    common::shut_down(&f.server).await;
+}
+
+#[anyloop::test]
+async fn reset_in_the_middle_of_a_write_fails_only_that_connection() {
+    let _serial = serial();
+    let f = fixture().await;
+    // A healthy connection, open across the reset.
+    let (mut hr, hw) = open_connection("127.0.0.1", f.addr.port()).await.unwrap();
+    hw.write(b"before\n");
+    hw.drain().await.unwrap();
+    assert_eq!(hr.readline().await.unwrap(), b"before\n");
+
+    // The rude client asks for a flood, reads a little of it, then resets.
+    let rude = TcpStream::connect_addr(f.addr).await.unwrap();
+    rude.write_all(b"flood\n").await.unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < 1 << 20 {
+        let n = rude.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    reset_on_close(&rude);
+    drop(rude);
+
+    let errors = f.errors.clone();
+    common::wait_until("the writer's error", Duration::from_secs(30), || {
+        !errors.borrow().is_empty()
+    })
+    .await;
+    let kind = f.errors.borrow()[0];
+    assert!(
+        matches!(
+            kind,
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+        ),
+        "{kind:?}"
+    );
+    hw.write(b"after\n");
+    hw.drain().await.unwrap();
+    assert_eq!(hr.readline().await.unwrap(), b"after\n");
+    round_trip(f.addr, "new\n").await;
+    common::shut_down(&f.server).await;
+}
+
+#[anyloop::test]
+async fn peer_half_close_still_gets_the_answer() {
+    let _serial = serial();
+    let f = fixture().await;
+    let mut clients = Vec::new();
+    for c in 0..20u64 {
+        let port = f.addr.port();
+        clients.push(anyloop::spawn(async move {
+            let (mut r, w) = open_connection("127.0.0.1", port).await?;
+            w.write(b"sum\n");
+            for v in 0..1000u64 {
+                w.write(format!("{}\n", v * c).as_bytes());
+                w.drain().await?;
+            }
+            // Half-close: no more requests, but the answer must come.
+            w.write_eof();
+            let answer = r.read_to_eof().await?;
+            io::Result::Ok((c, answer))
+        }));
+    }
+    for client in clients {
+        let (c, answer) = common::deadline("a half-closed client", client)
+            .await
+            .unwrap()
+            .unwrap();
+        let total: u64 = (0..1000u64).map(|v| v * c).sum();
+        assert_eq!(answer, format!("1000 {total}\n").as_bytes());
+    }
+    round_trip(f.addr, "still serving\n").await;
+    common::shut_down(&f.server).await;
+}
+
+async fn backlog_client(addr: SocketAddr, i: usize) -> io::Result<Vec<u8>> {
+    let s = TcpStream::connect_addr(addr).await?;
+    s.write_all(format!("client {i}\n").as_bytes()).await?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while !got.ends_with(b"\n") {
+        let n = s.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    Ok(got)
+}
+
+#[anyloop::test]
+async fn full_accept_backlog_is_served_once_the_server_accepts() {
+    let _serial = serial();
+    // A listener with a backlog of 1 that nobody accepts from yet: the
+    // kernel queues one or two handshakes and drops the other SYNs, which
+    // the clients send again (after about a second). (More clients make
+    // the kernel back off for minutes; six show the same thing.)
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    rustix::net::listen(&std_listener, 1).unwrap();
+    let listener = TcpListener::from_std(std_listener).unwrap();
+    let addr = listener.local_addr().unwrap();
+    const CLIENTS: usize = 6;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            anyloop::spawn(async move {
+                // The kernel may reset a handshake it had no room for
+                // (syncookies); a client then tries again, as real ones do.
+                let mut resets = 0;
+                loop {
+                    match backlog_client(addr, i).await {
+                        Err(e) if e.kind() == io::ErrorKind::ConnectionReset && resets < 5 => {
+                            resets += 1;
+                        }
+                        res => return res.map(|got| (i, got)),
+                    }
+                }
+            })
+        })
+        .collect();
+    anyloop::sleep(Duration::from_millis(50)).await;
+
+    let errors: Rc<RefCell<Vec<io::ErrorKind>>> = Rc::default();
+    let server = start_server_on(move |r, w| serve(r, w, errors.clone()), listener).unwrap();
+    for c in clients {
+        let (i, got) = common::deadline("a client of the full backlog", c)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, format!("client {i}\n").as_bytes());
+    }
+    round_trip(addr, "after the burst\n").await;
+    common::shut_down(&server).await;
+}
+
+#[anyloop::test]
+async fn ten_thousand_resets_leak_nothing_and_the_server_keeps_serving() {
+    let _serial = serial();
+    const TOTAL: usize = 10_000;
+    const WAVE: usize = 500;
+    common::raise_fd_limit(4 * WAVE as u64 + 256);
+    let f = fixture().await;
+    round_trip(f.addr, "warm up\n").await;
+    let before = open_fds();
+    let (mut hr, hw) = open_connection("127.0.0.1", f.addr.port()).await.unwrap();
+
+    common::deadline("the reset wave", async {
+        for wave in 0..TOTAL / WAVE {
+            let conns: Vec<_> = (0..WAVE)
+                .map(|i| {
+                    anyloop::spawn(async move {
+                        let s = TcpStream::connect_addr(f.addr).await?;
+                        if i % 2 == 0 {
+                            // Half a line, then the reset.
+                            s.write_all(b"half a li").await?;
+                        }
+                        reset_on_close(&s);
+                        io::Result::Ok(())
+                    })
+                })
+                .collect();
+            for c in conns {
+                c.await.unwrap().unwrap();
+            }
+            // The healthy connection is served between the waves.
+            hw.write(format!("wave {wave}\n").as_bytes());
+            hw.drain().await.unwrap();
+            assert_eq!(
+                hr.readline().await.unwrap(),
+                format!("wave {wave}\n").as_bytes()
+            );
+        }
+    })
+    .await;
+    drop((hr, hw));
+    let server = &f.server;
+    common::wait_until(
+        "every reset connection to end",
+        Duration::from_secs(60),
+        || server.active_connections() == 0,
+    )
+    .await;
+    common::wait_until(
+        "the descriptors to come back",
+        Duration::from_secs(60),
+        || open_fds() <= before,
+    )
+    .await;
+    round_trip(f.addr, "after the wave\n").await;
+    common::shut_down(&f.server).await;
+}
+
+/// Restores the SIGPIPE disposition on drop.
+struct SigpipeDefault(libc::sighandler_t);
+
+impl SigpipeDefault {
+    fn set() -> SigpipeDefault {
+        // SAFETY: `signal` only swaps the process's SIGPIPE disposition;
+        // the tests of this file run one at a time (`serial`) and no other
+        // code here installs a SIGPIPE handler.
+        SigpipeDefault(unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) })
+    }
+}
+
+impl Drop for SigpipeDefault {
+    fn drop(&mut self) {
+        // SAFETY: as in `set`: puts the saved disposition back.
+        unsafe { libc::signal(libc::SIGPIPE, self.0) };
+    }
+}
+
+#[anyloop::test]
+async fn writes_after_the_peer_closed_fail_without_sigpipe() {
+    let _serial = serial();
+    // With SIGPIPE at its default, a write on a socket whose peer is gone
+    // would kill the process unless the runtime asks the kernel not to
+    // raise it (MSG_NOSIGNAL); the error must come back instead.
+    let _sigpipe = SigpipeDefault::set();
+    let f = fixture().await;
+    for _ in 0..4 {
+        let s = TcpStream::connect_addr(f.addr).await.unwrap();
+        s.write_all(b"flood\n").await.unwrap();
+        drop(s);
+    }
+    let errors = f.errors.clone();
+    common::wait_until("the writers' errors", Duration::from_secs(30), || {
+        errors.borrow().len() == 4
+    })
+    .await;
+    for kind in f.errors.borrow().iter() {
+        assert!(
+            matches!(
+                kind,
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            ),
+            "{kind:?}"
+        );
+    }
+    round_trip(f.addr, "alive\n").await;
+    common::shut_down(&f.server).await;
+
+    // The same over a Unix socket pair.
+    let (a, b) = anyloop::net::UnixStream::pair().unwrap();
+    drop(b);
+    let err = loop {
+        if let Err(e) = a.write(&[0u8; 4096]).await {
+            break e;
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+}
