@@ -53,7 +53,13 @@
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //! | `fut = loop.create_future()`, `fut.set_result(x)`, `await fut` | [`future::Promise`]: `Promise::new()`, `p.set(x)`, `p.wait().await` |
 //! | `concurrent.futures.Future` (across threads) | [`oneshot::channel`]`()` |
-//! | `loop.time()` | [`time::Instant::now`] |
+//! | `loop.time()` | [`time::Instant::now`], [`RunningLoop::time`] |
+//! | `asyncio.get_running_loop()` (the loop object) | [`get_running_loop`] → [`RunningLoop`] (design notes in [`event_loop`]) |
+//! | `loop.create_future()`, `loop.create_task(coro)` | [`RunningLoop::create_future`], [`RunningLoop::create_task`] |
+//! | `loop.run_in_executor(executor, f)`, `set_default_executor`, `shutdown_default_executor()` | [`RunningLoop::run_in_executor`] with an [`Executor`], [`RunningLoop::set_default_executor`], [`RunningLoop::shutdown_default_executor`] |
+//! | `loop.add_reader/add_writer/remove_reader/remove_writer(fd, ...)` | [`RunningLoop::add_reader`], [`RunningLoop::add_writer`], [`RunningLoop::remove_reader`], [`RunningLoop::remove_writer`] |
+//! | `loop.sock_recv/sock_recv_into/sock_sendall/sock_accept/sock_connect` | [`RunningLoop::sock_recv`], [`RunningLoop::sock_recv_into`], [`RunningLoop::sock_sendall`], [`RunningLoop::sock_accept`], [`RunningLoop::sock_connect`] |
+//! | `asyncio.Runner(loop_factory=...)`, `new_event_loop()` | [`Runner::with_host`] (any [`Host`]) |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
 //! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
@@ -108,7 +114,11 @@ pub use anyloop_core::{
 };
 pub use anyloop_macros::{main, test};
 
+pub mod event_loop;
 pub mod net;
+
+#[doc(alias = "get_event_loop")]
+pub use event_loop::{get_running_loop, try_get_running_loop, Executor, Job, RunningLoop};
 
 /// Standard input and output without blocking other tasks.
 ///
@@ -213,6 +223,31 @@ impl Runner {
         Ok(Runner {
             lp: EventLoop::new(backend::new_host()?),
         })
+    }
+
+    /// A runner on a host you wrote (asyncio 3.12's
+    /// `Runner(loop_factory=...)`): every anyloop API that the host's
+    /// [`Capabilities`] allow works on it, through the same
+    /// [`run`](Self::run).
+    ///
+    /// # Examples
+    ///
+    /// A host with virtual time (core's test host), so a one-hour sleep
+    /// returns at once:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let runner = anyloop::Runner::with_host(anyloop_core::testing::MockHost::new());
+    /// runner.run(async { anyloop::sleep(Duration::from_secs(3600)).await });
+    /// ```
+    ///
+    /// See [`Host`] for a host written from scratch.
+    #[doc(alias = "loop_factory")]
+    #[doc(alias = "new_event_loop")]
+    pub fn with_host(host: impl Host) -> Runner {
+        Runner {
+            lp: EventLoop::new(host),
+        }
     }
 
     /// Runs `fut` to completion on this loop (asyncio's `Runner.run`).

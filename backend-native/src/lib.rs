@@ -20,6 +20,7 @@
 #![cfg(not(target_family = "wasm"))]
 
 pub mod blocking;
+pub mod fd;
 pub mod io;
 pub mod net;
 mod reactor;

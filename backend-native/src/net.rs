@@ -334,6 +334,16 @@ impl TcpStream {
     pub fn get_ref(&self) -> &net::TcpStream {
         self.inner.get_ref()
     }
+
+    /// Deregisters the stream from the reactor and returns the std stream
+    /// (still in non-blocking mode).
+    ///
+    /// # Errors
+    ///
+    /// The poller's error when deregistering.
+    pub fn into_std(self) -> io::Result<net::TcpStream> {
+        self.inner.into_inner()
+    }
 }
 
 impl fmt::Debug for TcpStream {

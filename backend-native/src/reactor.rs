@@ -267,6 +267,19 @@ impl<T: AsFd> Async<T> {
         }
     }
 
+    /// Deregisters and returns the I/O object (still non-blocking).
+    pub(crate) fn into_inner(mut self) -> io::Result<T> {
+        match self.io.take() {
+            Some(io) => {
+                let r = self.source.reactor.poller.delete(io.as_fd());
+                // `Drop` frees the key and wakes any waiter.
+                drop(self);
+                r.map(|()| io)
+            }
+            None => unreachable!("Async used after drop"),
+        }
+    }
+
     /// Runs `op` until it does not return `WouldBlock`, waiting for
     /// readiness in `dir` in between.
     pub(crate) fn poll_io<R>(
@@ -293,6 +306,17 @@ impl<T: AsFd> Async<T> {
                 res => return Poll::Ready(res),
             }
         }
+    }
+
+    /// Waits for the next readiness event in `dir` (oneshot: arms the
+    /// poller; edge: forgets the last edge). Always `Pending` unless
+    /// arming fails.
+    pub(crate) fn source_interest(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.source.register_interest(dir, cx)
     }
 
     /// Async version of [`poll_io`](Self::poll_io).

@@ -35,6 +35,7 @@
 )]
 #![cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 
+pub mod fd;
 pub mod io;
 pub mod net;
 mod reactor;

@@ -89,6 +89,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod fd;
 pub mod io;
 pub mod net;
 

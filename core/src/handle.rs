@@ -66,7 +66,10 @@ impl Handle {
     }
 
     /// Spawns a `Send` future onto the loop from any thread (asyncio's
-    /// `run_coroutine_threadsafe`). Await the returned [`Task`] anywhere.
+    /// `run_coroutine_threadsafe`). Await the returned [`Task`] anywhere:
+    /// on this loop, on another anyloop loop, or from a plain thread with
+    /// any executor (it is asyncio's thread-safe `concurrent.futures.Future`).
+    #[doc(alias = "run_coroutine_threadsafe")]
     pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -80,6 +83,23 @@ impl Handle {
         self.shared.wake_loop();
     }
 }
+
+/// Two handles are equal when they reach the same loop.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// assert_eq!(anyloop_core::Handle::current(), anyloop_core::Handle::current());
+/// # });
+/// ```
+impl PartialEq for Handle {
+    fn eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Eq for Handle {}
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
