@@ -53,6 +53,12 @@
 //! | `transport.abort()`, `set_write_buffer_limits`, `get_write_buffer_size` | [`StreamWriter::abort`], [`StreamWriter::set_write_buffer_limits`], [`StreamWriter::write_buffer_size`] |
 //! | `get_extra_info('peername' / 'sockname')` | [`StreamWriter::peer_addr`], [`StreamWriter::local_addr`] |
 //! | `create_datagram_endpoint` | [`UdpSocket`] (`bind`, `connect`, `send_to`/`recv_from`, `send`/`recv`) |
+//! | `open_connection(sock=)`, `StreamReader` + `StreamWriter` over your own transport | [`wrap`], [`ConnectOptions::wrap`] (any `futures-io` `AsyncRead + AsyncWrite`) |
+//! | `open_connection(ssl=, server_hostname=, ssl_handshake_timeout=)` | [`ConnectOptions::ssl`], [`ConnectOptions::server_hostname`], [`ConnectOptions::ssl_handshake_timeout`] |
+//! | `start_server(ssl=, ssl_handshake_timeout=)` | [`ServerOptions::ssl`], [`ServerOptions::ssl_handshake_timeout`] |
+//! | `ssl.create_default_context()`, `load_verify_locations`, `load_cert_chain`, `set_alpn_protocols` | [`tls::ClientConfig::new`], [`tls::ClientConfig::with_root_certificates`], [`tls::ServerConfig::new`] / [`from_pem`](tls::ServerConfig::from_pem), `alpn_protocols` |
+//! | `await writer.start_tls(ctx, server_hostname=)` | [`StreamWriter::start_tls`], [`StreamWriter::start_tls_server`] |
+//! | `get_extra_info('ssl_object')`, `selected_alpn_protocol()`, `getpeercert()` | [`StreamWriter::tls_info`] → [`tls::TlsInfo`] |
 //!
 //! # Hosts
 //!
@@ -63,6 +69,8 @@
 //! | [`StreamReader`] / [`StreamWriter`] | yes | over accepted sockets | over any `AsyncRead`/`AsyncWrite` |
 //! | [`UdpSocket`] | yes | `Unsupported` | `Unsupported` |
 //! | [`UnixStream`], [`UnixListener`] | Unix | `Unsupported` | `Unsupported` |
+//! | TLS ([`tls`], feature `tls`) | yes | `Unsupported` | `Unsupported` (the browser owns TLS) |
+//! | [`wrap`] | yes | yes | yes |
 //!
 //! [`capabilities`](crate::capabilities) tells which (`tcp_connect`,
 //! `tcp_listen`, `tcp_preopened`, `udp`, `unix_sockets`); the errors name
@@ -71,6 +79,7 @@
 mod error;
 mod reader;
 mod server;
+pub mod tls;
 mod transport;
 #[cfg(any(target_family = "wasm", not(unix)))]
 mod unsupported;
@@ -84,6 +93,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
 
 pub use error::{IncompleteReadError, LimitOverrunError};
 pub use reader::{StreamReader, DEFAULT_LIMIT};
@@ -101,6 +112,52 @@ pub use unsupported::UdpSocket;
 pub use unsupported::{UnixListener, UnixStream};
 
 use server::Accept;
+
+/// Wraps any full-duplex `futures-io` transport into a [`StreamReader`]
+/// and a [`StreamWriter`]: asyncio's `open_connection(sock=...)` /
+/// `StreamReader` + `StreamWriter` over a transport of your own.
+///
+/// Use it for a [`TcpStream`] from [`TcpListener::accept`], a
+/// [`UnixStream`], a TLS stream built by hand, an in-memory pipe, or any
+/// ecosystem type that implements `AsyncRead + AsyncWrite`. Both halves
+/// share the transport; a [`TcpStream`] keeps its addresses
+/// ([`StreamWriter::peer_addr`]) and its per-direction wakeups, and every
+/// pair can be upgraded with [`StreamWriter::start_tls`]. Use
+/// [`ConnectOptions::wrap`] for another reader limit.
+///
+/// # Examples
+///
+/// An accepted socket as a stream pair:
+///
+/// ```
+/// use anyloop::net::{open_connection, wrap, TcpListener};
+///
+/// anyloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let port = listener.local_addr()?.port();
+///     let client = anyloop::spawn(async move {
+///         let (mut r, w) = open_connection("127.0.0.1", port).await?;
+///         w.write(b"ping\n");
+///         r.readline().await
+///     });
+///     let (stream, _peer) = listener.accept().await?;
+///     let (mut r, w) = wrap(stream);
+///     assert_eq!(r.readline().await?, b"ping\n");
+///     assert_eq!(w.local_addr()?.port(), port);
+///     w.write(b"pong\n");
+///     assert_eq!(client.await.unwrap()?, b"pong\n");
+///     std::io::Result::Ok(())
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "sock")]
+#[doc(alias = "open_connection")]
+pub fn wrap<T>(transport: T) -> (StreamReader, StreamWriter)
+where
+    T: AsyncRead + AsyncWrite + 'static,
+{
+    transport::split_any(transport, DEFAULT_LIMIT)
+}
 
 /// Opens a TCP connection to `host:port` and returns its reader and
 /// writer: asyncio's `open_connection`.
@@ -259,6 +316,9 @@ where
 pub struct ConnectOptions {
     timeout: Option<Duration>,
     limit: usize,
+    ssl: Option<tls::ClientConfig>,
+    server_hostname: Option<String>,
+    handshake_timeout: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -273,7 +333,38 @@ impl ConnectOptions {
         ConnectOptions {
             timeout: None,
             limit: DEFAULT_LIMIT,
+            ssl: None,
+            server_hostname: None,
+            handshake_timeout: tls::DEFAULT_HANDSHAKE_TIMEOUT,
         }
+    }
+
+    /// Speaks TLS with `config` once connected (asyncio's `ssl=`): the
+    /// handshake verifies the server's certificate for the host name
+    /// (or [`server_hostname`](Self::server_hostname)). See [`tls`].
+    ///
+    /// # Examples
+    ///
+    /// See [`tls`].
+    pub fn ssl(mut self, config: tls::ClientConfig) -> ConnectOptions {
+        self.ssl = Some(config);
+        self
+    }
+
+    /// The name to verify the server's certificate against and to send
+    /// as SNI, when it differs from the host connected to (asyncio's
+    /// `server_hostname=`); only used with [`ssl`](Self::ssl).
+    pub fn server_hostname(mut self, name: impl Into<String>) -> ConnectOptions {
+        self.server_hostname = Some(name.into());
+        self
+    }
+
+    /// How long the TLS handshake may take (asyncio's
+    /// `ssl_handshake_timeout=`, default
+    /// [`tls::DEFAULT_HANDSHAKE_TIMEOUT`], 60 s); then `TimedOut`.
+    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> ConnectOptions {
+        self.handshake_timeout = timeout;
+        self
     }
 
     /// Gives up after `timeout` (resolution and every attempt together),
@@ -306,14 +397,22 @@ impl ConnectOptions {
         let stream = with_timeout(self.timeout, host, port, connect_any(host, port)).await?;
         // Small writes go out at once (asyncio sets TCP_NODELAY too).
         let _ = stream.set_nodelay(true);
-        Ok(transport::split_tcp(stream, self.limit))
+        let (r, w) = transport::split_tcp(stream, self.limit);
+        if let Some(cfg) = &self.ssl {
+            let name = self.server_hostname.as_deref().unwrap_or(host);
+            w.upgrade_client(cfg, name, self.handshake_timeout).await?;
+        }
+        Ok((r, w))
     }
 
-    /// [`open_unix_connection`] with these options.
+    /// [`open_unix_connection`] with these options (with
+    /// [`ssl`](Self::ssl), TLS over the Unix socket: then
+    /// [`server_hostname`](Self::server_hostname) is required).
     ///
     /// # Errors
     ///
-    /// As [`open_unix_connection`]; `TimedOut` after the timeout.
+    /// As [`open_unix_connection`]; `TimedOut` after the timeout;
+    /// `InvalidInput` for `ssl` without `server_hostname`.
     pub async fn open_unix_connection(
         &self,
         path: impl AsRef<Path>,
@@ -334,7 +433,34 @@ impl ConnectOptions {
                     )
                 })??,
         };
-        Ok(transport::split_any(stream, self.limit))
+        let (r, w) = transport::split_shared(stream, self.limit);
+        if let Some(cfg) = &self.ssl {
+            let Some(name) = self.server_hostname.as_deref() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "open_unix_connection with ssl needs a server_hostname",
+                ));
+            };
+            w.upgrade_client(cfg, name, self.handshake_timeout).await?;
+        }
+        Ok((r, w))
+    }
+
+    /// [`wrap`] with these options' limit (the timeout does not apply).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (r, _w) = anyloop::net::ConnectOptions::new()
+    ///     .limit(100)
+    ///     .wrap(futures_lite::io::Cursor::new(Vec::new()));
+    /// assert_eq!(r.limit(), 100);
+    /// ```
+    pub fn wrap<T>(&self, transport: T) -> (StreamReader, StreamWriter)
+    where
+        T: AsyncRead + AsyncWrite + 'static,
+    {
+        transport::split_any(transport, self.limit)
     }
 }
 
@@ -356,6 +482,8 @@ impl ConnectOptions {
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     limit: usize,
+    ssl: Option<tls::ServerConfig>,
+    handshake_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -369,7 +497,53 @@ impl ServerOptions {
     pub fn new() -> ServerOptions {
         ServerOptions {
             limit: DEFAULT_LIMIT,
+            ssl: None,
+            handshake_timeout: tls::DEFAULT_HANDSHAKE_TIMEOUT,
         }
+    }
+
+    /// Serves TLS with `config` (asyncio's `ssl=`): every accepted
+    /// connection's handshake runs in its own task before the handler
+    /// gets the reader and writer; a failed handshake is reported like a
+    /// failed handler and closes only that connection. See [`tls`].
+    ///
+    /// # Examples
+    ///
+    /// See [`tls`].
+    pub fn ssl(mut self, config: tls::ServerConfig) -> ServerOptions {
+        self.ssl = Some(config);
+        self
+    }
+
+    /// How long a client's TLS handshake may take (asyncio's
+    /// `ssl_handshake_timeout=`, default
+    /// [`tls::DEFAULT_HANDSHAKE_TIMEOUT`], 60 s).
+    pub fn ssl_handshake_timeout(mut self, timeout: Duration) -> ServerOptions {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The boxed handler, behind a TLS handshake when `ssl` is set.
+    fn handler<H, F>(&self, handler: H) -> server::BoxHandler
+    where
+        H: Fn(StreamReader, StreamWriter) -> F + 'static,
+        F: Future + 'static,
+        F::Output: HandlerResult,
+    {
+        let Some(cfg) = self.ssl.clone() else {
+            return server::box_handler(handler);
+        };
+        let limit = self.handshake_timeout;
+        let handler = Rc::new(handler);
+        server::box_handler(move |r, w: StreamWriter| {
+            let (handler, cfg) = (handler.clone(), cfg.clone());
+            async move {
+                match w.upgrade_server(&cfg, limit).await {
+                    Ok(()) => handler(r, w).await.report(),
+                    Err(e) => Err::<(), _>(e).report(),
+                }
+            }
+        })
     }
 
     /// The readers' line/separator limit (default [`DEFAULT_LIMIT`]).
@@ -438,7 +612,7 @@ impl ServerOptions {
             listeners,
             local,
             None,
-            server::box_handler(handler),
+            self.handler(handler),
             self.limit,
         ))
     }
@@ -460,7 +634,7 @@ impl ServerOptions {
             vec![Rc::new(listener)],
             local.into_iter().collect(),
             None,
-            server::box_handler(handler),
+            self.handler(handler),
             self.limit,
         ))
     }
@@ -491,7 +665,7 @@ impl ServerOptions {
             vec![Rc::new(listener)],
             Vec::new(),
             Some(path.to_path_buf()),
-            server::box_handler(handler),
+            self.handler(handler),
             self.limit,
         ))
     }
@@ -535,7 +709,7 @@ impl Accept for UnixListener {
     ) -> Poll<io::Result<(StreamReader, StreamWriter)>> {
         match UnixListener::poll_accept(self, cx) {
             Poll::Ready(Ok((stream, _peer))) => {
-                Poll::Ready(Ok(transport::split_any(stream, limit)))
+                Poll::Ready(Ok(transport::split_shared(stream, limit)))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,

@@ -26,7 +26,8 @@ pub(crate) trait Accept {
     ) -> Poll<io::Result<(StreamReader, StreamWriter)>>;
 }
 
-type BoxHandler = Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
+pub(crate) type BoxHandler =
+    Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
 
 /// What a connection handler may return. `()` is fine; an `Err` is
 /// reported on standard error (asyncio logs "Unhandled exception in

@@ -9,8 +9,12 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use futures_io::AsyncWrite;
+
+use super::tls::{self, TlsInfo};
+use super::transport::Conn;
 
 /// Default high-water mark of a [`StreamWriter`]'s buffer (asyncio: 64 KiB).
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -68,6 +72,9 @@ pub(crate) trait SocketInfo {
 pub struct StreamWriter {
     shared: Rc<Shared>,
     info: Option<Rc<dyn SocketInfo>>,
+    /// The connection shared with the reader (for `start_tls`); `None`
+    /// for a writer made by [`StreamWriter::new`].
+    conn: Option<Rc<Conn>>,
 }
 
 struct Shared {
@@ -330,12 +337,13 @@ impl StreamWriter {
     /// });
     /// ```
     pub fn new(transport: impl AsyncWrite + 'static) -> StreamWriter {
-        StreamWriter::with_info(Box::pin(transport), None)
+        StreamWriter::with_conn(Box::pin(transport), None, None)
     }
 
-    pub(crate) fn with_info(
+    pub(crate) fn with_conn(
         transport: Pin<Box<dyn AsyncWrite>>,
         info: Option<Rc<dyn SocketInfo>>,
+        conn: Option<Rc<Conn>>,
     ) -> StreamWriter {
         StreamWriter {
             shared: Rc::new(Shared {
@@ -357,6 +365,7 @@ impl StreamWriter {
                 hold: Cell::new(None),
             }),
             info,
+            conn,
         }
     }
 
@@ -616,6 +625,153 @@ impl StreamWriter {
         self.shared.state.borrow().pending()
     }
 
+    /// Upgrades the connection to TLS as its client (asyncio 3.11's
+    /// `await writer.start_tls(sslcontext, server_hostname=...)`): for
+    /// protocols that switch to TLS midway (SMTP/IMAP `STARTTLS`,
+    /// PostgreSQL's `SSLRequest`). The buffered data is sent first; then
+    /// the handshake runs (verifying the server's certificate for
+    /// `server_hostname`, a DNS name or an IP address), and the reader
+    /// and this writer go on over TLS. Bytes the reader had already
+    /// buffered stay in its buffer, ahead of the decrypted data.
+    ///
+    /// The handshake fails with `TimedOut` after
+    /// [`tls::DEFAULT_HANDSHAKE_TIMEOUT`] (60 s, as asyncio); wrap the
+    /// call in [`anyloop::timeout`](crate::timeout) for another bound.
+    ///
+    /// # Errors
+    ///
+    /// - `Unsupported` where TLS is not available (see [`tls`]);
+    /// - `InvalidInput` for a writer made by [`StreamWriter::new`] (only
+    ///   pairs from `anyloop::net`, including [`wrap`](super::wrap), can
+    ///   switch transports), or if the writer is closing;
+    /// - the handshake's error (`InvalidData` for a certificate that does
+    ///   not verify, ...): the connection is then closed, and both halves
+    ///   report the error.
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future during the handshake closes the connection
+    /// (`ConnectionAborted` on both halves): a half-done handshake cannot
+    /// be resumed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(all(feature = "tls", not(target_family = "wasm")))]
+    /// # {
+    /// use anyloop::net::{open_connection, start_server, tls};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let (cert_der, key_der) = (cert.cert.der().to_vec(), cert.signing_key.serialize_der());
+    /// let server_cfg = tls::ServerConfig::new([cert_der.clone()], key_der).unwrap();
+    ///
+    /// anyloop::run(async move {
+    ///     // A STARTTLS server: a plain greeting, then TLS.
+    ///     let server = start_server(move |mut r, w| {
+    ///         let cfg = server_cfg.clone();
+    ///         async move {
+    ///             assert_eq!(r.readline().await?, b"STARTTLS\r\n");
+    ///             w.write(b"220 go ahead\r\n");
+    ///             w.start_tls_server(&cfg).await?;
+    ///             w.write(b"secret\r\n");
+    ///             w.drain().await
+    ///         }
+    ///     }, "127.0.0.1", 0).await?;
+    ///
+    ///     let (mut r, w) = open_connection("127.0.0.1", server.local_addr()?.port()).await?;
+    ///     w.write(b"STARTTLS\r\n");
+    ///     assert_eq!(r.readline().await?, b"220 go ahead\r\n");
+    ///     let client_cfg = tls::ClientConfig::with_root_certificates([cert_der])?;
+    ///     w.start_tls(&client_cfg, "localhost").await?;
+    ///     assert_eq!(r.readline().await?, b"secret\r\n");
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// # }
+    /// ```
+    pub async fn start_tls(
+        &self,
+        config: &tls::ClientConfig,
+        server_hostname: &str,
+    ) -> io::Result<()> {
+        self.upgrade_client(config, server_hostname, tls::DEFAULT_HANDSHAKE_TIMEOUT)
+            .await
+    }
+
+    pub(crate) async fn upgrade_client(
+        &self,
+        config: &tls::ClientConfig,
+        server_hostname: &str,
+        limit: Duration,
+    ) -> io::Result<()> {
+        let conn = self.prepare_upgrade().await?;
+        let fut = conn.upgrade(|io| tls::connect(config, server_hostname, io));
+        handshake_timeout(limit, server_hostname, fut).await
+    }
+
+    /// Upgrades the connection to TLS as its server (asyncio's
+    /// `loop.start_tls(..., server_side=True)`): the server's side of
+    /// [`start_tls`](Self::start_tls), with the same rules.
+    ///
+    /// # Errors
+    ///
+    /// As [`start_tls`](Self::start_tls).
+    ///
+    /// # Cancellation
+    ///
+    /// As [`start_tls`](Self::start_tls).
+    ///
+    /// # Examples
+    ///
+    /// See [`start_tls`](Self::start_tls).
+    pub async fn start_tls_server(&self, config: &tls::ServerConfig) -> io::Result<()> {
+        self.upgrade_server(config, tls::DEFAULT_HANDSHAKE_TIMEOUT)
+            .await
+    }
+
+    pub(crate) async fn upgrade_server(
+        &self,
+        config: &tls::ServerConfig,
+        limit: Duration,
+    ) -> io::Result<()> {
+        let conn = self.prepare_upgrade().await?;
+        let fut = conn.upgrade(|io| tls::accept(config, io));
+        handshake_timeout(limit, "the client", fut).await
+    }
+
+    /// Sends the buffer and returns the connection to upgrade.
+    async fn prepare_upgrade(&self) -> io::Result<Rc<Conn>> {
+        let Some(conn) = self.conn.clone() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls needs a stream pair from anyloop::net (open_connection, \
+                 start_server, wrap), not a StreamWriter::new",
+            ));
+        };
+        poll_fn(|cx| self.shared.poll_until(cx, |st| st.pending() == 0)).await?;
+        let st = self.shared.state.borrow();
+        if st.closing || st.eof_wanted || st.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_tls on a closing stream writer",
+            ));
+        }
+        Ok(conn)
+    }
+
+    /// What the TLS handshake negotiated: ALPN protocol, version, the
+    /// peer's certificates (asyncio's `get_extra_info('ssl_object')`);
+    /// `None` before TLS.
+    ///
+    /// # Examples
+    ///
+    /// See [`tls`].
+    #[doc(alias = "ssl_object")]
+    #[doc(alias = "peercert")]
+    pub fn tls_info(&self) -> Option<Rc<TlsInfo>> {
+        self.conn.as_ref().and_then(|c| c.tls_info())
+    }
+
     /// The address of the peer (asyncio's `get_extra_info('peername')`).
     ///
     /// # Errors
@@ -647,6 +803,22 @@ impl StreamWriter {
             Some(i) => i.local_addr(),
             None => Err(no_addr()),
         }
+    }
+}
+
+/// `fut` bounded by `limit`: a handshake that takes longer fails with
+/// `TimedOut`.
+async fn handshake_timeout(
+    limit: Duration,
+    peer: &str,
+    fut: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    match crate::timeout(limit, fut).await {
+        Ok(res) => res,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("TLS handshake with {peer} timed out after {limit:?}"),
+        )),
     }
 }
 

@@ -87,3 +87,119 @@ pub async fn shut_down(server: &anyloop::net::Server) {
     server.abort_clients();
     deadline("Server::wait_closed", server.wait_closed()).await;
 }
+
+/// One end of an in-memory full-duplex byte pipe (see [`pipe`]).
+pub struct PipeEnd {
+    rx: std::rc::Rc<std::cell::RefCell<PipeBuf>>,
+    tx: std::rc::Rc<std::cell::RefCell<PipeBuf>>,
+}
+
+#[derive(Default)]
+struct PipeBuf {
+    data: std::collections::VecDeque<u8>,
+    closed: bool,
+    reader: Option<std::task::Waker>,
+    writer: Option<std::task::Waker>,
+}
+
+/// Bytes buffered per direction before writes wait.
+const PIPE_CAPACITY: usize = 16 * 1024;
+
+/// An in-memory full-duplex pipe: what one end writes the other reads;
+/// writes wait while `PIPE_CAPACITY` bytes are unread, reads wait for
+/// data; closing one end's write side is end of stream for the other.
+/// A transport that is not a socket, for `anyloop::net::wrap`.
+pub fn pipe() -> (PipeEnd, PipeEnd) {
+    let a = std::rc::Rc::new(std::cell::RefCell::new(PipeBuf::default()));
+    let b = std::rc::Rc::new(std::cell::RefCell::new(PipeBuf::default()));
+    (
+        PipeEnd {
+            rx: a.clone(),
+            tx: b.clone(),
+        },
+        PipeEnd { rx: b, tx: a },
+    )
+}
+
+impl futures_lite::AsyncRead for PipeEnd {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        let mut p = self.rx.borrow_mut();
+        if p.data.is_empty() {
+            if p.closed {
+                return std::task::Poll::Ready(Ok(0));
+            }
+            p.reader = Some(cx.waker().clone());
+            return std::task::Poll::Pending;
+        }
+        let n = buf.len().min(p.data.len());
+        for (dst, src) in buf.iter_mut().zip(p.data.drain(..n)) {
+            *dst = src;
+        }
+        if let Some(w) = p.writer.take() {
+            w.wake();
+        }
+        std::task::Poll::Ready(Ok(n))
+    }
+}
+
+impl futures_lite::AsyncWrite for PipeEnd {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        let mut p = self.tx.borrow_mut();
+        if p.closed {
+            return std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+        }
+        let room = PIPE_CAPACITY - p.data.len();
+        if room == 0 {
+            p.writer = Some(cx.waker().clone());
+            return std::task::Poll::Pending;
+        }
+        let n = buf.len().min(room);
+        p.data.extend(&buf[..n]);
+        if let Some(w) = p.reader.take() {
+            w.wake();
+        }
+        std::task::Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let mut p = self.tx.borrow_mut();
+        p.closed = true;
+        if let Some(w) = p.reader.take() {
+            w.wake();
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        for side in [&self.tx, &self.rx] {
+            let mut p = side.borrow_mut();
+            p.closed = true;
+            let wakers = [p.reader.take(), p.writer.take()];
+            drop(p);
+            wakers
+                .into_iter()
+                .flatten()
+                .for_each(std::task::Waker::wake);
+        }
+    }
+}
