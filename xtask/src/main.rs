@@ -8,6 +8,7 @@
 //! 4. `www/`: `npm ci && npm test` ([`web`]).
 
 mod bench;
+mod fuzz;
 mod install;
 mod native;
 mod util;
@@ -26,6 +27,8 @@ fn usage() -> ExitCode {
          bench [--host native|wasi|web] [-- ARGS] side-by-side benchmarks vs the peers, ratios printed\n                                             \
          (ARGS: --quick, --rounds N, workload name filters)\n  \
          install                                 only install the toolchain pieces\n  \
+         fuzz [TARGET]... [--time SECS] [--jobs N] [--replay FILE]\n                                             \
+         libFuzzer runs (nightly) of stream_reader, queue, semaphore\n  \
          web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)"
     );
     ExitCode::from(2)
@@ -36,6 +39,15 @@ fn main() -> ExitCode {
     let Some(cmd) = args.first() else {
         return usage();
     };
+    if cmd == "fuzz" {
+        return match fuzz::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cmd == "web-example" {
         return match web_example::run(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
