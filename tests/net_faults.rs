@@ -1,5 +1,5 @@
-//! Fault injection against a real server on 127.0.0.1 (native): out of
-//! file descriptors on accept, a reset in the middle of a write, a peer
+//! Fault injection against a real server on 127.0.0.1 (native): a reset
+//! in the middle of a write, a peer
 //! that half-closes, a full accept backlog, a wave of 10,000 resets, and
 //! writes after the peer closed with SIGPIPE at its default (deadly)
 //! disposition. Each test checks that nothing is lost on the healthy
@@ -7,196 +7,31 @@
 //!
 //! Several of these change process-wide state (the open-files limit, the
 //! SIGPIPE disposition), so the tests of this file run one at a time.
+//! Running out of descriptors has a file of its own
+//! (`net_faults_emfile.rs`): no other test may start a loop meanwhile.
 #![cfg(not(target_family = "wasm"))]
 // `serial()`'s guard is held across awaits on purpose: it serializes the
 // tests (each runs its own loop on its own thread), not tasks of one loop.
 #![allow(clippy::await_holding_lock)]
 
 mod common;
+#[path = "common/faults.rs"]
+mod faults;
 
 use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyloop::net::{
-    open_connection, start_server, start_server_on, Server, StreamReader, StreamWriter,
-    TcpListener, TcpStream,
-};
+use anyloop::net::{open_connection, start_server_on, TcpListener, TcpStream};
+use faults::{fixture, open_fds, reset_on_close, round_trip, serve};
 
 /// One test of this file at a time (they change process-wide state).
 fn serial() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Open file descriptors of this process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
-}
-
-/// The server's protocol: `flood\n` makes it write until the connection
-/// fails (and record that error); `sum\n` then numbers, one a line, until
-/// end of stream, answers `count total\n`; any other line is echoed.
-async fn serve(
-    mut r: StreamReader,
-    w: StreamWriter,
-    errors: Rc<RefCell<Vec<io::ErrorKind>>>,
-) -> io::Result<()> {
-    loop {
-        let line = r.readline().await?;
-        match &line[..] {
-            b"" => break,
-            b"flood\n" => {
-                let chunk = vec![b'f'; 256 * 1024];
-                let err = loop {
-                    w.write(&chunk);
-                    if let Err(e) = w.drain().await {
-                        break e;
-                    }
-                };
-                errors.borrow_mut().push(err.kind());
-                return Err(err);
-            }
-            b"sum\n" => {
-                let (mut count, mut total) = (0u64, 0u64);
-                loop {
-                    let n = r.readline().await?;
-                    if n.is_empty() {
-                        break;
-                    }
-                    let text = String::from_utf8_lossy(&n);
-                    let v: u64 = text
-                        .trim()
-                        .parse()
-                        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not a number"))?;
-                    count += 1;
-                    total += v;
-                }
-                // The peer has half-closed: our direction still works.
-                w.write(format!("{count} {total}\n").as_bytes());
-                break;
-            }
-            _ => {
-                w.write(&line);
-                w.drain().await?;
-            }
-        }
-    }
-    w.close();
-    w.wait_closed().await
-}
-
-struct Fixture {
-    server: Server,
-    addr: SocketAddr,
-    errors: Rc<RefCell<Vec<io::ErrorKind>>>,
-}
-
-async fn fixture() -> Fixture {
-    let errors: Rc<RefCell<Vec<io::ErrorKind>>> = Rc::default();
-    let e = errors.clone();
-    let server = start_server(move |r, w| serve(r, w, e.clone()), "127.0.0.1", 0)
-        .await
-        .unwrap();
-    let addr = server.local_addr().unwrap();
-    Fixture {
-        server,
-        addr,
-        errors,
-    }
-}
-
-/// One line there and back on a new connection: the server still serves.
-async fn round_trip(addr: SocketAddr, msg: &str) {
-    let (mut r, w) = open_connection("127.0.0.1", addr.port()).await.unwrap();
-    w.write(msg.as_bytes());
-    w.drain().await.unwrap();
-    let back = common::deadline("an echo", r.readline()).await.unwrap();
-    assert_eq!(back, msg.as_bytes());
-}
-
-/// Closing `stream` sends RST instead of FIN (SO_LINGER 0).
-fn reset_on_close(stream: &TcpStream) {
-    rustix::net::sockopt::set_socket_linger(stream.get_ref(), Some(Duration::ZERO)).unwrap();
-}
-
-#[anyloop::test]
-async fn out_of_descriptors_on_accept_backs_off_and_recovers() {
-    let _serial = serial();
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let f = fixture().await;
-    round_trip(f.addr, "warm up\n").await;
-    let server = &f.server;
-    common::wait_until(
-        "the warm-up connection to end",
-        Duration::from_secs(30),
-        || server.active_connections() == 0,
-    )
-    .await;
-
-    // Clients connect while every descriptor of the process is in use:
-    // the kernel completes their handshakes, the server's accept fails
-    // with EMFILE.
-    const CLIENTS: usize = 8;
-    struct Restore(rustix::process::Rlimit);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let _ = setrlimit(Resource::Nofile, self.0);
-        }
-    }
-    let saved = Restore(getrlimit(Resource::Nofile));
-    let mut low = saved.0;
-    low.current = Some((open_fds() + CLIENTS + 16) as u64);
-    setrlimit(Resource::Nofile, low).unwrap();
-    let mut filler: Vec<OwnedFd> = Vec::new();
-    let emfile = loop {
-        match rustix::io::dup(std::io::stderr()) {
-            Ok(fd) => filler.push(fd),
-            Err(e) => break io::Error::from(e),
-        }
-    };
-    assert_eq!(emfile.raw_os_error(), Some(libc::EMFILE), "{emfile}");
-    filler.truncate(filler.len() - CLIENTS);
-    // Blocking connects: the loop does not run (and so cannot accept)
-    // until the table is full again; the kernel completes the handshakes.
-    let mut clients = Vec::new();
-    for i in 0..CLIENTS {
-        let mut s = std::net::TcpStream::connect(f.addr).unwrap();
-        std::io::Write::write_all(&mut s, format!("client {i}\n").as_bytes()).unwrap();
-        clients.push(TcpStream::from_std(s).unwrap());
-    }
-    assert!(
-        rustix::io::dup(std::io::stderr()).is_err(),
-        "the table is full"
-    );
-    // The server retries (backing off) but cannot accept yet.
-    anyloop::sleep(Duration::from_millis(100)).await;
-    assert!(f.server.is_serving());
-    assert_eq!(f.server.active_connections(), 0);
-
-    // Descriptors come back: every waiting client is served, nothing lost.
-    drop(filler);
-    drop(saved);
-    for (i, s) in clients.iter().enumerate() {
-        let want = format!("client {i}\n");
-        let mut got = vec![0u8; want.len()];
-        let mut n = 0;
-        common::deadline("the echo after EMFILE", async {
-            while n < got.len() {
-                let k = s.read(&mut got[n..]).await.unwrap();
-                assert_ne!(k, 0, "client {i}: closed without an echo");
-                n += k;
-            }
-        })
-        .await;
-        assert_eq!(got, want.as_bytes());
-    }
-    round_trip(f.addr, "after\n").await;
-    common::shut_down(&f.server).await;
 }
 
 #[anyloop::test]
@@ -383,7 +218,9 @@ async fn ten_thousand_resets_leak_nothing_and_the_server_keeps_serving() {
     common::wait_until(
         "the descriptors to come back",
         Duration::from_secs(60),
-        || open_fds() <= before,
+        // (Slack for a loop another test thread may start meanwhile; a
+        // leak here would be thousands.)
+        || open_fds() <= before + 16,
     )
     .await;
     round_trip(f.addr, "after the wave\n").await;
