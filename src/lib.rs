@@ -37,6 +37,8 @@
 //! | `asyncio.run(main())` | [`run`]`(main())`, [`Runner`]; browser: [`spawn_root`] / [`#[anyloop::main]`](main) |
 //! | `asyncio.create_task(coro, name=)` | [`spawn`]`(fut)`, [`task::Builder`]`::new().name(..).spawn(fut)` |
 //! | `Task.cancel()`, `Task.done()`, `Task.get_name()` | [`Task::cancel`], [`Task::is_finished`], [`Task::name`] |
+//! | `Task.cancelling()`, `Task.uncancel()` | [`Task::cancelling`], [`Task::uncancel`] |
+//! | `try: await aw` / `except CancelledError: ...; raise` | [`catch_cancel`]`(aw).await` → `Err(`[`Cancelled`]`)`, [`Cancelled::propagate`] ([two cancellation styles](tasks#cancellation-two-styles)) |
 //! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
 //! | `await asyncio.sleep(s)` | [`sleep`]`(Duration)`, [`sleep_until`]`(Instant)` |
 //! | `asyncio.wait_for(aw, t)`, `asyncio.timeout(t)` | [`timeout`]`(dur, fut)`, [`timeout_at`]`(deadline, fut)` |
@@ -108,9 +110,9 @@ pub use anyloop_core::{
 };
 // asyncio's "Coroutines and Tasks" chapter (see [`tasks`] for the table).
 pub use anyloop_core::{
-    as_completed, call_at, call_later, call_soon, capture_call_graph, gather, print_call_graph,
-    shield, task_local, try_gather, wait, CallGraph, ChildFailure, GroupClosed, GroupError,
-    GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
+    as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
+    print_call_graph, shield, task_local, try_gather, wait, CallGraph, Cancelled, ChildFailure,
+    GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
 };
 pub use anyloop_macros::{main, test};
 

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -80,28 +80,37 @@ unsafe impl Sync for LocalsCell {}
 // SAFETY: as above: the `Rc` inside is only touched on the polling thread.
 unsafe impl Send for LocalsCell {}
 
-/// The message of [`Task::cancel_with`], allocated on first use: every
-/// task carries 8 bytes (a null pointer) instead of a 32-byte
-/// `Mutex<Option<String>>`, which shrinks the task allocation.
-struct CancelMsg(AtomicPtr<Mutex<Option<String>>>);
+/// The rarely used parts of a task, allocated on first use: the message
+/// of [`Task::cancel_with`] and the armed [`catch_cancel`](crate::catch_cancel)
+/// points. Every task carries 8 bytes (a null pointer) instead of them,
+/// which keeps the task allocation small and spawn at one allocation.
+struct Cold(AtomicPtr<Mutex<ColdData>>);
 
-impl CancelMsg {
+#[derive(Default)]
+struct ColdData {
+    msg: Option<String>,
+    /// Armed catch points: key and the waker that reaches each.
+    catch: Vec<(u64, Waker)>,
+    next_key: u64,
+}
+
+impl Cold {
     const fn new() -> Self {
-        CancelMsg(AtomicPtr::new(ptr::null_mut()))
+        Cold(AtomicPtr::new(ptr::null_mut()))
     }
 
-    fn lock(m: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+    fn lock(m: &Mutex<ColdData>) -> std::sync::MutexGuard<'_, ColdData> {
         match m.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
     }
 
-    /// Sets the message (the last one set wins, from any thread).
-    fn set(&self, msg: String) {
+    /// The data, allocated now if needed.
+    fn get_or_init(&self) -> &Mutex<ColdData> {
         let mut p = self.0.load(Ordering::Acquire);
         if p.is_null() {
-            let new = Box::into_raw(Box::new(Mutex::new(None)));
+            let new = Box::into_raw(Box::new(Mutex::new(ColdData::default())));
             match self
                 .0
                 .compare_exchange(ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire)
@@ -117,30 +126,58 @@ impl CancelMsg {
         }
         // SAFETY: a non-null pointer was installed once (above) from a
         // `Box` and is freed only in `Drop`, which has `&mut self`.
-        let m = unsafe { &*p };
-        *Self::lock(m) = Some(msg);
+        unsafe { &*p }
     }
 
-    fn get(&self) -> Option<String> {
+    /// The data, if it was ever allocated.
+    fn get(&self) -> Option<&Mutex<ColdData>> {
         let p = self.0.load(Ordering::Acquire);
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: as in `set`: installed once, freed only in `Drop`.
-        let m = unsafe { &*p };
-        Self::lock(m).clone()
+        // SAFETY: as in `get_or_init`: installed once, freed only in `Drop`.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// Sets the cancel message (the last one set wins, from any thread).
+    fn set_msg(&self, msg: String) {
+        Self::lock(self.get_or_init()).msg = Some(msg);
+    }
+
+    fn msg(&self) -> Option<String> {
+        self.get().and_then(|m| Self::lock(m).msg.clone())
     }
 }
 
-impl Drop for CancelMsg {
+impl Drop for Cold {
+    #[inline]
     fn drop(&mut self) {
         let p = *self.0.get_mut();
         if !p.is_null() {
-            // SAFETY: installed from `Box::into_raw` and never freed before.
-            drop(unsafe { Box::from_raw(p) });
+            Self::free(p);
         }
     }
 }
+
+impl Cold {
+    /// Frees the data (out of line: most tasks never allocate it).
+    #[cold]
+    #[inline(never)]
+    fn free(p: *mut Mutex<ColdData>) {
+        // SAFETY: installed from `Box::into_raw` and never freed before
+        // (called once, from `Drop`).
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// Bits of [`TaskMeta::cancel`]: a request not delivered yet (asyncio's
+/// `_must_cancel`)...
+const CANCEL_PENDING: u32 = 1;
+/// ...that drops the task even at a catch point (loop shutdown, unwinding
+/// out of `block_on`)...
+const CANCEL_FORCE: u32 = 2;
+/// ...or that was offered to the armed catch points in the last poll,
+/// which took it not: the next poll drops the future...
+const CANCEL_TRIED: u32 = 4;
+/// ...and the count of requests, in steps of this (asyncio's `cancelling()`).
+const CANCEL_ONE: u32 = 8;
 
 /// Per-task data stored inside the `async-task` allocation.
 pub(crate) struct TaskMeta {
@@ -148,8 +185,9 @@ pub(crate) struct TaskMeta {
     id: u64,
     name: Option<Cow<'static, str>>,
     send: bool,
-    cancel: AtomicBool,
-    cancel_msg: CancelMsg,
+    /// `CANCEL_*` bits and the request count.
+    cancel: AtomicU32,
+    cold: Cold,
     state: AtomicU8,
     slot: AtomicUsize,
     /// Id of the task awaiting this one's `Task` handle (0: none).
@@ -178,20 +216,98 @@ impl TaskMeta {
     }
 
     /// Requests cancellation; false if the task already finished.
-    fn request_cancel(&self, msg: Option<String>, waker: &Waker) -> bool {
+    /// `force`: drop the future even where a catch point is armed.
+    fn request_cancel(&self, msg: Option<String>, waker: &Waker, force: bool) -> bool {
         if self.state().is_finished() {
             return false;
         }
         if let Some(msg) = msg {
-            self.cancel_msg.set(msg);
+            self.cold.set_msg(msg);
         }
-        self.cancel.store(true, Ordering::Release);
+        let bits = CANCEL_PENDING | if force { CANCEL_FORCE } else { 0 };
+        let _ = self
+            .cancel
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                Some(c.saturating_add(CANCEL_ONE) | bits)
+            });
         waker.wake_by_ref();
         true
     }
 
     fn cancel_message(&self) -> Option<String> {
-        self.cancel_msg.get()
+        self.cold.msg()
+    }
+
+    /// asyncio's `cancelling()`: requests not taken back by `uncancel`.
+    fn cancelling(&self) -> u32 {
+        self.cancel.load(Ordering::Acquire) / CANCEL_ONE
+    }
+
+    /// asyncio's `uncancel()`: one request fewer; at zero, a request not
+    /// delivered yet is withdrawn (asyncio 3.13).
+    fn uncancel(&self) -> u32 {
+        let prev = self
+            .cancel
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                if c < CANCEL_ONE {
+                    return None;
+                }
+                let n = c - CANCEL_ONE;
+                Some(if n < CANCEL_ONE { 0 } else { n })
+            });
+        match prev {
+            Ok(c) => c / CANCEL_ONE - 1,
+            Err(_) => 0,
+        }
+    }
+
+    /// Wakes the armed catch points (so that their futures are polled even
+    /// inside combinators that poll only woken children); false if none
+    /// is armed.
+    #[cold]
+    fn wake_catch_points(&self) -> bool {
+        let Some(m) = self.cold.get() else {
+            return false;
+        };
+        let wakers: Vec<Waker> = Cold::lock(m).catch.iter().map(|(_, w)| w.clone()).collect();
+        let armed = !wakers.is_empty();
+        for w in wakers {
+            w.wake();
+        }
+        armed
+    }
+
+    /// Takes a pending (not forced) request for a catch point: its
+    /// message, or `None` if there is no such request.
+    fn take_request(&self) -> Option<Option<String>> {
+        let c = self.cancel.load(Ordering::Acquire);
+        if c & (CANCEL_PENDING | CANCEL_FORCE) != CANCEL_PENDING {
+            return None;
+        }
+        self.cancel
+            .compare_exchange(
+                c,
+                c & !(CANCEL_PENDING | CANCEL_TRIED),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .ok()?;
+        Some(self.cancel_message())
+    }
+
+    /// Makes a delivered request pending again (asyncio's bare `raise` in
+    /// `except CancelledError`); the count stays.
+    fn repend(&self, msg: Option<String>) {
+        if let Some(msg) = msg {
+            self.cold.set_msg(msg);
+        }
+        self.cancel.fetch_or(CANCEL_PENDING, Ordering::AcqRel);
+    }
+
+    /// A cancel request is waiting to be delivered.
+    #[inline]
+    fn cancel_pending(&self) -> bool {
+        self.cancel.load(Ordering::Acquire) & CANCEL_PENDING != 0
     }
 }
 
@@ -382,6 +498,78 @@ struct Wrapped<'a, F> {
     meta: &'a TaskMeta,
 }
 
+impl<F> Wrapped<'_, F> {
+    /// Drops the future now (a cancel no catch point took): destructors
+    /// run with the task as current, and a panicking destructor fails the
+    /// task instead of taking the loop down.
+    #[cold]
+    fn cancel_now(&mut self) -> TaskError {
+        let meta = self.meta;
+        let prev = RUNNING.with(|r| r.replace(meta));
+        let res = catch_unwind(AssertUnwindSafe(|| self.fut = None));
+        RUNNING.with(|r| r.set(prev));
+        match res {
+            Ok(()) => {
+                meta.set_state(TaskState::Cancelled);
+                TaskError::cancelled(meta.cancel_message())
+            }
+            Err(payload) => {
+                meta.set_state(TaskState::Failed);
+                TaskError {
+                    repr: Repr::Panicked(payload),
+                }
+            }
+        }
+    }
+
+    /// The future returned a value while a cancel request was pending
+    /// (the task cancelled itself and returned without awaiting): as in
+    /// asyncio, the task ends cancelled.
+    #[cold]
+    fn cancel_output<T>(&self, out: T) -> TaskError {
+        let meta = self.meta;
+        let prev = RUNNING.with(|r| r.replace(meta));
+        let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
+        RUNNING.with(|r| r.set(prev));
+        match res {
+            Ok(()) => {
+                meta.set_state(TaskState::Cancelled);
+                TaskError::cancelled(meta.cancel_message())
+            }
+            Err(payload) => {
+                meta.set_state(TaskState::Failed);
+                TaskError {
+                    repr: Repr::Panicked(payload),
+                }
+            }
+        }
+    }
+}
+
+impl<F> Wrapped<'_, F> {
+    /// A cancel request is pending at the start of a poll: true to drop
+    /// the future now (Rust's cancellation), false to poll it once more
+    /// because a [`catch_cancel`](crate::catch_cancel) point is armed and
+    /// may deliver the request to the body (asyncio's CancelledError).
+    /// The task is then woken for the next poll, which drops the future
+    /// if no catch point took the request.
+    #[cold]
+    #[inline(never)]
+    fn cancel_requested(&mut self, cx: &Context<'_>) -> bool {
+        let meta = self.meta;
+        let c = meta.cancel.load(Ordering::Acquire);
+        if c & (CANCEL_FORCE | CANCEL_TRIED) != 0
+            || self.fut.as_mut().is_none()
+            || !meta.wake_catch_points()
+        {
+            return true;
+        }
+        meta.cancel.fetch_or(CANCEL_TRIED, Ordering::AcqRel);
+        cx.waker().wake_by_ref();
+        false
+    }
+}
+
 impl<F: Future> Future for Wrapped<'_, F> {
     type Output = Result<F::Output, TaskError>;
 
@@ -394,24 +582,8 @@ impl<F: Future> Future for Wrapped<'_, F> {
             // Spawned from another thread: register on the loop thread now.
             driver::with_current(|l| register(l, cx.waker().clone(), meta));
         }
-        if meta.cancel.load(Ordering::Acquire) {
-            // Destructors run with the task as current, and a panicking
-            // destructor fails the task instead of taking the loop down.
-            let prev = RUNNING.with(|r| r.replace(meta));
-            let res = catch_unwind(AssertUnwindSafe(|| this.fut = None));
-            RUNNING.with(|r| r.set(prev));
-            return Poll::Ready(match res {
-                Ok(()) => {
-                    meta.set_state(TaskState::Cancelled);
-                    Err(TaskError::cancelled(meta.cancel_message()))
-                }
-                Err(payload) => {
-                    meta.set_state(TaskState::Failed);
-                    Err(TaskError {
-                        repr: Repr::Panicked(payload),
-                    })
-                }
-            });
+        if meta.cancel_pending() && this.cancel_requested(cx) {
+            return Poll::Ready(Err(this.cancel_now()));
         }
         // `as_mut`, not `is_none`: a shared reference to the whole pinned
         // future would retag it and invalidate its self-references
@@ -443,6 +615,11 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
+                if meta.cancel_pending() {
+                    // The task cancelled itself and returned without
+                    // awaiting: as in asyncio, it ends cancelled.
+                    return Poll::Ready(Err(this.cancel_output(v)));
+                }
                 meta.set_state(TaskState::Done);
                 Poll::Ready(Ok(v))
             }
@@ -621,8 +798,8 @@ where
         id: local.next_task_id(),
         name,
         send,
-        cancel: AtomicBool::new(false),
-        cancel_msg: CancelMsg::new(),
+        cancel: AtomicU32::new(0),
+        cold: Cold::new(),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
         awaiter: AtomicU64::new(0),
@@ -690,8 +867,8 @@ where
         id: u64::MAX - REMOTE_IDS.fetch_add(1, Ordering::Relaxed) as u64,
         name,
         send: true,
-        cancel: AtomicBool::new(false),
-        cancel_msg: CancelMsg::new(),
+        cancel: AtomicU32::new(0),
+        cold: Cold::new(),
         state: AtomicU8::new(TaskState::Scheduled as u8),
         slot: AtomicUsize::new(UNREGISTERED),
         awaiter: AtomicU64::new(0),
@@ -807,18 +984,70 @@ impl<T> Task<T> {
         unsafe { self.raw.borrow() }
     }
 
-    /// Requests cancellation: the task's future is dropped at its next
-    /// await point and awaiting this handle then gives
-    /// `Err(TaskError::is_cancelled)`. Returns false if the task had
-    /// already finished (asyncio's `Task.cancel()`).
+    /// Requests cancellation (asyncio's `Task.cancel()`); false if the task
+    /// had already finished.
+    ///
+    /// By default the task's future is dropped at its next poll (Rust's
+    /// cancellation: destructors run) and awaiting this handle gives
+    /// `Err(TaskError::is_cancelled)`. If the task is awaiting inside a
+    /// [`catch_cancel`](crate::catch_cancel), the request is delivered
+    /// there as `Err(Cancelled)` instead, and the task decides (asyncio's
+    /// `except CancelledError`); see [the cancellation
+    /// guide](crate::tasks#cancellation-two-styles). Every call counts one
+    /// request ([`cancelling`](Self::cancelling)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::spawn(std::future::pending::<()>());
+    /// assert!(t.cancel());
+    /// assert_eq!(t.cancelling(), 1);
+    /// assert!(t.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
     pub fn cancel(&self) -> bool {
-        self.meta().request_cancel(None, &self.waker())
+        self.meta().request_cancel(None, &self.waker(), false)
     }
 
     /// Like [`cancel`](Self::cancel), with a message the awaiter can read
     /// from [`TaskError::cancel_message`] (asyncio's `cancel(msg=...)`).
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.meta().request_cancel(Some(msg.into()), &self.waker())
+        self.meta()
+            .request_cancel(Some(msg.into()), &self.waker(), false)
+    }
+
+    /// Cancels even through catch points (loop shutdown, unwinding).
+    pub(crate) fn cancel_forced(&self) -> bool {
+        self.meta().request_cancel(None, &self.waker(), true)
+    }
+
+    /// The number of cancel requests not taken back by
+    /// [`uncancel`](Self::uncancel) (asyncio 3.11's `Task.cancelling()`).
+    ///
+    /// # Examples
+    ///
+    /// See [`cancel`](Self::cancel).
+    pub fn cancelling(&self) -> u32 {
+        self.meta().cancelling()
+    }
+
+    /// Takes one cancel request back and returns how many remain (asyncio
+    /// 3.11's `Task.uncancel()`). When none remain, a request not yet
+    /// delivered is withdrawn: the task goes on as if never cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::spawn(async { anyloop_core::yield_now().await; 5 });
+    /// t.cancel();
+    /// assert_eq!(t.uncancel(), 0);
+    /// assert_eq!(t.await.unwrap(), 5); // the request was withdrawn
+    /// # });
+    /// ```
+    pub fn uncancel(&self) -> u32 {
+        self.meta().uncancel()
     }
 
     /// Whether the task has finished (asyncio's `done()`).
@@ -828,10 +1057,10 @@ impl<T> Task<T> {
         self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
     }
 
-    /// Whether a cancellation was requested (asyncio's `cancelling()`).
-    #[doc(alias = "cancelling")]
+    /// Whether a cancellation was requested and not taken back
+    /// (`cancelling() > 0`).
     pub fn is_cancel_requested(&self) -> bool {
-        self.meta().cancel.load(Ordering::Acquire)
+        self.meta().cancelling() > 0
     }
 
     /// The task's name, if it was given one (asyncio's `get_name()`).
@@ -998,17 +1227,43 @@ impl TaskRef {
 
     /// See [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.meta().request_cancel(None, &self.waker)
+        self.meta().request_cancel(None, &self.waker, false)
     }
 
     /// See [`Task::cancel_with`].
     pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.meta().request_cancel(Some(msg.into()), &self.waker)
+        self.meta()
+            .request_cancel(Some(msg.into()), &self.waker, false)
+    }
+
+    /// Cancels even through catch points (loop shutdown).
+    pub(crate) fn cancel_forced(&self) -> bool {
+        self.meta().request_cancel(None, &self.waker, true)
     }
 
     /// See [`Task::is_cancel_requested`].
     pub fn is_cancel_requested(&self) -> bool {
-        self.meta().cancel.load(Ordering::Acquire)
+        self.meta().cancelling() > 0
+    }
+
+    /// See [`Task::cancelling`]. A task reads its own count through
+    /// [`current_task`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let me = anyloop_core::current_task().unwrap();
+    /// assert_eq!(me.cancelling(), 0);
+    /// # });
+    /// ```
+    pub fn cancelling(&self) -> u32 {
+        self.meta().cancelling()
+    }
+
+    /// See [`Task::uncancel`].
+    pub fn uncancel(&self) -> u32 {
+        self.meta().uncancel()
     }
 
     /// The message of a pending or performed [`cancel_with`](Self::cancel_with),
@@ -1131,6 +1386,83 @@ pub fn current_task() -> Option<TaskRef> {
         })
     })
     .flatten()
+}
+
+/// A [`catch_cancel`](crate::catch_cancel) point armed in a task: a cancel
+/// request for the task wakes it, and it may take the request.
+pub(crate) struct CatchPoint {
+    task: TaskRef,
+    key: u64,
+}
+
+impl CatchPoint {
+    /// Arms a catch point in the running task, woken through `waker`;
+    /// `None` outside a task.
+    pub(crate) fn arm(waker: &Waker) -> Option<CatchPoint> {
+        let task = current_task()?;
+        let key = {
+            let mut d = Cold::lock(task.meta().cold.get_or_init());
+            let key = d.next_key;
+            d.next_key += 1;
+            d.catch.push((key, waker.clone()));
+            key
+        };
+        Some(CatchPoint { task, key })
+    }
+
+    /// Whether the point belongs to the task being polled.
+    pub(crate) fn is_running(&self) -> bool {
+        ptr::eq(RUNNING.with(Cell::get), self.task.meta.as_ptr())
+    }
+
+    /// Keeps the waker that reaches the point current.
+    pub(crate) fn update(&self, waker: &Waker) {
+        let Some(m) = self.task.meta().cold.get() else {
+            return;
+        };
+        let mut d = Cold::lock(m);
+        if let Some((_, w)) = d.catch.iter_mut().find(|(k, _)| *k == self.key) {
+            if !w.will_wake(waker) {
+                w.clone_from(waker);
+            }
+        }
+    }
+
+    /// Takes the task's pending (not forced) cancel request: its message,
+    /// or `None` if there is no such request.
+    pub(crate) fn take_request(&self) -> Option<Option<String>> {
+        self.task.meta().take_request()
+    }
+}
+
+impl Drop for CatchPoint {
+    fn drop(&mut self) {
+        if let Some(m) = self.task.meta().cold.get() {
+            Cold::lock(m).catch.retain(|(k, _)| *k != self.key);
+        }
+    }
+}
+
+/// Whether the running task has a cancel request waiting for delivery.
+pub(crate) fn running_cancel_pending() -> bool {
+    let meta = RUNNING.with(Cell::get);
+    // SAFETY: RUNNING points to the live metadata of the task being
+    // polled on this thread, or is null.
+    !meta.is_null() && unsafe { &*meta }.cancel_pending()
+}
+
+/// Makes a delivered cancel request of the running task pending again
+/// (and wakes the task, which ends cancelled at its next poll or when its
+/// future returns); false outside a task.
+pub(crate) fn repend_running(msg: Option<String>) -> bool {
+    match current_task() {
+        Some(t) => {
+            t.meta().repend(msg);
+            t.waker.wake_by_ref();
+            true
+        }
+        None => false,
+    }
 }
 
 /// Every live task of the current loop (asyncio's `all_tasks()`),

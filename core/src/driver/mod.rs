@@ -675,13 +675,19 @@ impl EventLoop {
     fn shutdown(&self) {
         let _enter = self.enter();
         let local = &*self.local;
-        for _ in 0..16 {
+        for round in 0..16 {
             let tasks = local.registry.borrow().snapshot();
             if tasks.is_empty() && !local.has_ready() {
                 break;
             }
             for t in &tasks {
-                t.cancel();
+                // The first round lets `catch_cancel` points clean up (what
+                // runs without timers or I/O); later ones drop the futures.
+                if round == 0 {
+                    t.cancel();
+                } else {
+                    t.cancel_forced();
+                }
             }
             drop(tasks);
             while local.run_batch(usize::MAX) > 0 {}
@@ -761,7 +767,7 @@ impl<T> Drop for MainGuard<'_, T> {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
             // Unwinding out of `block_on`: drop the main future now.
-            task.cancel();
+            task.cancel_forced();
             let local = &**self.local;
             for _ in 0..64 {
                 if task.is_finished() {

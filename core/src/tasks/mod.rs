@@ -12,7 +12,11 @@
 //! | `asyncio.create_task(coro, name=n)` | [`spawn`](crate::spawn)`(fut)`, [`task::Builder`](crate::task::Builder)`::new().name(n).spawn(fut)` |
 //! | `create_task(coro, eager_start=True)`, `eager_task_factory` | [`Builder::eager`](crate::task::Builder::eager)`(true)` |
 //! | `Task.cancel(msg=m)` | [`Task::cancel`](crate::Task::cancel), [`Task::cancel_with`](crate::Task::cancel_with)`(m)`; the awaiter reads [`TaskError::cancel_message`](crate::TaskError::cancel_message) |
-//! | `Task.cancelled()`, `Task.cancelling()` | [`TaskError::is_cancelled`](crate::TaskError::is_cancelled), [`Task::is_cancel_requested`](crate::Task::is_cancel_requested) |
+//! | `Task.cancelled()` | [`TaskError::is_cancelled`](crate::TaskError::is_cancelled) |
+//! | `Task.cancelling()`, `Task.uncancel()` | [`Task::cancelling`](crate::Task::cancelling), [`Task::uncancel`](crate::Task::uncancel) (also on [`TaskRef`](crate::TaskRef), e.g. [`current_task`](crate::current_task)) |
+//! | `try: await aw` / `except CancelledError:` | [`catch_cancel`]`(aw).await` → `Err(`[`Cancelled`]`)` (see [below](#cancellation-two-styles)) |
+//! | `raise` (re-raise the `CancelledError`) | [`Cancelled::propagate`] |
+//! | `asyncio.CancelledError` | [`Cancelled`] (caught in the body), [`TaskError::is_cancelled`](crate::TaskError::is_cancelled) (from the `Task`) |
 //! | `Task.done()`, `Task.result()`, `Task.exception()` | [`Task::is_finished`](crate::Task::is_finished), `task.await` → `Ok(value)` / `Err(TaskError)` |
 //! | `Task.get_name()`, `Task.get_coro()`, task id | [`Task::name`](crate::Task::name), —, [`Task::id`](crate::Task::id) |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`](crate::current_task), [`all_tasks`](crate::all_tasks) ([`TaskRef`](crate::TaskRef): id, name, [`state`](crate::TaskRef::state), cancel) |
@@ -41,6 +45,82 @@
 //! | `asyncio.to_thread(f)` | `anyloop::to_thread(f)` (facade) |
 //! | `asyncio.capture_call_graph()`, `print_call_graph()` | [`capture_call_graph`] → [`CallGraph`], [`print_call_graph`] |
 //! | `asyncio.iscoroutine`, `run_coroutine_threadsafe` | — (Rust's type system), [`Handle::spawn`](crate::Handle::spawn) |
+//!
+//! # Cancellation: two styles
+//!
+//! **Rust's, the default.** [`Task::cancel`](crate::Task::cancel) drops the
+//! task's future at its next poll: destructors run, nothing else of the
+//! task's code does, and awaiting the `Task` gives
+//! `Err(TaskError)` with [`is_cancelled`](crate::TaskError::is_cancelled).
+//! This is what Rust code expects of a dropped future, and it costs
+//! nothing: a task that never asks for more pays one flag test per poll,
+//! as before.
+//!
+//! **asyncio's, where a task asks for it.** A task wraps an await in
+//! [`catch_cancel`]: a cancel request arriving while that await is pending
+//! drops the awaited future and comes back to the body as
+//! `Err(`[`Cancelled`]`)`, asyncio's `except CancelledError`. The body may
+//! then await cleanup, return a value (the task finishes normally), or
+//! end cancelled with [`Cancelled::propagate`] (asyncio's `raise`).
+//!
+//! The rules, as in asyncio (3.12/3.13) where they apply:
+//!
+//! - Every request counts: [`Task::cancelling`](crate::Task::cancelling)
+//!   is their number, [`Task::uncancel`](crate::Task::uncancel) takes one
+//!   back; at zero a request not delivered yet is withdrawn.
+//! - A request is delivered once, to the first pending catch point that
+//!   sees it (nested catch points: the innermost). If no catch point is
+//!   pending when it arrives, the task is dropped as in Rust's style, so a
+//!   request never goes unanswered.
+//! - If the awaited future finishes in the same poll, its value wins and
+//!   the request stays for the next await (asyncio delivers
+//!   `CancelledError` at the next suspension). A task that cancels itself
+//!   and returns without awaiting ends cancelled.
+//! - Timeouts: a [`timeout`](crate::timeout) whose deadline passes in the
+//!   same poll as a cancel request yields to the cancel (the task sees
+//!   `Cancelled`, not [`Elapsed`](crate::Elapsed), and
+//!   [`TimeoutScope::expired`](crate::time::TimeoutScope::expired) stays
+//!   false). A zero or past deadline gives `Elapsed` for anything that
+//!   suspends and the value for anything that does not.
+//! - [`TaskGroup`]: a failing child cancels its siblings; siblings that
+//!   catch the cancel run their cleanup and `join` waits for it.
+//! - Loop shutdown (end of `run`, a dropped loop) cancels every task once
+//!   catchably (cleanup that needs no timer or I/O runs), then drops what
+//!   is left; unwinding out of `block_on` drops the main task at once.
+//!
+//! ```
+//! # anyloop_core::doctest_run(async {
+//! use std::{cell::RefCell, rc::Rc, time::Duration};
+//! use anyloop_core::{catch_cancel, sleep, spawn};
+//!
+//! let log = Rc::new(RefCell::new(Vec::new()));
+//! // Rust's style: the future is dropped, its destructors run.
+//! struct Guard(Rc<RefCell<Vec<&'static str>>>);
+//! impl Drop for Guard {
+//!     fn drop(&mut self) { self.0.borrow_mut().push("rust: dropped"); }
+//! }
+//! let l = log.clone();
+//! let rust_style = spawn(async move {
+//!     let _g = Guard(l);
+//!     sleep(Duration::from_secs(3600)).await;
+//! });
+//! // asyncio's style: the body catches the cancel and cleans up.
+//! let l = log.clone();
+//! let asyncio_style = spawn(async move {
+//!     if let Err(cancelled) = catch_cancel(sleep(Duration::from_secs(3600))).await {
+//!         sleep(Duration::from_millis(10)).await; // e.g. flush a buffer
+//!         l.borrow_mut().push("asyncio: cleaned up");
+//!         cancelled.propagate();
+//!     }
+//! });
+//! sleep(Duration::from_millis(1)).await;
+//! rust_style.cancel();
+//! asyncio_style.cancel();
+//! assert!(rust_style.await.unwrap_err().is_cancelled());
+//! assert!(asyncio_style.await.unwrap_err().is_cancelled());
+//! assert_eq!(*log.borrow(), ["rust: dropped", "asyncio: cleaned up"]);
+//! # });
+//! ```
 //!
 //! # Examples
 //!
@@ -76,6 +156,7 @@
 //! ```
 
 mod callbacks;
+mod cancel;
 mod gather;
 mod graph;
 mod group;
@@ -85,6 +166,7 @@ mod shield;
 mod wait;
 
 pub use callbacks::{call_at, call_later, call_soon, TimerHandle};
+pub use cancel::{catch_cancel, Cancelled, CatchCancel};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use graph::{capture_call_graph, print_call_graph, CallGraph};
 pub use group::{ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, TaskGroup};

@@ -660,3 +660,44 @@ fn task_group_eager_children_that_finish_inside_spawn() {
         assert!(sibling.await.unwrap_err().is_cancelled());
     });
 }
+
+/// A task that catches every cancel and goes on waiting cannot keep the
+/// loop from shutting down: later shutdown rounds drop it.
+#[test]
+fn shutdown_ends_a_task_that_catches_every_cancel() {
+    let caught = Rc::new(std::cell::Cell::new(0u32));
+    let c = caught.clone();
+    let lp = EventLoop::new(MockHost::new());
+    lp.block_on(async move {
+        spawn(async move {
+            loop {
+                if crate::catch_cancel(std::future::pending::<()>())
+                    .await
+                    .is_err()
+                {
+                    c.set(c.get() + 1);
+                }
+            }
+        })
+        .detach();
+        yield_now().await;
+    });
+    drop(lp);
+    assert_eq!(caught.get(), 1, "the first shutdown round is catchable");
+}
+
+/// A catch point moved to another task is armed in the task that polls it.
+#[test]
+fn catch_point_follows_the_polling_task() {
+    run(async {
+        let mut c = Box::pin(crate::catch_cancel(std::future::pending::<()>()));
+        // Armed in the main task...
+        assert!(futures_lite::future::poll_once(c.as_mut()).await.is_none());
+        // ...then awaited by another task, which is cancelled.
+        let t = spawn(async move { c.await.map_err(|e| e.message().map(String::from)) });
+        yield_now().await;
+        t.cancel_with("moved");
+        assert_eq!(t.await.unwrap(), Err(Some("moved".to_string())));
+        assert_eq!(current_task().unwrap().cancelling(), 0);
+    });
+}

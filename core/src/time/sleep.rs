@@ -100,6 +100,12 @@ impl Sleep {
         self.yielded = false;
     }
 
+    /// A timer is registered for the deadline (it was polled and the
+    /// deadline was in the future then).
+    pub(crate) fn is_armed(&self) -> bool {
+        self.key.is_some()
+    }
+
     fn cancel_timer(&mut self) {
         if let Some(key) = self.key.take() {
             driver::try_with_current(|l| l.timers.borrow_mut().remove(key));

@@ -171,8 +171,20 @@ impl<F: Future> Future for Timeout<F> {
                 this.sleep.reset(Instant::from_nanos(d));
             }
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
-            Poll::Ready(()) => {
+        // A deadline already due when the timer is not armed yet (first
+        // poll, or just rescheduled) expires now: asyncio raises
+        // TimeoutError for a zero or past timeout on anything that suspends.
+        let due = !this.sleep.is_armed() && this.sleep.is_elapsed();
+        let fired = due || Pin::new(&mut this.sleep).poll(cx).is_ready();
+        match fired {
+            true if crate::task::running_cancel_pending() => {
+                // The task is being cancelled too: the cancel wins (asyncio's
+                // timeout reports the outer CancelledError, not
+                // TimeoutError). A `catch_cancel` around this future takes
+                // it; otherwise the task is dropped at its next poll.
+                Poll::Pending
+            }
+            true => {
                 if let Some(scope) = &this.scope {
                     scope.shared.expired.store(true, Ordering::Release);
                 }
@@ -180,7 +192,7 @@ impl<F: Future> Future for Timeout<F> {
                     deadline: this.sleep.deadline(),
                 }))
             }
-            Poll::Pending => Poll::Pending,
+            false => Poll::Pending,
         }
     }
 }
