@@ -96,6 +96,7 @@ compile_error!(
 
 use std::future::Future;
 
+pub use anyloop_core::debug;
 pub use anyloop_core::future;
 pub use anyloop_core::future::oneshot;
 pub use anyloop_core::queue;
@@ -266,6 +267,29 @@ impl Runner {
     /// A handle for other threads.
     pub fn handle(&self) -> Handle {
         self.lp.handle()
+    }
+
+    /// Switches debug mode on or off (asyncio's `Runner(debug=True)`;
+    /// `ANYLOOP_DEBUG=1` in the environment does it for every loop): see
+    /// [`debug`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = anyloop::Runner::new().unwrap();
+    /// runner.set_debug(true);
+    /// runner.run(async { assert!(anyloop::debug::is_debug()) });
+    /// ```
+    #[doc(alias = "debug")]
+    pub fn set_debug(&self, on: bool) {
+        self.lp.set_debug(on);
+    }
+
+    /// Sets how long one task poll may take before debug mode warns about
+    /// it (asyncio's `loop.slow_callback_duration`, default 100 ms).
+    #[doc(alias = "slow_callback_duration")]
+    pub fn set_slow_callback_duration(&self, d: std::time::Duration) {
+        self.lp.set_slow_callback_duration(d);
     }
 }
 

@@ -346,6 +346,7 @@ impl WebHost {
     #[allow(clippy::new_without_default)]
     pub fn new() -> WebHost {
         anyloop_core::time::set_fallback_clock(now_ns);
+        anyloop_core::debug::set_output(console_error);
         WebHost { guest: false }
     }
 
@@ -353,6 +354,7 @@ impl WebHost {
     /// [`EventLoop::tick`] (guest mode, see the crate docs).
     pub fn guest() -> WebHost {
         anyloop_core::time::set_fallback_clock(now_ns);
+        anyloop_core::debug::set_output(console_error);
         WebHost { guest: true }
     }
 }
@@ -418,10 +420,21 @@ where
     F::Output: 'static,
 {
     if EventLoop::with_installed(|_| ()).is_none() {
-        EventLoop::new(WebHost::new()).install();
+        let lp = EventLoop::new(WebHost::new());
+        if debug_requested() {
+            lp.set_debug(true);
+        }
+        lp.install();
     }
     // Named like `anyloop::run`'s root task on the blocking hosts.
     anyloop_core::task::Builder::new().name("main").spawn(fut)
+}
+
+/// The page's stand-in for `ANYLOOP_DEBUG=1`: a truthy
+/// `globalThis.ANYLOOP_DEBUG` when the loop is created.
+fn debug_requested() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("ANYLOOP_DEBUG"))
+        .is_ok_and(|v| v.is_truthy())
 }
 
 /// Awaits a JS `Promise`: `Ok` with its value, `Err` with its rejection.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::debug::{ExceptionContext, ExceptionHandler, Warning, WarningHandler};
 use crate::driver::{self, Shared};
 use crate::task::{self, Task};
 
@@ -58,6 +59,7 @@ impl Handle {
 
     /// Runs `f` on the loop's thread soon, from any thread (asyncio's
     /// `call_soon_threadsafe`). The returned task can be cancelled before it runs.
+    #[track_caller]
     pub fn call_soon_threadsafe<F>(&self, f: F) -> Task<()>
     where
         F: FnOnce() + Send + 'static,
@@ -70,12 +72,77 @@ impl Handle {
     /// on this loop, on another anyloop loop, or from a plain thread with
     /// any executor (it is asyncio's thread-safe `concurrent.futures.Future`).
     #[doc(alias = "run_coroutine_threadsafe")]
+    #[track_caller]
     pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn_remote(&self.shared, None, fut)
+        task::spawn_remote(&self.shared, None, std::panic::Location::caller(), fut)
+    }
+
+    /// Sets the loop's exception handler (asyncio's
+    /// `loop.set_exception_handler`); `None` restores the default,
+    /// [`default_exception_handler`](crate::debug::default_exception_handler).
+    /// The loop calls it with an [`ExceptionContext`](crate::debug::ExceptionContext)
+    /// for errors nobody else receives, such as "Task exception was never
+    /// retrieved" (see [`debug`](crate::debug)). It may run on any thread
+    /// that drops such an error; a panic inside it is caught and reported
+    /// by the default handler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use anyloop_core::debug::ExceptionContext;
+    /// # anyloop_core::doctest_run(async {
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// anyloop_core::Handle::current().set_exception_handler(Some(move |ctx: &ExceptionContext| {
+    ///     s.lock().unwrap().push(ctx.message().to_string());
+    /// }));
+    /// anyloop_core::Handle::current().call_exception_handler(ExceptionContext::new("oops"));
+    /// assert_eq!(*seen.lock().unwrap(), ["oops"]);
+    /// # });
+    /// ```
+    pub fn set_exception_handler<F>(&self, handler: Option<F>)
+    where
+        F: Fn(&ExceptionContext) + Send + Sync + 'static,
+    {
+        self.shared
+            .handlers
+            .set_exception(handler.map(|h| Arc::new(h) as ExceptionHandler));
+    }
+
+    /// The handler set by [`set_exception_handler`](Self::set_exception_handler),
+    /// if any (asyncio's `loop.get_exception_handler`).
+    #[doc(alias = "get_exception_handler")]
+    pub fn exception_handler(&self) -> Option<ExceptionHandler> {
+        self.shared.handlers.exception()
+    }
+
+    /// Reports `ctx` to the loop's exception handler, or to the default
+    /// one (asyncio's `loop.call_exception_handler`). Never panics: a
+    /// panicking handler is itself reported by the default handler.
+    pub fn call_exception_handler(&self, ctx: ExceptionContext) {
+        self.shared.handlers.call_exception(ctx);
+    }
+
+    /// Sets where the loop sends debug-mode [`Warning`](crate::debug::Warning)s
+    /// (slow polls, tasks pending at close); `None` restores the default,
+    /// the diagnostic output ([`set_output`](crate::debug::set_output)).
+    /// Like asyncio's logging handler on the `asyncio` logger.
+    ///
+    /// # Examples
+    ///
+    /// See [`debug`](crate::debug).
+    pub fn set_warning_handler<F>(&self, handler: Option<F>)
+    where
+        F: Fn(&Warning) + Send + Sync + 'static,
+    {
+        self.shared
+            .handlers
+            .set_warning(handler.map(|h| Arc::new(h) as WarningHandler));
     }
 
     /// Wakes the loop if it is parked (e.g. after changing state it polls).

@@ -38,6 +38,7 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+pub mod debug;
 mod driver;
 pub mod future;
 mod handle;

@@ -6,7 +6,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, 
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use crate::debug;
 use crate::driver::{self, Local, Shared};
 use crate::tasks::local::Context as LocalContext;
 
@@ -193,6 +194,8 @@ pub(crate) struct TaskMeta {
     /// Id of the task awaiting this one's `Task` handle (0: none).
     awaiter: AtomicU64,
     locals: LocalsCell,
+    /// Where the task was spawned (`#[track_caller]`): one pointer.
+    location: &'static Location<'static>,
 }
 
 impl TaskMeta {
@@ -203,6 +206,18 @@ impl TaskMeta {
 
     pub(crate) fn is_send(&self) -> bool {
         self.send
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(self.id)
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.location
     }
 
     #[inline]
@@ -371,7 +386,9 @@ pub struct TaskError {
 
 enum Repr {
     Cancelled(Option<String>),
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// Boxed with the never-retrieved report (see [`debug::Panicked`]),
+    /// which keeps `TaskError` (and every task's output slot) small.
+    Panicked(Box<debug::Panicked>),
     /// A `TaskGroup` child returned an error, which went to the group.
     Failed,
 }
@@ -385,6 +402,31 @@ impl TaskError {
 
     pub(crate) fn failed() -> Self {
         TaskError { repr: Repr::Failed }
+    }
+
+    /// A panic of the task `meta`, armed to report "Task exception was
+    /// never retrieved" if nobody takes it from the `Task` handle.
+    #[cold]
+    fn panicked(payload: Box<dyn Any + Send + 'static>, meta: &TaskMeta) -> Self {
+        TaskError {
+            repr: Repr::Panicked(debug::Panicked::new(payload, meta)),
+        }
+    }
+
+    /// A panic nobody needs to hear about again.
+    pub(crate) fn panicked_quiet(payload: Box<dyn Any + Send + 'static>) -> Self {
+        TaskError {
+            repr: Repr::Panicked(debug::Panicked::quiet(payload)),
+        }
+    }
+
+    /// The error reached its owner: it will not be reported as never
+    /// retrieved.
+    #[inline]
+    fn retrieved(&mut self) {
+        if let Repr::Panicked(p) = &mut self.repr {
+            p.retrieved();
+        }
     }
 
     /// A [`TaskGroup`](crate::TaskGroup) child returned an error; the error
@@ -437,9 +479,10 @@ impl TaskError {
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Panicked(p) => p
+                .payload()
                 .downcast_ref::<&'static str>()
                 .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+                .or_else(|| p.payload().downcast_ref::<String>().map(String::as_str)),
             Repr::Cancelled(_) | Repr::Failed => None,
         }
     }
@@ -456,7 +499,7 @@ impl TaskError {
     /// the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
-            Repr::Panicked(p) => Ok(p),
+            Repr::Panicked(mut p) => Ok(p.take_payload()),
             Repr::Cancelled(_) | Repr::Failed => Err(self),
         }
     }
@@ -515,9 +558,7 @@ impl<F> Wrapped<'_, F> {
             }
             Err(payload) => {
                 meta.set_state(TaskState::Failed);
-                TaskError {
-                    repr: Repr::Panicked(payload),
-                }
+                TaskError::panicked(payload, meta)
             }
         }
     }
@@ -538,9 +579,7 @@ impl<F> Wrapped<'_, F> {
             }
             Err(payload) => {
                 meta.set_state(TaskState::Failed);
-                TaskError {
-                    repr: Repr::Panicked(payload),
-                }
+                TaskError::panicked(payload, meta)
             }
         }
     }
@@ -627,9 +666,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 // Dropping a future that panicked may panic again: contain it.
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut = None));
                 meta.set_state(TaskState::Failed);
-                Poll::Ready(Err(TaskError {
-                    repr: Repr::Panicked(payload),
-                }))
+                Poll::Ready(Err(TaskError::panicked(payload, meta)))
             }
         }
     }
@@ -735,15 +772,17 @@ impl Builder {
     ///
     /// Panics outside a running loop, naming the fix.
     #[doc(alias = "create_task")]
+    #[track_caller]
     pub fn spawn<F>(self, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        let at = Location::caller();
         driver::with_current(|local| {
             // SAFETY: `F: 'static`, so the future borrows nothing; it is
             // polled and dropped on this loop's thread only (see `schedule`).
-            unsafe { spawn_on(local, self.name, false, self.eager, fut) }
+            unsafe { spawn_on(local, self.name, false, self.eager, at, fut) }
         })
     }
 }
@@ -769,6 +808,7 @@ impl Builder {
 /// Panics outside a running loop with a message saying how to start one.
 #[doc(alias = "create_task")]
 #[doc(alias = "ensure_future")]
+#[track_caller]
 pub fn spawn<F>(fut: F) -> Task<F::Output>
 where
     F: Future + 'static,
@@ -788,6 +828,7 @@ pub(crate) unsafe fn spawn_on<F>(
     name: Option<Cow<'static, str>>,
     send: bool,
     eager: bool,
+    location: &'static Location<'static>,
     fut: F,
 ) -> Task<F::Output>
 where
@@ -804,6 +845,7 @@ where
         slot: AtomicUsize::new(UNREGISTERED),
         awaiter: AtomicU64::new(0),
         locals: inherited_locals(),
+        location,
     };
     // SAFETY: forwarded from the caller.The schedule function is `Send +
     // Sync` and only moves runnables to the loop thread (or leaks them).
@@ -821,6 +863,7 @@ where
     // The registry owns the one waker reference; the handle keeps the
     // allocation alive through its `FallibleTask` and only borrows `raw`.
     register(local, waker, runnable.metadata());
+    local.debug.spawned(local, runnable.metadata().id);
     let meta = NonNull::from(task.metadata());
     if eager {
         // Poll it now, inside the caller; `Wrapped::poll` saves and
@@ -844,15 +887,18 @@ where
 ///
 /// The caller must drop the task's future (cancel and run it) before
 /// anything `fut` borrows goes away.
+#[track_caller]
 pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Output> {
+    let at = Location::caller();
     // SAFETY: forwarded from the caller.
-    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, false, fut) }
+    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, false, at, fut) }
 }
 
 /// Spawns a `Send` future from any thread onto `shared`'s loop.
 pub(crate) fn spawn_remote<F>(
     shared: &Arc<Shared>,
     name: Option<Cow<'static, str>>,
+    location: &'static Location<'static>,
     fut: F,
 ) -> Task<F::Output>
 where
@@ -874,6 +920,7 @@ where
         awaiter: AtomicU64::new(0),
         // Other threads have no task-local context to pass on.
         locals: LocalsCell(UnsafeCell::new(None)),
+        location,
     };
     // SAFETY: the future is `Send + 'static`, the schedule function is
     // `Send + Sync`; nothing borrowed, any thread may poll or drop it.
@@ -1074,6 +1121,22 @@ impl<T> Task<T> {
         TaskId(self.meta().id)
     }
 
+    /// Where the task was spawned (the caller of `spawn`), as shown by
+    /// debug-mode warnings and the monitor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::spawn(async {});
+    /// assert_eq!(t.spawned_at().line(), line!() - 1);
+    /// t.await.unwrap();
+    /// # });
+    /// ```
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.meta().location
+    }
+
     /// Introspection state.
     pub fn state(&self) -> TaskState {
         self.meta().state()
@@ -1153,7 +1216,12 @@ impl<T> Future for Task<T> {
                 Poll::Ready(out) => out,
             },
             _ => match this.done.take() {
-                Some(res) => return Poll::Ready(*res),
+                Some(mut res) => {
+                    if let Err(e) = &mut *res {
+                        e.retrieved();
+                    }
+                    return Poll::Ready(*res);
+                }
                 None => panic!("anyloop: a Task was polled after it completed"),
             },
         };
@@ -1161,7 +1229,11 @@ impl<T> Future for Task<T> {
         let meta = this.meta();
         meta.awaiter.store(0, Ordering::Relaxed);
         // `None`: the loop shut down before the task could finish.
-        Poll::Ready(out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message()))))
+        let mut out = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
+        if let Err(e) = &mut out {
+            e.retrieved();
+        }
+        Poll::Ready(out)
     }
 }
 
@@ -1322,6 +1394,23 @@ impl TaskRef {
     /// See [`Task::name`].
     pub fn name(&self) -> Option<&str> {
         self.meta().name.as_deref()
+    }
+
+    /// See [`Task::spawned_at`].
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.meta().location
+    }
+
+    /// A reference to the task `runnable` runs (a waker clone).
+    pub(crate) fn of_runnable(runnable: &driver::Runnable) -> TaskRef {
+        TaskRef {
+            waker: runnable.waker(),
+            meta: NonNull::from(runnable.metadata()),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        self.meta().shared()
     }
 
     /// See [`Task::state`].

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::debug::{Handlers, LoopDebug};
 use crate::host::{Host, Unpark};
 use crate::task::{self, Task, TaskMeta};
 use crate::time::Instant;
@@ -56,6 +57,8 @@ pub(crate) struct Shared {
     inject_pending: AtomicBool,
     closed: AtomicBool,
     unpark: Arc<dyn Unpark>,
+    /// The exception and warning handlers (`debug`).
+    pub(crate) handlers: Handlers,
 }
 
 impl Shared {
@@ -211,6 +214,8 @@ pub(crate) struct Local {
     /// The latest clock reading, and `polls` when it was taken.
     last_now: Cell<u64>,
     last_now_polls: Cell<u64>,
+    /// Debug mode and task statistics.
+    pub(crate) debug: LoopDebug,
 }
 
 impl Local {
@@ -269,9 +274,25 @@ impl Local {
         self.ready.borrow_mut().extend(queue.drain(..));
     }
 
-    /// Runs the tasks that are ready now (not those they wake), at most `max`.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.borrow().len()
+    }
+
+    /// Runs the tasks that are ready now (not those they wake), at most
+    /// `max`; timed in debug mode or while statistics are collected.
     #[inline]
     fn run_batch(&self, max: usize) -> usize {
+        if self.debug.timing() {
+            self.run_batch_with(max, |r| self.debug.run_timed(self, r))
+        } else {
+            self.run_batch_with(max, |r| {
+                r.run();
+            })
+        }
+    }
+
+    #[inline]
+    fn run_batch_with(&self, max: usize, run: impl Fn(Runnable)) -> usize {
         self.take_injected();
         let n = self.ready.borrow().len().min(max);
         for _ in 0..n {
@@ -279,7 +300,7 @@ impl Local {
             match next {
                 Some(runnable) => {
                     self.polls.set(self.polls.get().wrapping_add(1));
-                    runnable.run();
+                    run(runnable);
                 }
                 None => return n,
             }
@@ -343,18 +364,26 @@ impl Local {
 /// # Panics
 ///
 /// Panics with a message naming the fix when no loop runs on this thread.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Local) -> R) -> R {
     match try_with_current(f) {
         Some(r) => r,
-        None => panic!(
-            "anyloop: no event loop is running on this thread; call this inside \
-             `anyloop::run(async {{ ... }})`, a `#[anyloop::main]`/`#[anyloop::test]` \
-             function, or a task spawned from one (browser: `anyloop::spawn_root`)"
-        ),
+        None => no_loop(),
     }
 }
 
+#[cold]
+#[inline(never)]
+fn no_loop() -> ! {
+    panic!(
+        "anyloop: no event loop is running on this thread; call this inside \
+         `anyloop::run(async {{ ... }})`, a `#[anyloop::main]`/`#[anyloop::test]` \
+         function, or a task spawned from one (browser: `anyloop::spawn_root`)"
+    )
+}
+
 /// Like [`with_current`], but `None` outside a loop.
+#[inline]
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
     let cur = CURRENT.with(Cell::get);
     if cur.is_null() {
@@ -446,6 +475,7 @@ impl EventLoop {
             inject_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             unpark,
+            handlers: Handlers::default(),
         });
         EventLoop {
             local: Rc::new(Local {
@@ -461,6 +491,7 @@ impl EventLoop {
                 polls: Cell::new(0),
                 last_now: Cell::new(0),
                 last_now_polls: Cell::new(0),
+                debug: LoopDebug::from_env(),
             }),
             _not_send: PhantomData,
         }
@@ -536,6 +567,7 @@ impl EventLoop {
         };
         let local = &*self.local;
         loop {
+            local.debug.iteration();
             local.run_batch(usize::MAX);
             if guard.task.as_ref().is_some_and(Task::is_finished) {
                 break;
@@ -595,6 +627,7 @@ impl EventLoop {
             Some(self.enter())
         };
         let local = &*self.local;
+        local.debug.iteration();
         local.idle.set(false);
         local.wake_requested.set(false);
         let start = budget.max_time.map(|_| local.now());
@@ -666,6 +699,25 @@ impl EventLoop {
         INSTALLED.with(|i| i.borrow().as_ref().map(f))
     }
 
+    /// Switches debug mode on or off (asyncio's `loop.set_debug`); see
+    /// [`debug`](crate::debug).
+    pub fn set_debug(&self, on: bool) {
+        self.local.debug.set_enabled(on);
+    }
+
+    /// Whether debug mode is on (asyncio's `loop.get_debug`).
+    #[doc(alias = "get_debug")]
+    pub fn is_debug(&self) -> bool {
+        self.local.debug.enabled()
+    }
+
+    /// Sets the slow-callback duration of debug mode (asyncio's
+    /// `loop.slow_callback_duration`, default 100 ms).
+    #[doc(alias = "slow_callback_duration")]
+    pub fn set_slow_callback_duration(&self, d: Duration) {
+        self.local.debug.set_slow(d);
+    }
+
     /// Number of live tasks.
     pub fn task_count(&self) -> usize {
         self.local.registry.borrow().len()
@@ -675,6 +727,9 @@ impl EventLoop {
     fn shutdown(&self) {
         let _enter = self.enter();
         let local = &*self.local;
+        local
+            .debug
+            .closing(local, &local.registry.borrow().snapshot());
         for round in 0..16 {
             let tasks = local.registry.borrow().snapshot();
             if tasks.is_empty() && !local.has_ready() {

@@ -128,6 +128,7 @@ impl fmt::Debug for TimerHandle {
 ///
 /// Panics outside a running loop, naming the fix.
 #[doc(alias = "loop.call_soon")]
+#[track_caller]
 pub fn call_soon(f: impl FnOnce() + 'static) -> TimerHandle {
     let task = Builder::new().name("call_soon").spawn(async move { f() });
     TimerHandle {
@@ -157,6 +158,7 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> TimerHandle {
 ///
 /// Panics outside a running loop, naming the fix.
 #[doc(alias = "loop.call_later")]
+#[track_caller]
 pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
     call_at(Instant::now() + delay, f)
 }
@@ -186,6 +188,7 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 ///
 /// Panics outside a running loop, naming the fix.
 #[doc(alias = "loop.call_at")]
+#[track_caller]
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
     let task = Builder::new().name("call_later").spawn(async move {
         sleep_until(when).await;

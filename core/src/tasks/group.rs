@@ -133,6 +133,7 @@ enum Outcome<E> {
 }
 
 impl<E> State<E> {
+    #[track_caller]
     fn spawn<F, T>(self: &Rc<Self>, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -162,6 +163,8 @@ impl<E> State<E> {
                 Err(payload) => {
                     // Report before the task counts as finished.
                     guard.fail(Outcome::Panic(TaskError::panic_text(&*payload)));
+                    // The group reports it: no "never retrieved" as well.
+                    crate::debug::panic_handled();
                     resume_unwind(payload)
                 }
             }
@@ -280,6 +283,7 @@ impl<E> Drop for Child<E> {
             // The child's future panicked while being dropped (cancelled):
             // a failure too, like an exception raised during cleanup.
             outcome = Some(Outcome::Panic("panicked while being cancelled".into()));
+            crate::debug::panic_handled();
         }
         self.state.child_exit(self.idx, outcome);
     }
@@ -340,6 +344,7 @@ impl<E> TaskGroup<E> {
     ///
     /// See [`TaskGroup`].
     #[doc(alias = "create_task")]
+    #[track_caller]
     pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -366,6 +371,7 @@ impl<E> TaskGroup<E> {
     /// group.join().await.unwrap();
     /// # });
     /// ```
+    #[track_caller]
     pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -605,6 +611,7 @@ impl<E> GroupHandle<E> {
     /// # Examples
     ///
     /// See [`GroupHandle`].
+    #[track_caller]
     pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
@@ -631,6 +638,7 @@ impl<E> GroupHandle<E> {
     /// group.join().await.unwrap();
     /// # });
     /// ```
+    #[track_caller]
     pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,

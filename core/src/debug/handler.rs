@@ -1,0 +1,404 @@
+//! The loop's exception handler (asyncio's `loop.set_exception_handler`,
+//! `call_exception_handler`, `default_exception_handler`) and the
+//! debug-mode warnings.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::driver::Shared;
+use crate::task::{TaskError, TaskId, TaskMeta, TaskRef};
+
+/// A loop's exception handler: see [`Handle::set_exception_handler`](crate::Handle::set_exception_handler).
+pub type ExceptionHandler = Arc<dyn Fn(&ExceptionContext) + Send + Sync + 'static>;
+
+/// A loop's warning handler: see [`Handle::set_warning_handler`](crate::Handle::set_warning_handler).
+pub type WarningHandler = Arc<dyn Fn(&Warning) + Send + Sync + 'static>;
+
+/// Which task a report is about: id, name and where it was spawned.
+///
+/// Its `Display` is `<Task name='worker' id=3 spawned at src/main.rs:10:5>`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let t = anyloop_core::task::Builder::new().name("worker").spawn(async {});
+/// let info = anyloop_core::debug::TaskInfo::of(&t.task_ref());
+/// assert_eq!(info.name(), Some("worker"));
+/// assert!(info.to_string().starts_with("<Task name='worker' id="));
+/// t.await.unwrap();
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInfo {
+    id: TaskId,
+    name: Option<String>,
+    spawned_at: &'static Location<'static>,
+}
+
+impl TaskInfo {
+    /// The id, name and spawn location of `task`.
+    pub fn of(task: &TaskRef) -> TaskInfo {
+        TaskInfo {
+            id: task.id(),
+            name: task.name().map(String::from),
+            spawned_at: task.spawned_at(),
+        }
+    }
+
+    pub(crate) fn of_meta(meta: &TaskMeta) -> TaskInfo {
+        TaskInfo {
+            id: meta.id(),
+            name: meta.name().map(String::from),
+            spawned_at: meta.location(),
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The task's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Where the task was spawned (the caller of `spawn`).
+    pub fn spawned_at(&self) -> &'static Location<'static> {
+        self.spawned_at
+    }
+}
+
+impl fmt::Display for TaskInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "<Task name='{n}' id={}", self.id)?,
+            None => write!(f, "<Task id={}", self.id)?,
+        }
+        write!(f, " spawned at {}>", self.spawned_at)
+    }
+}
+
+/// What [`call_exception_handler`](crate::Handle::call_exception_handler)
+/// passes to the handler: asyncio's context dict (`message`, `task`,
+/// `exception`).
+///
+/// Its `Display` is what [`default_exception_handler`] writes:
+///
+/// ```text
+/// Task exception was never retrieved
+/// task: <Task name='worker' id=3 spawned at src/main.rs:10:5>
+/// error: task panicked: boom
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use anyloop_core::debug::ExceptionContext;
+/// let ctx = ExceptionContext::new("connection lost")
+///     .with_error(std::io::Error::other("peer reset"));
+/// assert_eq!(ctx.message(), "connection lost");
+/// assert_eq!(ctx.to_string(), "connection lost\nerror: peer reset");
+/// ```
+#[derive(Debug)]
+pub struct ExceptionContext {
+    message: String,
+    task: Option<TaskInfo>,
+    error: Option<Box<dyn Error + Send + 'static>>,
+}
+
+impl ExceptionContext {
+    /// A context with `message` (asyncio's `context['message']`).
+    pub fn new(message: impl Into<String>) -> Self {
+        ExceptionContext {
+            message: message.into(),
+            task: None,
+            error: None,
+        }
+    }
+
+    /// Names the task concerned (asyncio's `context['task']`).
+    pub fn with_task(mut self, task: TaskInfo) -> Self {
+        self.task = Some(task);
+        self
+    }
+
+    /// Attaches the error (asyncio's `context['exception']`).
+    pub fn with_error(mut self, error: impl Error + Send + 'static) -> Self {
+        self.error = Some(Box::new(error));
+        self
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The task concerned, if any.
+    pub fn task(&self) -> Option<&TaskInfo> {
+        self.task.as_ref()
+    }
+
+    /// The error, if any; downcast it to [`TaskError`] for a task's panic.
+    pub fn error(&self) -> Option<&(dyn Error + Send + 'static)> {
+        self.error.as_deref()
+    }
+}
+
+impl fmt::Display for ExceptionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(t) = &self.task {
+            write!(f, "\ntask: {t}")?;
+        }
+        if let Some(e) = &self.error {
+            write!(f, "\nerror: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a [`Warning`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningKind {
+    /// Debug mode: one poll of a task took longer than the slow-callback
+    /// duration (how long it took). The loop ran nothing else meanwhile.
+    SlowPoll(Duration),
+    /// Debug mode: the task was still pending when its loop closed, and
+    /// was cancelled (asyncio's "Task was destroyed but it is pending!").
+    PendingAtClose,
+}
+
+/// A debug-mode warning (asyncio logs these on the `asyncio` logger).
+///
+/// The default (no [warning handler](crate::Handle::set_warning_handler))
+/// writes its `Display` to the host's diagnostic output (see
+/// [`set_output`]), e.g.:
+///
+/// ```text
+/// Executing <Task name='blocker' id=2 spawned at src/main.rs:7:5> took 0.501 seconds
+/// ```
+#[derive(Debug, Clone)]
+pub struct Warning {
+    kind: WarningKind,
+    task: Option<TaskInfo>,
+}
+
+impl Warning {
+    pub(crate) fn new(kind: WarningKind, task: Option<TaskInfo>) -> Self {
+        Warning { kind, task }
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> WarningKind {
+        self.kind
+    }
+
+    /// The task concerned, if any.
+    pub fn task(&self) -> Option<&TaskInfo> {
+        self.task.as_ref()
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let task = |f: &mut fmt::Formatter<'_>| match &self.task {
+            Some(t) => write!(f, "{t}"),
+            None => f.write_str("<unknown task>"),
+        };
+        match self.kind {
+            WarningKind::SlowPoll(d) => {
+                f.write_str("Executing ")?;
+                task(f)?;
+                write!(f, " took {:.3} seconds", d.as_secs_f64())
+            }
+            WarningKind::PendingAtClose => {
+                f.write_str("Task was destroyed but it is pending (the loop closed): ")?;
+                task(f)
+            }
+        }
+    }
+}
+
+/// The handlers of one loop, reachable from any thread.
+#[derive(Default)]
+pub(crate) struct Handlers {
+    exception: Mutex<Option<ExceptionHandler>>,
+    warning: Mutex<Option<WarningHandler>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Handlers {
+    pub(crate) fn set_exception(&self, h: Option<ExceptionHandler>) {
+        *lock(&self.exception) = h;
+    }
+
+    pub(crate) fn exception(&self) -> Option<ExceptionHandler> {
+        lock(&self.exception).clone()
+    }
+
+    pub(crate) fn set_warning(&self, h: Option<WarningHandler>) {
+        *lock(&self.warning) = h;
+    }
+
+    /// Calls the exception handler, or the default one; a panicking
+    /// handler is reported through the default one and never unwinds
+    /// into the loop (asyncio logs "Unhandled error in exception handler").
+    pub(crate) fn call_exception(&self, ctx: ExceptionContext) {
+        let Some(h) = self.exception() else {
+            return default_exception_handler(&ctx);
+        };
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| h(&ctx))) {
+            default_exception_handler(&ctx);
+            default_exception_handler(
+                &ExceptionContext::new("Unhandled error in exception handler")
+                    .with_error(TaskError::panicked_quiet(p)),
+            );
+        }
+    }
+
+    pub(crate) fn warn(&self, w: Warning) {
+        let h = lock(&self.warning).clone();
+        match h {
+            Some(h) => {
+                if catch_unwind(AssertUnwindSafe(|| h(&w))).is_err() {
+                    output(&format!("{w}\n(the warning handler panicked)"));
+                }
+            }
+            None => output(&w.to_string()),
+        }
+    }
+}
+
+/// asyncio's `loop.default_exception_handler(context)`: writes the
+/// context (message, task, error) to the host's diagnostic output (stderr
+/// natively and on WASI, `console.error` in a browser; see [`set_output`]).
+/// A handler installed with
+/// [`Handle::set_exception_handler`](crate::Handle::set_exception_handler)
+/// can call it to keep the default report.
+///
+/// # Examples
+///
+/// ```
+/// use anyloop_core::debug::{default_exception_handler, ExceptionContext};
+/// default_exception_handler(&ExceptionContext::new("something went wrong"));
+/// ```
+pub fn default_exception_handler(ctx: &ExceptionContext) {
+    output(&ctx.to_string());
+}
+
+fn stderr_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+static OUTPUT: Mutex<fn(&str)> = Mutex::new(stderr_line);
+
+/// Sets where debug-mode warnings and [`default_exception_handler`]
+/// write, for the whole process: standard error by default; the browser
+/// host sets `console.error` (its stderr goes nowhere). A [`Host`](crate::Host)
+/// for a platform without stderr sets its own.
+///
+/// # Examples
+///
+/// ```
+/// fn to_stdout(line: &str) {
+///     println!("{line}");
+/// }
+/// anyloop_core::debug::set_output(to_stdout);
+/// ```
+pub fn set_output(f: fn(&str)) {
+    *lock(&OUTPUT) = f;
+}
+
+/// Writes one diagnostic report to the output chosen by [`set_output`].
+pub(crate) fn output(text: &str) {
+    let f = *lock(&OUTPUT);
+    f(text);
+}
+
+/// The report a panic carries until its `Task` handle gives it to someone.
+struct Unretrieved {
+    shared: Arc<Shared>,
+    task: TaskInfo,
+}
+
+/// A task's panic inside [`TaskError`]: the payload, and (until the error
+/// is retrieved through the `Task` handle) what to report when it is
+/// dropped unseen: asyncio's "Task exception was never retrieved", once,
+/// with debug mode on or off.
+pub(crate) struct Panicked {
+    payload: Box<dyn Any + Send + 'static>,
+    unretrieved: Option<Unretrieved>,
+}
+
+thread_local! {
+    /// The id of the task whose panic, now unwinding, was already
+    /// reported (to its `TaskGroup`): no second report. 0: none.
+    static HANDLED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the panic unwinding out of the running task as reported
+/// elsewhere (its `TaskGroup` got it).
+#[cold]
+pub(crate) fn panic_handled() {
+    if let Some(t) = crate::current_task() {
+        HANDLED.with(|h| h.set(t.id().as_u64()));
+    }
+}
+
+impl Panicked {
+    #[cold]
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>, meta: &TaskMeta) -> Box<Self> {
+        let handled = HANDLED.with(|h| h.replace(0)) == meta.id().as_u64();
+        Box::new(Panicked {
+            payload,
+            unretrieved: (!handled).then(|| Unretrieved {
+                shared: meta.shared().clone(),
+                task: TaskInfo::of_meta(meta),
+            }),
+        })
+    }
+
+    pub(crate) fn quiet(payload: Box<dyn Any + Send + 'static>) -> Box<Self> {
+        Box::new(Panicked {
+            payload,
+            unretrieved: None,
+        })
+    }
+
+    pub(crate) fn payload(&self) -> &(dyn Any + Send + 'static) {
+        &*self.payload
+    }
+
+    pub(crate) fn take_payload(&mut self) -> Box<dyn Any + Send + 'static> {
+        self.unretrieved = None;
+        std::mem::replace(&mut self.payload, Box::new(()))
+    }
+
+    #[inline]
+    pub(crate) fn retrieved(&mut self) {
+        self.unretrieved = None;
+    }
+}
+
+impl Drop for Panicked {
+    fn drop(&mut self) {
+        if let Some(u) = self.unretrieved.take() {
+            let payload = std::mem::replace(&mut self.payload, Box::new(()));
+            let ctx = ExceptionContext::new("Task exception was never retrieved")
+                .with_task(u.task)
+                .with_error(TaskError::panicked_quiet(payload));
+            u.shared.handlers.call_exception(ctx);
+        }
+    }
+}
