@@ -1,16 +1,18 @@
 //! The blocking pool: asyncio's `to_thread` / `run_in_executor`.
 //!
 //! Threads start on demand (up to [`MAX_THREADS`]) and exit after
-//! [`IDLE_TIMEOUT`] without work. The result travels back through a
-//! one-slot channel whose waker wakes the loop through its injection queue.
+//! [`IDLE_TIMEOUT`] without work. The result travels back through core's
+//! one-shot channel, whose waker wakes the loop through its injection queue.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
+
+use anyloop_core::future::oneshot;
 
 /// Most threads the pool runs at once.
 pub const MAX_THREADS: usize = 64;
@@ -87,13 +89,12 @@ fn worker() {
     }
 }
 
-struct Slot<T> {
-    value: Option<thread::Result<T>>,
-    waker: Option<Waker>,
-}
-
 /// Runs `f` on the blocking pool and awaits its result, without blocking
 /// the loop (asyncio's `to_thread`).
+///
+/// The result travels back through core's one-shot channel (the path
+/// `core/tests/loom.rs` model-checks): the worker's send wakes the
+/// awaiting task through the loop's injection queue.
 ///
 /// # Panics
 ///
@@ -103,27 +104,19 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let slot = Arc::new(Mutex::new(Slot {
-        value: None,
-        waker: None,
-    }));
-    let tx = slot.clone();
+    let (tx, rx) = oneshot::channel();
     submit(Box::new(move || {
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let mut s = tx.lock().unwrap_or_else(|e| e.into_inner());
-        s.value = Some(res);
-        if let Some(w) = s.waker.take() {
-            drop(s);
-            w.wake();
-        }
+        // An `Err` means the awaiting future is gone: nobody wants it.
+        let _ = tx.send(res);
     }));
-    Unblock { slot }
+    Unblock { rx }
 }
 
 /// Future of [`unblock`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct Unblock<T> {
-    slot: Arc<Mutex<Slot<T>>>,
+    rx: oneshot::Receiver<thread::Result<T>>,
 }
 
 impl<T> std::fmt::Debug for Unblock<T> {
@@ -135,21 +128,14 @@ impl<T> std::fmt::Debug for Unblock<T> {
 impl<T> Future for Unblock<T> {
     type Output = T;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        match s.value.take() {
-            Some(Ok(v)) => Poll::Ready(v),
-            Some(Err(panic)) => {
-                drop(s);
-                std::panic::resume_unwind(panic)
-            }
-            None => {
-                match &mut s.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    w => *w = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(Ok(Ok(v))) => Poll::Ready(v),
+            Poll::Ready(Ok(Err(panic))) => std::panic::resume_unwind(panic),
+            // The job is dropped unrun only if its thread could not start
+            // and the process is going down; there is no value to give.
+            Poll::Ready(Err(_)) => panic!("anyloop::to_thread: the blocking job was dropped unrun"),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// The error of awaiting a [`Promise`] that was cancelled, or a
@@ -199,6 +199,7 @@ impl<T: Clone> Future for PromiseWait<T> {
 /// `run_coroutine_threadsafe`, in both directions.
 pub mod oneshot {
     use super::*;
+    use crate::shim::{Mutex, MutexGuard};
 
     struct Slot<T> {
         value: Option<T>,
@@ -209,7 +210,7 @@ pub mod oneshot {
 
     type Shared<T> = Arc<Mutex<Slot<T>>>;
 
-    fn lock<T>(s: &Shared<T>) -> std::sync::MutexGuard<'_, Slot<T>> {
+    fn lock<T>(s: &Shared<T>) -> MutexGuard<'_, Slot<T>> {
         s.lock().unwrap_or_else(|p| p.into_inner())
     }
 

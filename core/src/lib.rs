@@ -44,6 +44,7 @@ pub mod future;
 mod handle;
 mod host;
 pub mod queue;
+mod shim;
 pub mod sync;
 pub mod task;
 pub mod tasks;

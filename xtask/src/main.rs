@@ -2,7 +2,8 @@
 //! runs every host.
 //!
 //! Stages of `test` (each skips nothing silently: a missing tool is installed):
-//! 1. native: `cargo test --workspace`;
+//! 1. native: `cargo test --workspace` (with the bounded fuzz corpus of
+//!    `fuzz/`), then the loom models of `core/tests/loom.rs` ([`verify`]);
 //! 2. WASI: the suite for `wasm32-wasip1` under wasmtime and Node's `node:wasi` ([`wasi`]);
 //! 3. browser: the suite for `wasm32-unknown-unknown` in headless Chromium ([`web`]);
 //! 4. `www/`: `npm ci && npm test` ([`web`]).
@@ -12,6 +13,7 @@ mod fuzz;
 mod install;
 mod native;
 mod util;
+mod verify;
 mod wasi;
 mod web;
 mod web_example;
@@ -29,6 +31,8 @@ fn usage() -> ExitCode {
          install                                 only install the toolchain pieces\n  \
          fuzz [TARGET]... [--time SECS] [--jobs N] [--replay FILE]\n                                             \
          libFuzzer runs (nightly) of stream_reader, queue, semaphore\n  \
+         loom [--preemptions N]                  model-check the core's cross-thread paths (core/tests/loom.rs)\n  \
+         miri                                    the core's unit tests under miri (nightly)\n  \
          web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)"
     );
     ExitCode::from(2)
@@ -39,6 +43,24 @@ fn main() -> ExitCode {
     let Some(cmd) = args.first() else {
         return usage();
     };
+    let single = match cmd.as_str() {
+        "loom" => Some(
+            verify::loom_args(&args[1..])
+                .and_then(verify::loom)
+                .map(drop),
+        ),
+        "miri" if args.len() == 1 => Some(verify::miri().map(drop)),
+        _ => None,
+    };
+    if let Some(res) = single {
+        return match res {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cmd == "fuzz" {
         return match fuzz::run(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
@@ -98,7 +120,9 @@ fn test(hosts: &[String]) -> util::Result<()> {
     let want = |h: &str| all || hosts.iter().any(|x| x == h);
     let mut summary = Vec::new();
     if want("native") {
+        // Includes the bounded fuzz corpus (fuzz/tests/corpus.rs).
         summary.push(native::test()?);
+        summary.push(verify::loom(verify::TEST_PREEMPTIONS)?);
     }
     if want("wasi") {
         summary.push(wasi::test()?);

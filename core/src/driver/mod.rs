@@ -16,13 +16,14 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::debug::{Handlers, LoopDebug};
 use crate::host::{Host, Unpark};
+use crate::shim::{thread_local, AtomicBool, Mutex};
 use crate::task::{self, Task, TaskMeta};
 use crate::time::Instant;
 use timers::Timers;
@@ -44,11 +45,20 @@ const IO_INTERVAL: u32 = 61;
 /// How many task polls old a clock reading may be for [`Local::recent_now`].
 const RECENT_POLLS: u64 = 64;
 
+#[cfg(not(loom))]
 thread_local! {
     /// The loop entered on this thread, if any.
     static CURRENT: Cell<*const Local> = const { Cell::new(ptr::null()) };
     /// A loop installed for the thread's lifetime (browser, guest mode).
     static INSTALLED: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+// loom runs its threads on one OS thread: std thread-locals would be
+// shared between them (and its macro takes no `const` initializer).
+#[cfg(loom)]
+thread_local! {
+    static CURRENT: Cell<*const Local> = Cell::new(ptr::null());
+    static INSTALLED: RefCell<Option<EventLoop>> = RefCell::new(None);
 }
 
 /// The part of a loop other threads can reach.
