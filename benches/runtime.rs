@@ -20,8 +20,10 @@ mod peers;
 /// Where this harness runs, for the table's title.
 #[cfg(not(target_family = "wasm"))]
 const HOST: &str = "native";
-#[cfg(target_os = "wasi")]
+#[cfg(all(target_os = "wasi", not(target_env = "p2")))]
 const HOST: &str = "wasm32-wasip1 (cargo xtask bench --host wasi: wasmtime)";
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+const HOST: &str = "wasm32-wasip2 (cargo xtask bench --host wasi: wasmtime)";
 
 /// What smol's executor is driven by here.
 #[cfg(not(target_family = "wasm"))]
@@ -65,7 +67,8 @@ fn main() {
         }
     }
 
-    let peer_names = [Anyloop::NAME, Tokio::NAME, Smol::NAME];
+    #[allow(unused_mut)] // wasip2 adds wstd
+    let mut peer_names = vec![Anyloop::NAME, Tokio::NAME, Smol::NAME];
     let mut table: Vec<Workload> = vec![
         row!("spawn_join", "ns/task", spawn_join; Anyloop, Tokio, Smol),
         row!("yield", "ns/yield", yield_many; Anyloop, Tokio, Smol),
@@ -78,6 +81,13 @@ fn main() {
         row!("lock", "ns/op", lock; Anyloop, Tokio, Smol),
         row!("semaphore", "ns/op", semaphore; Anyloop, Tokio, Smol),
     ];
+    #[cfg(all(target_os = "wasi", target_env = "p2"))]
+    {
+        peer_names.push(peers::Wstd::NAME);
+        for w in &mut table {
+            w.peers.push(wstd_column(w.name));
+        }
+    }
     if !filters.is_empty() {
         // `name` selects rows containing it, `=name` the row named so.
         table.retain(|w| {
@@ -129,6 +139,25 @@ fn main() {
         "\nratio = anyloop / best peer (< 1: anyloop faster); spread = (max - min) / median \
          of anyloop's samples"
     );
+}
+
+/// wstd's measure of row `name` (wasip2 only); `None` for the rows that
+/// compare channels on anyloop's loop.
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+fn wstd_column(name: &str) -> Option<workloads::Measure> {
+    use peers::Wstd;
+    use workloads::*;
+    let m: Measure = match name {
+        "spawn_join" => spawn_join::<Wstd>,
+        "yield" => yield_many::<Wstd>,
+        "pingpong" => pingpong::<Wstd>,
+        "chained_spawn" => chained_spawn::<Wstd>,
+        "timers" => timers::<Wstd>,
+        "lock" => lock::<Wstd>,
+        "semaphore" => semaphore::<Wstd>,
+        _ => return None,
+    };
+    Some(m)
 }
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), for `--cpu`.

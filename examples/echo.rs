@@ -1,17 +1,26 @@
 //! Line echo server (asyncio's "TCP echo server using streams") on
-//! 127.0.0.1 (port from the first argument, default 8888). Every client
-//! gets its own task; connects and disconnects are logged.
+//! 127.0.0.1 (port from the first argument, default 8888, on every host).
+//! Every client gets its own task; connects and disconnects are logged.
 //!
 //! ```text
 //! cargo run --example echo -- 8888
 //! ```
 //!
-//! WASI preview 1 programs cannot bind sockets; the runtime preopens the
-//! listener instead, and the same program serves it:
+//! As a WASI 0.2 component under today's wasmtime, which must grant the
+//! network (`-S inherit-network`):
+//!
+//! ```text
+//! cargo build --release --target wasm32-wasip2 --example echo
+//! wasmtime run -S inherit-network target/wasm32-wasip2/release/examples/echo.wasm 8888
+//! ```
+//!
+//! Legacy route: WASI preview 1 programs cannot bind sockets; the runtime
+//! preopens the listener on the port (wasmtime 43 and older), and the
+//! program serves it:
 //!
 //! ```text
 //! cargo build --release --target wasm32-wasip1 --example echo
-//! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/echo.wasm
+//! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/echo.wasm 8888
 //! ```
 
 use std::io;
@@ -67,18 +76,19 @@ async fn main() -> io::Result<()> {
     Ok(())
 }
 
-/// Natively: listen on 127.0.0.1:`port`.
-#[cfg(not(target_os = "wasi"))]
+/// Natively and on WASI 0.2: listen on 127.0.0.1:`port`.
+#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
 async fn serve(port: u16) -> io::Result<Server> {
     let server = anyloop::net::start_server(handle, "127.0.0.1", port).await?;
     println!("echo: listening on {}", server.local_addr()?);
     Ok(server)
 }
 
-/// On WASI: the listener the runtime preopened (`-S tcplisten=ADDR`); the
-/// port argument is unused there.
-#[cfg(target_os = "wasi")]
-async fn serve(_port: u16) -> io::Result<Server> {
+/// On WASI preview 1: the listener the runtime preopened (`-S
+/// tcplisten=127.0.0.1:PORT`), which must be on `port`.
+#[cfg(all(target_os = "wasi", target_env = "p1"))]
+async fn serve(port: u16) -> io::Result<Server> {
+    let _ = port; // preview 1 cannot tell the preopened listener's port
     let listener = anyloop::net::TcpListener::from_preopened()?;
     let server = anyloop::net::start_server_on(handle, listener)?;
     println!("echo: serving the preopened listener");

@@ -72,7 +72,8 @@
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
 //! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
-//! | WASI | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners |
+//! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio |
+//! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
 //!
 //! [`capabilities`] tells what the current host can do; features it lacks
@@ -91,7 +92,7 @@ use anyloop_web as backend;
     all(target_arch = "wasm32", any(target_os = "wasi", target_os = "unknown"))
 )))]
 compile_error!(
-    "anyloop: unsupported target (supported: native unix, wasm32-wasip1, wasm32-unknown-unknown)"
+    "anyloop: unsupported target (supported: native unix, wasm32-wasip2, wasm32-wasip1, wasm32-unknown-unknown)"
 );
 
 use std::future::Future;

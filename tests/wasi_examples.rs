@@ -1,10 +1,14 @@
 //! The WASI examples under wasmtime, driven from the native side: `hello`,
-//! the `echo` server on a preopened listener with concurrent clients, and
-//! 10,000 stdin lines through `lines`.
+//! the `echo` server with concurrent clients, 10,000 stdin lines through
+//! `lines`; on WASI 0.2 also the `chat` server and the `fetch` client.
 //!
 //! `cargo xtask test --host wasi` builds the examples for `wasm32-wasip1`
-//! and runs this file with:
-//! - `ANYLOOP_WASI_EXAMPLES`: the directory holding `hello.wasm`, `echo.wasm`, `lines.wasm`;
+//! and `wasm32-wasip2` and runs this file with:
+//! - `ANYLOOP_WASI_EXAMPLES`: the directory holding the wasip1 `hello.wasm`, `echo.wasm`, `lines.wasm`;
+//! - `ANYLOOP_WASIP2_EXAMPLES`: the directory holding the wasip2 components
+//!   `hello.wasm`, `echo.wasm`, `lines.wasm`, `chat.wasm`, `fetch.wasm`
+//!   (run with `-S inherit-network -S allow-ip-name-lookup`; they bind and
+//!   connect on 127.0.0.1 only);
 //! - `ANYLOOP_WASMTIME`: the wasmtime to run them with (default `wasmtime`);
 //! - `ANYLOOP_WASMTIME_TCPLISTEN`: a wasmtime with the legacy preview-1
 //!   implementation (`-S preview2=n -S tcplisten=...`, removed after
@@ -20,22 +24,44 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The built example `name.wasm`, or `None` (with the reason printed).
+/// The built wasip1 example `name.wasm`, or `None` (with the reason printed).
 fn example(name: &str) -> Option<PathBuf> {
-    let Some(dir) = std::env::var_os("ANYLOOP_WASI_EXAMPLES") else {
+    built("ANYLOOP_WASI_EXAMPLES", name)
+}
+
+/// The built wasip2 example `name.wasm`, or `None` (with the reason printed).
+fn example_p2(name: &str) -> Option<PathBuf> {
+    built("ANYLOOP_WASIP2_EXAMPLES", name)
+}
+
+fn built(var: &str, name: &str) -> Option<PathBuf> {
+    let Some(dir) = std::env::var_os(var) else {
         println!(
-            "skipped: ANYLOOP_WASI_EXAMPLES is not set (run `cargo xtask test --host wasi`, \
-             which builds the examples for wasm32-wasip1)"
+            "skipped: {var} is not set (run `cargo xtask test --host wasi`, \
+             which builds the examples for wasm32-wasip1 and wasm32-wasip2)"
         );
         return None;
     };
     let path = PathBuf::from(dir).join(format!("{name}.wasm"));
     assert!(
         path.is_file(),
-        "ANYLOOP_WASI_EXAMPLES is set but {} does not exist",
+        "{var} is set but {} does not exist",
         path.display()
     );
     Some(path)
+}
+
+/// `wasmtime run` with the network a WASI 0.2 program needs.
+fn wasmtime_p2() -> Command {
+    let mut c = Command::new(wasmtime());
+    c.args(["run", "-S", "inherit-network", "-S", "allow-ip-name-lookup"]);
+    c
+}
+
+/// A free port on 127.0.0.1 (bound, noted, closed).
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("find a free port");
+    l.local_addr().expect("local addr").port()
 }
 
 fn wasmtime() -> String {
@@ -55,12 +81,21 @@ impl Drop for KillOnDrop {
 #[test]
 fn hello_prints_and_sleeps_one_second() {
     let Some(wasm) = example("hello") else { return };
+    let mut cmd = Command::new(wasmtime());
+    hello_in(cmd.arg("run").arg(&wasm));
+}
+
+#[test]
+fn hello_p2_prints_and_sleeps_one_second() {
+    let Some(wasm) = example_p2("hello") else {
+        return;
+    };
+    hello_in(wasmtime_p2().arg(&wasm));
+}
+
+fn hello_in(cmd: &mut Command) {
     let start = Instant::now();
-    let out = Command::new(wasmtime())
-        .arg("run")
-        .arg(&wasm)
-        .output()
-        .expect("run wasmtime");
+    let out = cmd.output().expect("run wasmtime");
     let took = start.elapsed();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
@@ -80,14 +115,24 @@ fn expected_line(n: usize, line: &str) -> String {
 #[test]
 fn lines_processes_ten_thousand_stdin_lines_in_order() {
     let Some(wasm) = example("lines") else { return };
+    let mut cmd = Command::new(wasmtime());
+    lines_in(cmd.arg("run").arg(&wasm));
+}
+
+#[test]
+fn lines_p2_processes_ten_thousand_stdin_lines_in_order() {
+    let Some(wasm) = example_p2("lines") else {
+        return;
+    };
+    lines_in(wasmtime_p2().arg(&wasm));
+}
+
+fn lines_in(cmd: &mut Command) {
     let input: Vec<String> = (1..=10_000)
         .map(|i| format!("line {i} says {} words", "hi ".repeat(i % 7)))
         .collect();
     let mut child = KillOnDrop(
-        Command::new(wasmtime())
-            .arg("run")
-            .arg(&wasm)
-            .stdin(Stdio::piped())
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("run wasmtime"),
@@ -118,20 +163,11 @@ fn lines_processes_ten_thousand_stdin_lines_in_order() {
     }
 }
 
-#[test]
-fn echo_serves_concurrent_clients_on_a_preopened_listener() {
-    let Some(wasm) = example("echo") else { return };
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("find a free port");
-        l.local_addr().expect("local addr").port()
-    };
-    let runtime = std::env::var("ANYLOOP_WASMTIME_TCPLISTEN").unwrap_or_else(|_| wasmtime());
+/// A server started by `cmd`: its process, its first line of output, and
+/// a thread draining the rest (a closed stdout would fail its `println!`).
+fn start_server(cmd: &mut Command, name: &str) -> (KillOnDrop, String, Log) {
     let mut server = KillOnDrop(
-        Command::new(runtime)
-            .args(["run", "-S", "preview2=n", "-S"])
-            .arg(format!("tcplisten=127.0.0.1:{port}"))
-            .arg(&wasm)
-            .stdout(Stdio::piped())
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("run wasmtime"),
@@ -139,7 +175,7 @@ fn echo_serves_concurrent_clients_on_a_preopened_listener() {
     // The example says when it serves.
     let mut first = String::new();
     let mut log = BufReader::new(server.0.stdout.take().expect("piped stdout"));
-    log.read_line(&mut first).expect("read echo.wasm output");
+    log.read_line(&mut first).expect("read the server's output");
     if first.is_empty() {
         let mut err = String::new();
         let _ = server
@@ -147,16 +183,51 @@ fn echo_serves_concurrent_clients_on_a_preopened_listener() {
             .stderr
             .take()
             .map(|mut e| e.read_to_string(&mut err));
-        panic!("echo.wasm exited before serving: {err}");
+        panic!("{name} exited before serving: {err}");
     }
-    assert_eq!(first.trim(), "echo: serving the preopened listener");
-    // Keep draining its log: a closed stdout would make its `println!` fail.
     let log = std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = log.read_to_string(&mut rest);
         rest
     });
+    (server, first, log)
+}
 
+type Log = std::thread::JoinHandle<String>;
+
+#[test]
+fn echo_serves_concurrent_clients_on_a_preopened_listener() {
+    let Some(wasm) = example("echo") else { return };
+    let port = free_port();
+    let runtime = std::env::var("ANYLOOP_WASMTIME_TCPLISTEN").unwrap_or_else(|_| wasmtime());
+    let (server, first, log) = start_server(
+        Command::new(runtime)
+            .args(["run", "-S", "preview2=n", "-S"])
+            .arg(format!("tcplisten=127.0.0.1:{port}"))
+            .arg(&wasm)
+            .arg(port.to_string()),
+        "echo.wasm (wasip1)",
+    );
+    assert_eq!(first.trim(), "echo: serving the preopened listener");
+    echo_clients(port, server, log);
+}
+
+#[test]
+fn echo_p2_binds_its_port_and_serves_concurrent_clients() {
+    let Some(wasm) = example_p2("echo") else {
+        return;
+    };
+    let port = free_port();
+    let (server, first, log) = start_server(
+        wasmtime_p2().arg(&wasm).arg(port.to_string()),
+        "echo.wasm (wasip2)",
+    );
+    assert_eq!(first.trim(), format!("echo: listening on 127.0.0.1:{port}"));
+    echo_clients(port, server, log);
+}
+
+/// 8 concurrent clients, 150,000 bytes each, echoed intact.
+fn echo_clients(port: u16, server: KillOnDrop, log: Log) {
     let clients: Vec<_> = (0..8u8)
         .map(|i| {
             std::thread::spawn(move || {
@@ -188,6 +259,87 @@ fn echo_serves_concurrent_clients_on_a_preopened_listener() {
     assert_eq!(log.matches(" connected").count(), 8, "{log}");
 }
 
+/// A line from `r`, with a deadline so a bug fails instead of hanging.
+fn read_line(r: &mut BufReader<TcpStream>) -> String {
+    let mut line = String::new();
+    r.read_line(&mut line).expect("read a chat line");
+    line
+}
+
+#[test]
+fn chat_p2_relays_lines_between_clients() {
+    let Some(wasm) = example_p2("chat") else {
+        return;
+    };
+    let port = free_port();
+    let (server, first, log) =
+        start_server(wasmtime_p2().arg(&wasm).arg(port.to_string()), "chat.wasm");
+    assert_eq!(first.trim(), format!("chat: listening on 127.0.0.1:{port}"));
+    let connect = || {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect to chat.wasm");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set timeout");
+        let w = s.try_clone().expect("clone stream");
+        (BufReader::new(s), w)
+    };
+    let (mut a, _a_w) = connect();
+    assert_eq!(read_line(&mut a), "* welcome, you are 1\n");
+    let (mut b, mut b_w) = connect();
+    assert_eq!(read_line(&mut b), "* welcome, you are 2\n");
+    assert_eq!(read_line(&mut a), "* 2 joined\n");
+    b_w.write_all(b"hello from b\n").expect("send to chat.wasm");
+    assert_eq!(read_line(&mut a), "2: hello from b\n");
+    b_w.shutdown(std::net::Shutdown::Both).expect("shutdown");
+    assert_eq!(read_line(&mut a), "* 2 left\n");
+    drop(server);
+    let log = log.join().expect("log thread");
+    assert!(log.contains("joined as 2"), "{log}");
+}
+
+#[test]
+fn fetch_p2_resolves_localhost_and_prints_the_response() {
+    let Some(wasm) = example_p2("fetch") else {
+        return;
+    };
+    // A one-shot HTTP server on 127.0.0.1; fetch connects by name.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local addr").port();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept().expect("accept fetch.wasm");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set timeout");
+        let mut r = BufReader::new(s.try_clone().expect("clone stream"));
+        let mut request = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).expect("read request") == 0 || line == "\r\n" {
+                break;
+            }
+            request.push_str(&line);
+        }
+        let mut s = s;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Anyloop: p2\r\n\r\nok")
+            .expect("respond");
+        request
+    });
+    let out = wasmtime_p2()
+        .arg(&wasm)
+        .arg(format!("localhost:{port}/wasi?p2"))
+        .arg("-v")
+        .output()
+        .expect("run wasmtime");
+    let request = server.join().expect("server thread");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        request.starts_with("GET /wasi?p2 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "HTTP/1.1 200 OK\nContent-Length: 2\nX-Anyloop: p2\n"
+    );
+}
+
 /// CPU time (user + system) of process `pid` and all its threads, from procfs.
 #[cfg(target_os = "linux")]
 fn cpu_time(pid: u32) -> Duration {
@@ -207,20 +359,29 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / TICKS_PER_SEC)
 }
 
-/// While `hello` sleeps, the instance parks in `poll_oneoff`: it uses (far)
-/// less than 5 % of one core.
+/// While `hello` sleeps, the instance parks in `poll_oneoff` (wasip1): it
+/// uses (far) less than 5 % of one core.
 #[cfg(target_os = "linux")]
 #[test]
 fn sleeping_program_is_idle() {
     let Some(wasm) = example("hello") else { return };
-    let mut child = KillOnDrop(
-        Command::new(wasmtime())
-            .arg("run")
-            .arg(&wasm)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run wasmtime"),
-    );
+    let mut cmd = Command::new(wasmtime());
+    idle_in(cmd.arg("run").arg(&wasm));
+}
+
+/// The same for the WASI 0.2 component: it parks in `wasi:io/poll.poll`.
+#[cfg(target_os = "linux")]
+#[test]
+fn sleeping_p2_program_is_idle() {
+    let Some(wasm) = example_p2("hello") else {
+        return;
+    };
+    idle_in(wasmtime_p2().arg(&wasm));
+}
+
+#[cfg(target_os = "linux")]
+fn idle_in(cmd: &mut Command) {
+    let mut child = KillOnDrop(cmd.stdout(Stdio::piped()).spawn().expect("run wasmtime"));
     let mut out = BufReader::new(child.0.stdout.take().expect("piped stdout"));
     let mut first = String::new();
     out.read_line(&mut first).expect("read hello output");

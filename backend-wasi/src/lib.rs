@@ -1,9 +1,11 @@
-//! anyloop's WASI host (`wasm32-wasip1`, WASI preview 1 through the
-//! [`wasi`](https://docs.rs/wasi/0.11) crate): the same anyloop programs run
-//! under `wasmtime run` (or Node's `node:wasi`) unchanged.
+//! anyloop's WASI host: the same anyloop programs run under `wasmtime run`
+//! unchanged, as `wasm32-wasip2` components (WASI 0.2, through the
+//! [`wasip2`](https://docs.rs/wasip2) bindings) or as `wasm32-wasip1`
+//! modules (WASI preview 1, through the [`wasi`](https://docs.rs/wasi/0.11)
+//! crate; these also run under Node's `node:wasi`).
 //!
 //! Applications use the `anyloop` facade; this crate provides its
-//! [`WasiHost`], [`net`] (preopened TCP listeners) and [`io`] (stdio).
+//! [`WasiHost`], [`net`] (sockets) and [`io`] (stdio).
 //!
 //! # Examples
 //!
@@ -16,16 +18,35 @@
 //!
 //! # Implementation
 //!
+//! One `cfg(target_env = "p2")` switch below picks the WASI version; the
+//! loop logic ([`WasiHost`]: clock, park, unpark) is shared.
+//!
+//! `wasm32-wasip2` (`p2/`, host name `"wasip2"`):
+//! - clock: `wasi:clocks/monotonic-clock.now`;
+//! - park: ONE `wasi:io/poll.poll` per park over a `subscribe-duration`
+//!   pollable for the next timer deadline plus the pollable of every
+//!   stream, socket or name lookup a task waits on; wakes the ready ones'
+//!   wakers;
+//! - I/O: `wasi:sockets` TCP (bind, listen, accept, connect), UDP and
+//!   `ip-name-lookup` (the runtime must grant the network: `wasmtime run
+//!   -S inherit-network`), stdio through `wasi:cli` streams; files through
+//!   `std::fs` on preopened directories;
+//! - `to_thread`: `Unsupported` (no threads).
+//!
+//! `wasm32-wasip1` (`p1/`, host name `"wasi"`):
 //! - clock: `clock_time_get(CLOCKID_MONOTONIC)`;
 //! - park: ONE `poll_oneoff` per park, subscribed to a relative monotonic
 //!   clock for the next timer deadline plus an `fd_read`/`fd_write`
-//!   subscription for every descriptor a task waits on (`reactor.rs`); the
-//!   instance sleeps in the runtime, no busy loop, no `thread::sleep`;
-//! - unpark: wasip1 has no threads, so an unpark can only come from the loop
-//!   thread itself; it sets a flag the next park sees (and then only polls);
+//!   subscription for every descriptor a task waits on; the instance
+//!   sleeps in the runtime, no busy loop, no `thread::sleep`;
 //! - I/O: `sock_accept`/`sock_recv`/`sock_send` on non-blocking sockets the
-//!   runtime preopened, `fd_read` on stdin after readiness;
+//!   runtime preopened (the legacy route: `wasmtime run -S preview2=n -S
+//!   tcplisten=ADDR`, wasmtime 43 and older), `fd_read` on stdin after
+//!   readiness;
 //! - `to_thread`: `Unsupported` (no threads on wasip1).
+//!
+//! On both, unpark can only come from the loop thread itself (no threads):
+//! it sets a flag the next park sees (and then only polls).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
@@ -35,10 +56,116 @@
 )]
 #![cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 
-pub mod fd;
-pub mod io;
-pub mod net;
-mod reactor;
+/// The async convenience methods (`read`, `write`, `write_all`) and
+/// `futures-io`'s `AsyncRead`/`AsyncWrite` (on the type and on a shared
+/// reference, so one task can read while another writes) of a stream type
+/// with `poll_read_priv`, `poll_write_priv`, `poll_flush_priv` and
+/// `poll_close_priv` methods: written once for both WASI versions.
+macro_rules! stream_methods {
+    ($ty:ty) => {
+        impl $ty {
+            /// Reads into `buf`; `Ok(0)` at end of stream.
+            pub async fn read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+                ::std::future::poll_fn(|cx| self.poll_read_priv(cx, buf)).await
+            }
+
+            /// Writes some of `buf`.
+            pub async fn write(&self, buf: &[u8]) -> ::std::io::Result<usize> {
+                ::std::future::poll_fn(|cx| self.poll_write_priv(cx, buf)).await
+            }
+
+            /// Writes all of `buf`.
+            pub async fn write_all(&self, mut buf: &[u8]) -> ::std::io::Result<()> {
+                while !buf.is_empty() {
+                    let n = self.write(buf).await?;
+                    if n == 0 {
+                        return Err(::std::io::ErrorKind::WriteZero.into());
+                    }
+                    buf = &buf[n..];
+                }
+                Ok(())
+            }
+        }
+
+        impl ::futures_io::AsyncRead for &$ty {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                self.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl ::futures_io::AsyncWrite for &$ty {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                self.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                self.poll_flush_priv(cx)
+            }
+
+            fn poll_close(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                self.poll_close_priv(cx)
+            }
+        }
+
+        impl ::futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::std::pin::Pin::new(&mut &*self).poll_read(cx, buf)
+            }
+        }
+
+        impl ::futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::std::pin::Pin::new(&mut &*self).poll_write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::pin::Pin::new(&mut &*self).poll_flush(cx)
+            }
+
+            fn poll_close(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::pin::Pin::new(&mut &*self).poll_close(cx)
+            }
+        }
+    };
+}
+
+// The one switch between WASI versions.
+#[cfg(target_env = "p2")]
+#[path = "p2/mod.rs"]
+mod sys;
+#[cfg(not(target_env = "p2"))]
+#[path = "p1/mod.rs"]
+mod sys;
+
+pub use sys::{fd, io, net, now_ns, CAPABILITIES, HOST};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -46,37 +173,7 @@ use std::time::Duration;
 
 use anyloop_core::{Capabilities, Host, Unpark};
 
-/// The host name used in capabilities and error messages.
-pub const HOST: &str = "wasi";
-
-/// What the WASI preview 1 host can do.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    host: HOST,
-    blocking: true,
-    threads: false,
-    catch_panic: false,
-    subprocess: false,
-    signals: false,
-    tcp_listen: false,
-    tcp_preopened: true,
-    tcp_connect: false,
-    udp: false,
-    unix_sockets: false,
-    fs: true,
-    async_stdio: true,
-};
-
-/// Monotonic nanoseconds (`clock_time_get(CLOCKID_MONOTONIC)`).
-pub fn now_ns() -> u64 {
-    // SAFETY: `clock_time_get` only writes its out-parameter, which the
-    // `wasi` crate manages.
-    match unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, 1) } {
-        Ok(t) => t,
-        Err(e) => panic!("anyloop: the WASI runtime has no monotonic clock: {e}"),
-    }
-}
-
-/// The unpark flag (see the crate docs: no threads on wasip1).
+/// The unpark flag (see the crate docs: no threads on WASI).
 #[derive(Debug, Default)]
 struct Flag(AtomicBool);
 
@@ -86,7 +183,8 @@ impl Unpark for Flag {
     }
 }
 
-/// The WASI preview 1 host: `clock_time_get` and `poll_oneoff`.
+/// The WASI host: a monotonic clock and one poll per park (see the crate
+/// docs for the calls on each WASI version).
 #[derive(Debug)]
 pub struct WasiHost {
     unparked: Arc<Flag>,
@@ -123,7 +221,7 @@ impl Host for WasiHost {
         } else {
             timeout
         };
-        reactor::park(timeout)
+        sys::park(timeout)
     }
 
     fn unparker(&self) -> Arc<dyn Unpark> {
@@ -150,8 +248,7 @@ pub fn new_host() -> std::io::Result<WasiHost> {
     Ok(WasiHost::new())
 }
 
-/// `to_thread` on WASI: always `io::ErrorKind::Unsupported` (wasip1 has no
-/// threads).
+/// `to_thread` on WASI: always `io::ErrorKind::Unsupported` (no threads).
 ///
 /// # Errors
 ///
@@ -165,6 +262,6 @@ where
     Err(anyloop_core::unsupported(
         "to_thread (running a function on another OS thread)",
         HOST,
-        " (wasm32-wasip1 has no threads)",
+        " (WASI programs have no threads)",
     ))
 }

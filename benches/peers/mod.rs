@@ -10,6 +10,11 @@
 //! keeps them), else sleep until the earliest deadline (one `poll_oneoff`
 //! via `std::thread::sleep`). anyloop and tokio (its wasip1 support:
 //! current_thread + `time` + `sync`, `LocalSet`) are the same code on both.
+//!
+//! On wasm32-wasip2 a fourth peer joins: [`Wstd`], the Bytecode Alliance's
+//! WASI 0.2 runtime (`wstd::runtime::block_on`, its `wasi:io/poll`
+//! reactor and timers), with `async-channel` and `async-lock` as smol
+//! uses (wstd has no channels or locks of its own).
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -295,6 +300,89 @@ impl Runtime for Smol {
 }
 
 impl Locks for Smol {
+    type Mutex = async_lock::Mutex<u64>;
+    type Semaphore = async_lock::Semaphore;
+
+    fn mutex() -> Self::Mutex {
+        async_lock::Mutex::new(0)
+    }
+
+    async fn lock_incr(m: &Self::Mutex) {
+        *m.lock().await += 1;
+    }
+
+    fn semaphore(permits: usize) -> Self::Semaphore {
+        async_lock::Semaphore::new(permits)
+    }
+
+    async fn acquire_release(s: &Self::Semaphore) {
+        drop(s.acquire().await);
+    }
+}
+
+// ---------------------------------------------------------------- wstd
+
+/// wstd (WASI 0.2 only): `wstd::runtime::block_on` / `spawn`, wstd's
+/// timers; `async-channel`, `async-lock`.
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+pub struct Wstd;
+
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+impl Runtime for Wstd {
+    const NAME: &'static str = "wstd";
+    type Join<T: 'static> = wstd::runtime::Task<T>;
+
+    fn block_on<F>(fut: F) -> F::Output
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        wstd::runtime::block_on(fut)
+    }
+
+    fn spawn<F>(fut: F) -> Self::Join<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        wstd::runtime::spawn(fut)
+    }
+
+    fn spawn_detached<F>(fut: F)
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        wstd::runtime::spawn(fut).detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> {
+        futures_lite::future::yield_now()
+    }
+
+    async fn sleep(dur: Duration) {
+        wstd::task::sleep(dur.into()).await;
+    }
+
+    type Tx<T: 'static> = async_channel::Sender<T>;
+    type Rx<T: 'static> = async_channel::Receiver<T>;
+
+    fn channel<T: 'static>(cap: usize) -> (Self::Tx<T>, Self::Rx<T>) {
+        async_channel::bounded(cap)
+    }
+
+    async fn send<T: 'static>(tx: &mut Self::Tx<T>, v: T) {
+        if tx.send(v).await.is_err() {
+            panic!("bench channel closed");
+        }
+    }
+
+    async fn recv<T: 'static>(rx: &mut Self::Rx<T>) -> Option<T> {
+        rx.recv().await.ok()
+    }
+}
+
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+impl Locks for Wstd {
     type Mutex = async_lock::Mutex<u64>;
     type Semaphore = async_lock::Semaphore;
 

@@ -62,15 +62,19 @@
 //!
 //! # Hosts
 //!
-//! | | native | WASI (p1) | web |
-//! |---|---|---|---|
-//! | [`open_connection`] | yes | `Unsupported` | `Unsupported` |
-//! | [`start_server`] | yes | `Unsupported`: use [`start_server_on`] with a preopened listener | `Unsupported` |
-//! | [`StreamReader`] / [`StreamWriter`] | yes | over accepted sockets | over any `AsyncRead`/`AsyncWrite` |
-//! | [`UdpSocket`] | yes | `Unsupported` | `Unsupported` |
-//! | [`UnixStream`], [`UnixListener`] | Unix | `Unsupported` | `Unsupported` |
-//! | TLS ([`tls`], feature `tls`) | yes | `Unsupported` | `Unsupported` (the browser owns TLS) |
-//! | [`wrap`] | yes | yes | yes |
+//! | | native | WASI 0.2 (`wasm32-wasip2`) | WASI p1 | web |
+//! |---|---|---|---|---|
+//! | [`open_connection`] | yes | yes (names through `ip-name-lookup`) | `Unsupported` | `Unsupported` |
+//! | [`start_server`] | yes | yes | `Unsupported`: use [`start_server_on`] with a preopened listener | `Unsupported` |
+//! | [`StreamReader`] / [`StreamWriter`] | yes | yes | over accepted sockets | over any `AsyncRead`/`AsyncWrite` |
+//! | [`UdpSocket`] | yes | yes | `Unsupported` | `Unsupported` |
+//! | [`UnixStream`], [`UnixListener`] | Unix | `Unsupported` | `Unsupported` | `Unsupported` |
+//! | TLS ([`tls`], feature `tls`) | yes | `Unsupported` | `Unsupported` | `Unsupported` (the browser owns TLS) |
+//! | [`wrap`] | yes | yes | yes | yes |
+//!
+//! WASI 0.2 programs reach only what the runtime grants: `wasmtime run -S
+//! inherit-network` (and `-S allow-ip-name-lookup` for names); without
+//! it, socket calls fail with `PermissionDenied` errors that say so.
 //!
 //! [`capabilities`](crate::capabilities) tells which (`tcp_connect`,
 //! `tcp_listen`, `tcp_preopened`, `udp`, `unix_sockets`); the errors name
@@ -87,7 +91,7 @@ mod writer;
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -101,12 +105,19 @@ pub use reader::{StreamReader, DEFAULT_LIMIT};
 pub use server::{HandlerResult, Server};
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
 
-#[cfg(not(target_family = "wasm"))]
+// UDP: natively and on WASI 0.2; the `Unsupported` stand-in elsewhere.
+#[cfg(any(
+    not(target_family = "wasm"),
+    all(target_os = "wasi", target_env = "p2")
+))]
 pub use crate::backend::net::UdpSocket;
 pub use crate::backend::net::{TcpListener, TcpStream};
 #[cfg(all(not(target_family = "wasm"), unix))]
 pub use crate::backend::net::{UnixListener, UnixStream};
-#[cfg(target_family = "wasm")]
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))]
 pub use unsupported::UdpSocket;
 #[cfg(any(target_family = "wasm", not(unix)))]
 pub use unsupported::{UnixListener, UnixStream};
@@ -163,14 +174,15 @@ where
 /// writer: asyncio's `open_connection`.
 ///
 /// `host` is an IP address or a name; names are resolved on the blocking
-/// pool (never on the loop), and every resolved address is tried in order,
+/// pool (WASI 0.2: with the runtime's non-blocking `ip-name-lookup`;
+/// never on the loop), and every resolved address is tried in order,
 /// happy-eyeballs style: the next attempt starts when the previous ones
 /// failed or after 250 ms, and the first connection wins. `TCP_NODELAY` is set, as asyncio does. For a
 /// connect timeout or another reader limit use [`ConnectOptions`].
 ///
 /// # Errors
 ///
-/// - `Unsupported` on hosts without outgoing TCP (WASI p1, web);
+/// - `Unsupported` on hosts without outgoing TCP (WASI preview 1, web);
 /// - the resolver's error, or the connection error of every address
 ///   (the last error's kind; the message lists each attempt).
 ///
@@ -717,7 +729,9 @@ impl Accept for UnixListener {
     }
 }
 
-/// Resolves `host`: IP literals directly, names on the blocking pool.
+/// Resolves `host`: IP literals directly, names on the blocking pool (or
+/// with the host's own non-blocking lookup: WASI 0.2's
+/// `ip-name-lookup`).
 async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let literal = host
         .strip_prefix('[')
@@ -726,6 +740,19 @@ async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     if let Ok(ip) = literal.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
+    resolve_name(host, port).await
+}
+
+/// WASI 0.2 resolves names itself, without blocking the loop.
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+async fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    crate::backend::net::lookup_host(host, port).await
+}
+
+/// Resolves a name with std's resolver on the blocking pool.
+#[cfg(not(all(target_os = "wasi", target_env = "p2")))]
+async fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    use std::net::ToSocketAddrs;
     let caps = crate::capabilities();
     if !caps.threads {
         return Err(anyloop_core::unsupported(

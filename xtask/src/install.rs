@@ -10,11 +10,12 @@ pub(crate) fn all() -> Result<()> {
     Ok(())
 }
 
-/// `rustup target add wasm32-wasip1 wasm32-unknown-unknown` unless installed.
+/// `rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown`
+/// unless installed.
 pub(crate) fn rust_targets() -> Result<()> {
     let installed =
         util::output(std::process::Command::new("rustup").args(["target", "list", "--installed"]))?;
-    let missing: Vec<&str> = ["wasm32-wasip1", "wasm32-unknown-unknown"]
+    let missing: Vec<&str> = ["wasm32-wasip1", "wasm32-wasip2", "wasm32-unknown-unknown"]
         .into_iter()
         .filter(|t| !installed.lines().any(|l| l.trim() == *t))
         .collect();

@@ -4,7 +4,7 @@
 //! Stages of `test` (each skips nothing silently: a missing tool is installed):
 //! 1. native: `cargo test --workspace` (with the bounded fuzz corpus of
 //!    `fuzz/`), then the loom models of `core/tests/loom.rs` ([`verify`]);
-//! 2. WASI: the suite for `wasm32-wasip1` under wasmtime and Node's `node:wasi` ([`wasi`]);
+//! 2. WASI: the suite for `wasm32-wasip2` under wasmtime, for `wasm32-wasip1` under wasmtime and Node's `node:wasi`, the WASI examples ([`wasi`]);
 //! 3. browser: the suite for `wasm32-unknown-unknown` in headless Chromium ([`web`]);
 //! 4. `www/`: `npm ci && npm test` ([`web`]).
 

@@ -1,12 +1,20 @@
 //! Stage 2: the suite on WASI (wasmtime and Node's `node:wasi`), the WASI
 //! examples, and the WASI bench runner.
 //!
-//! 1. `cargo test --target wasm32-wasip1` with
+//! 1. `cargo test --target wasm32-wasip2` (WASI 0.2 components) under the
+//!    current wasmtime with the network granted on loopback tests:
+//!    `CARGO_TARGET_WASM32_WASIP2_RUNNER="wasmtime run -S inherit-network
+//!    -S allow-ip-name-lookup --dir ."`;
+//! 2. `cargo test --target wasm32-wasip1` with
 //!    `CARGO_TARGET_WASM32_WASIP1_RUNNER="wasmtime run --dir ."`;
-//! 2. the same with `node xtask/wasi-node-runner.mjs` (Node's `node:wasi`);
-//! 3. the examples built for `wasm32-wasip1` (release) and driven from a
-//!    native test (`tests/wasi_examples.rs`) under wasmtime: the echo server
-//!    on a preopened listener, 10,000 stdin lines through `lines`.
+//! 3. the same with `node xtask/wasi-node-runner.mjs` (Node's `node:wasi`,
+//!    which runs only preview 1);
+//! 4. the examples built for both targets (release) and driven from a
+//!    native test (`tests/wasi_examples.rs`) under wasmtime: on wasip2 the
+//!    echo and chat servers binding their port, fetch resolving
+//!    `localhost`; on wasip1 the echo server on a preopened listener (the
+//!    legacy route, wasmtime 43); 10,000 stdin lines through `lines` on
+//!    both.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,8 +23,16 @@ use crate::util::{self, Result};
 
 const TARGET: &str = "wasm32-wasip1";
 const RUNNER_VAR: &str = "CARGO_TARGET_WASM32_WASIP1_RUNNER";
+/// WASI 0.2: components, run by the current wasmtime.
+const TARGET_P2: &str = "wasm32-wasip2";
+const RUNNER_VAR_P2: &str = "CARGO_TARGET_WASM32_WASIP2_RUNNER";
+/// What WASI 0.2 programs need from wasmtime: the host network (tests
+/// and examples use 127.0.0.1 only) and name lookups.
+pub(crate) const P2_NETWORK: [&str; 4] = ["-S", "inherit-network", "-S", "allow-ip-name-lookup"];
 /// The examples the native-side WASI test drives.
 const EXAMPLES: [&str; 3] = ["hello", "echo", "lines"];
+/// The same on wasip2, plus the clients and servers that need sockets.
+const EXAMPLES_P2: [&str; 5] = ["hello", "echo", "lines", "chat", "fetch"];
 /// The last wasmtime with the legacy preview-1 implementation
 /// (`-S preview2=n -S tcplisten=ADDR`); wasmtime 44+ removed it (wasi-common).
 const TCPLISTEN_WASMTIME: &str = "43.0.1";
@@ -154,6 +170,11 @@ pub(crate) fn wasmtime_tcplisten() -> Result<PathBuf> {
 fn runner(host: &str) -> Result<String> {
     match host {
         "wasmtime" => Ok(format!("{} run --dir .", wasmtime()?.display())),
+        "wasmtime-p2" => Ok(format!(
+            "{} run {} --dir .",
+            wasmtime()?.display(),
+            P2_NETWORK.join(" ")
+        )),
         "node" => {
             let script = util::root().join("xtask").join("wasi-node-runner.mjs");
             Ok(format!("node --no-warnings {}", script.display()))
@@ -162,10 +183,16 @@ fn runner(host: &str) -> Result<String> {
     }
 }
 
-/// `cargo` with the wasm32-wasip1 runner set to `host` (`wasmtime` or `node`).
+/// `cargo` with the wasm32-wasip1 runner set to `host` (`wasmtime` or
+/// `node`), or the wasm32-wasip2 one (`wasmtime-p2`).
 pub(crate) fn cargo_for(host: &str) -> Result<Command> {
     let mut c = util::cargo();
-    c.env(RUNNER_VAR, runner(host)?);
+    let var = if host == "wasmtime-p2" {
+        RUNNER_VAR_P2
+    } else {
+        RUNNER_VAR
+    };
+    c.env(var, runner(host)?);
     Ok(c)
 }
 
@@ -189,16 +216,22 @@ fn check_node() -> Result<()> {
     Ok(())
 }
 
-/// One pass of the suite for wasm32-wasip1 under `host`; returns its counts.
+/// One pass of the suite under `host` (wasm32-wasip2 for `wasmtime-p2`,
+/// else wasm32-wasip1); returns its counts.
 ///
 /// Unit and integration tests (`tests/`); doctests stay native (several
 /// document native-only features such as `TcpListener::bind`).
 fn suite(host: &str) -> Result<(u64, u64, u64)> {
-    println!("\n== wasi ({host}): cargo test --target {TARGET} ==");
+    let target = if host == "wasmtime-p2" {
+        TARGET_P2
+    } else {
+        TARGET
+    };
+    println!("\n== wasi ({host}): cargo test --target {target} ==");
     let out = util::run_capture(cargo_for(host)?.args([
         "test",
         "--target",
-        TARGET,
+        target,
         "-p",
         "anyloop",
         "-p",
@@ -209,16 +242,16 @@ fn suite(host: &str) -> Result<(u64, u64, u64)> {
     Ok(util::count_tests(&out))
 }
 
-/// Builds the WASI examples (release) and returns their directory.
-pub(crate) fn build_examples() -> Result<PathBuf> {
-    println!("\n== wasi: building examples for {TARGET} ==");
+/// Builds `examples` for `target` (release) and returns their directory.
+pub(crate) fn build_examples(target: &str, examples: &[&str]) -> Result<PathBuf> {
+    println!("\n== wasi: building examples for {target} ==");
     let mut c = util::cargo();
-    c.args(["build", "--release", "--target", TARGET]);
-    for e in EXAMPLES {
+    c.args(["build", "--release", "--target", target]);
+    for e in examples {
         c.args(["--example", e]);
     }
     util::run(&mut c)?;
-    Ok(target_dir().join(TARGET).join("release").join("examples"))
+    Ok(target_dir().join(target).join("release").join("examples"))
 }
 
 /// Cargo's target directory (respects `CARGO_TARGET_DIR`).
@@ -237,29 +270,34 @@ fn target_dir() -> PathBuf {
 }
 
 /// The native test that drives the WASI examples under wasmtime.
-fn examples(dir: &Path) -> Result<(u64, u64, u64)> {
+fn examples(p1: &Path, p2: &Path) -> Result<(u64, u64, u64)> {
     println!("\n== wasi: examples under wasmtime (tests/wasi_examples.rs) ==");
     let out = util::run_capture(
         util::cargo()
             .args(["test", "-p", "anyloop", "--test", "wasi_examples"])
-            .env("ANYLOOP_WASI_EXAMPLES", dir)
+            .env("ANYLOOP_WASI_EXAMPLES", p1)
+            .env("ANYLOOP_WASIP2_EXAMPLES", p2)
             .env("ANYLOOP_WASMTIME", wasmtime()?)
             .env("ANYLOOP_WASMTIME_TCPLISTEN", wasmtime_tcplisten()?),
     )?;
     Ok(util::count_tests(&out))
 }
 
-/// Stage 2: both WASI passes of the suite, then the examples.
+/// Stage 2: the WASI passes of the suite (wasip2, wasip1 under wasmtime
+/// and Node), then the examples.
 pub(crate) fn test() -> Result<String> {
     install()?;
     check_node()?;
+    let (p2p, p2f, p2i) = suite("wasmtime-p2")?;
     let (wp, wf, wi) = suite("wasmtime")?;
     let (np, nf, ni) = suite("node")?;
-    let dir = build_examples()?;
-    let (ep, ef, ei) = examples(&dir)?;
+    let p1 = build_examples(TARGET, &EXAMPLES)?;
+    let p2 = build_examples(TARGET_P2, &EXAMPLES_P2)?;
+    let (ep, ef, ei) = examples(&p1, &p2)?;
     Ok(format!(
-        "wasi: wasmtime {wp} passed, {wf} failed, {wi} ignored; \
-         node:wasi {np} passed, {nf} failed, {ni} ignored; \
+        "wasi: wasip2 under wasmtime {p2p} passed, {p2f} failed, {p2i} ignored; \
+         wasip1 under wasmtime {wp} passed, {wf} failed, {wi} ignored; \
+         wasip1 under node:wasi {np} passed, {nf} failed, {ni} ignored; \
          examples under wasmtime {ep} passed, {ef} failed, {ei} ignored"
     ))
 }

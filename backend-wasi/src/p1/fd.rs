@@ -7,7 +7,7 @@ use std::io;
 pub use std::os::fd::RawFd;
 use std::task::{Context, Poll};
 
-use crate::reactor::{self, Direction};
+use super::reactor::{self, Direction};
 
 /// Watches a descriptor for readiness, level-triggered (`poll_oneoff`
 /// reports a descriptor as long as it is ready).

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::reactor::{self, Direction};
+use super::reactor::{self, Direction};
 
 const STDIN: wasi::Fd = 0;
 
