@@ -226,6 +226,25 @@ fn echo_p2_binds_its_port_and_serves_concurrent_clients() {
     echo_clients(port, server, log);
 }
 
+/// Without `-S inherit-network` the runtime grants no network: the bind
+/// fails with an error that says how to grant it.
+#[test]
+fn echo_p2_without_network_says_how_to_grant_it() {
+    let Some(wasm) = example_p2("echo") else {
+        return;
+    };
+    let out = Command::new(wasmtime())
+        .arg("run")
+        .arg(&wasm)
+        .arg(free_port().to_string())
+        .output()
+        .expect("run wasmtime");
+    assert!(!out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PermissionDenied"), "{err}");
+    assert!(err.contains("-S inherit-network"), "{err}");
+}
+
 /// 8 concurrent clients, 150,000 bytes each, echoed intact.
 fn echo_clients(port: u16, server: KillOnDrop, log: Log) {
     let clients: Vec<_> = (0..8u8)

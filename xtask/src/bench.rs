@@ -12,12 +12,13 @@
 //!   interleaved measuring loop and the table. Every function there
 //!   compiles for wasm32 too.
 //! - `benches/peers/mod.rs`: the peers (`Anyloop`, `Tokio`, `Smol`), native
-//!   and wasm32-wasip1 (there smol's `LocalExecutor` runs on
+//!   and on WASI (there smol's `LocalExecutor` runs on
 //!   `peers::smol_wasi`: async-io's block_on/timer loop without a reactor,
-//!   since async-io does not build for wasm).
+//!   since async-io does not build for wasm), plus `Wstd` on wasm32-wasip2.
 //! - `benches/runtime.rs`: the native and WASI harness (`cargo bench --bench
-//!   runtime`; `--host wasi` runs it with `--target wasm32-wasip1` under
-//!   wasmtime, ARGS as natively except `--cpu`).
+//!   runtime`; `--host wasi` runs it with `--target wasm32-wasip1`, then
+//!   `--target wasm32-wasip2`, under wasmtime, ARGS as natively except
+//!   `--cpu`).
 //!   ARGS after `--` go to it: `--quick`, `--rounds N`, `--cpu` (time the
 //!   CPU-bound rows in thread CPU time: on a shared machine wall-clock
 //!   figures mostly measure preemption), `--peer NAME`, workload name
@@ -59,8 +60,9 @@ pub(crate) fn run(hosts: &[String], args: &[String]) -> Result<()> {
             // The browser: www/'s bench page (www/demo/src/bench.rs, async
             // workloads: nothing may block there) in headless Chromium.
             "web" => crate::www::bench(args)?,
-            // wasmtime: benches/runtime.rs built for wasm32-wasip1, the
-            // same peers (smol's LocalExecutor on peers::smol_wasi timers).
+            // wasmtime: benches/runtime.rs built for wasm32-wasip1 and
+            // wasm32-wasip2, the same peers (smol's LocalExecutor on
+            // peers::smol_wasi timers), plus wstd on wasip2.
             "wasi" => crate::wasi::bench("runtime", args)?,
             other => return Err(format!("unknown bench host {other:?} (native, wasi, web)")),
         }

@@ -303,16 +303,20 @@ pub(crate) fn test() -> Result<String> {
 }
 
 /// For `cargo xtask bench --host wasi`: builds bench target `bench` of the
-/// `anyloop` package for wasm32-wasip1 (release, `cargo bench`) and runs it
-/// under wasmtime with `args` (so its peers share one process).
+/// `anyloop` package for wasm32-wasip1, then for wasm32-wasip2 (release,
+/// `cargo bench`), and runs each under wasmtime with `args` (so its peers
+/// share one process; on wasip2 wstd joins them).
 pub(crate) fn bench(bench: &str, args: &[String]) -> Result<()> {
     install()?;
-    println!("\n== bench: wasi (wasmtime) ==");
-    util::run(
-        cargo_for("wasmtime")?
-            .args([
-                "bench", "--target", TARGET, "-p", "anyloop", "--bench", bench, "--",
-            ])
-            .args(args),
-    )
+    for (host, target) in [("wasmtime", TARGET), ("wasmtime-p2", TARGET_P2)] {
+        println!("\n== bench: wasi ({target} under wasmtime) ==");
+        util::run(
+            cargo_for(host)?
+                .args([
+                    "bench", "--target", target, "-p", "anyloop", "--bench", bench, "--",
+                ])
+                .args(args),
+        )?;
+    }
+    Ok(())
 }

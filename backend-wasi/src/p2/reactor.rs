@@ -13,6 +13,7 @@
 //!
 //! There are no threads on wasip2, so everything here is thread-local.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::io;
 use std::task::{Context, Poll, Waker};
@@ -33,6 +34,9 @@ struct Reactor {
     free: Vec<usize>,
     /// Keys of the registrations with waiters (in no order, no repeats).
     waiting: Vec<usize>,
+    /// Resources dropped while the runtime still works on them (see
+    /// [`bury`]), each with the registration that says when it is done.
+    graveyard: Vec<(Registration, Box<dyn Any>)>,
 }
 
 thread_local! {
@@ -135,6 +139,18 @@ impl Drop for Registration {
     }
 }
 
+/// Keeps `resources` alive until `done`'s pollable is ready, then drops
+/// `done` and `resources` (in that order) at a park.
+///
+/// wasmtime blocks the instance when an output stream is dropped with a
+/// write in flight, until the peer has read it: if the peer is a task of
+/// this loop, that is forever. So a socket dropped with a write in flight
+/// is buried here instead: the loop keeps running, and the socket closes
+/// once its last write is done.
+pub(crate) fn bury(done: Registration, resources: Box<dyn Any>) {
+    REACTOR.with(|r| r.borrow_mut().graveyard.push((done, resources)));
+}
+
 /// Waits in one `poll` until a waited-on pollable is ready or `timeout`
 /// passes, then wakes the ready registrations' wakers.
 pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
@@ -142,10 +158,11 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
         monotonic_clock::subscribe_duration(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
     };
     let mut to_wake: Vec<Waker> = Vec::new();
+    let mut buried = Vec::new();
     REACTOR.with(|r| -> io::Result<()> {
         let mut r = r.borrow_mut();
         let r = &mut *r;
-        if r.waiting.is_empty() {
+        if r.waiting.is_empty() && r.graveyard.is_empty() {
             return match timeout {
                 Some(t) if t.is_zero() => Ok(()),
                 Some(t) => {
@@ -158,30 +175,61 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
                 )),
             };
         }
+        if r.waiting.is_empty() && timeout.is_none() {
+            return Err(io::Error::other(
+                "every task waits, but no timer is pending and no I/O is \
+                 registered: nothing can ever wake the loop (deadlock)",
+            ));
+        }
         let timer = timeout.map(clock);
-        // `waiting` only holds live keys (a dropped registration leaves it).
-        let mut targets: Vec<&Pollable> = Vec::with_capacity(r.waiting.len() + 1);
+        // `waiting` only holds live keys (a dropped registration leaves it);
+        // then the graveyard's pollables, then the timer.
+        let mut targets: Vec<&Pollable> =
+            Vec::with_capacity(r.waiting.len() + r.graveyard.len() + 1);
         targets.extend(
             r.waiting
                 .iter()
                 .filter_map(|&k| r.entries[k].as_ref().map(|e| &e.pollable)),
         );
+        targets.extend(
+            r.graveyard
+                .iter()
+                .filter_map(|(reg, _)| r.entries[reg.key].as_ref().map(|e| &e.pollable)),
+        );
         targets.extend(timer.as_ref());
         let ready = poll::poll(&targets);
         drop(targets);
+        let (nwait, ngrave) = (r.waiting.len(), r.graveyard.len());
+        let mut done = vec![false; ngrave];
         for i in ready {
-            let Some(&k) = r.waiting.get(i as usize) else {
-                continue; // the timer
-            };
-            if let Some(e) = r.entries[k].as_mut() {
-                to_wake.append(&mut e.wakers);
+            let i = i as usize;
+            if i < nwait {
+                if let Some(e) = r.entries[r.waiting[i]].as_mut() {
+                    to_wake.append(&mut e.wakers);
+                }
+            } else if i < nwait + ngrave {
+                done[i - nwait] = true;
             }
         }
         let entries = &r.entries;
         r.waiting
             .retain(|&k| entries[k].as_ref().is_some_and(|e| !e.wakers.is_empty()));
+        if done.contains(&true) {
+            for (entry, d) in std::mem::take(&mut r.graveyard).into_iter().zip(done) {
+                if d {
+                    buried.push(entry);
+                } else {
+                    r.graveyard.push(entry);
+                }
+            }
+        }
         Ok(())
     })?;
+    // Dropped outside the borrow: the pollable first, then its resources.
+    for (reg, resources) in buried {
+        drop(reg);
+        drop(resources);
+    }
     to_wake.into_iter().for_each(Waker::wake);
     Ok(())
 }

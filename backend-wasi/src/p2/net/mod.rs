@@ -29,7 +29,7 @@ use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
 use super::io::{flush_some, read_some, write_some, StreamFailure};
-use super::reactor::Registration;
+use super::reactor::{self, Registration};
 use super::HOST;
 
 /// Listen backlog of [`TcpListener::bind`] (as natively).
@@ -62,7 +62,10 @@ pub(crate) fn error(op: &str, code: ErrorCode) -> io::Error {
     } else {
         ""
     };
-    io::Error::new(kind, format!("{op}: {}{hint}", code.message()))
+    // The binding's message: a sentence, then the POSIX equivalents.
+    let message = code.message();
+    let sentence = message.lines().next().unwrap_or(code.name());
+    io::Error::new(kind, format!("{op}: {sentence}{hint}"))
 }
 
 /// Converts the error a TCP stream operation left. Stable WASI 0.2 gives
@@ -329,10 +332,19 @@ impl fmt::Debug for TcpListener {
 /// `AsyncWrite` (also on `&TcpStream`, so one task can read while another
 /// writes).
 pub struct TcpStream {
-    // Pollables first, then the streams, then the socket: WASI child
-    // resources must be dropped before their parents.
-    read_reg: Registration,
+    /// Always `Some` but in `drop`, which may hand it to the reactor.
+    parts: Option<Parts>,
+}
+
+/// A connection's resources, in drop order: WASI child resources
+/// (pollables, then streams) go before their parents.
+struct Parts {
     write_reg: Registration,
+    rest: Rest,
+}
+
+struct Rest {
+    read_reg: Registration,
     input: InputStream,
     output: OutputStream,
     socket: TcpSocket,
@@ -341,12 +353,27 @@ pub struct TcpStream {
 impl TcpStream {
     fn new(socket: TcpSocket, input: InputStream, output: OutputStream) -> TcpStream {
         TcpStream {
-            read_reg: Registration::new(input.subscribe()),
-            write_reg: Registration::new(output.subscribe()),
-            input,
-            output,
-            socket,
+            parts: Some(Parts {
+                write_reg: Registration::new(output.subscribe()),
+                rest: Rest {
+                    read_reg: Registration::new(input.subscribe()),
+                    input,
+                    output,
+                    socket,
+                },
+            }),
         }
+    }
+
+    fn parts(&self) -> &Parts {
+        match &self.parts {
+            Some(p) => p,
+            None => unreachable!("TcpStream used during its drop"),
+        }
+    }
+
+    fn rest(&self) -> &Rest {
+        &self.parts().rest
     }
 
     /// Connects to `addr`, trying each resolved address in order. Names
@@ -398,22 +425,25 @@ impl TcpStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.read_reg
-            .poll_io(cx, || read_some(&self.input, buf, stream_error("TCP read")))
+        let r = self.rest();
+        r.read_reg
+            .poll_io(cx, || read_some(&r.input, buf, stream_error("TCP read")))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.write_reg.poll_io(cx, || {
-            write_some(&self.output, buf, stream_error("TCP write"))
+        let p = self.parts();
+        p.write_reg.poll_io(cx, || {
+            write_some(&p.rest.output, buf, stream_error("TCP write"))
         })
     }
 
     fn poll_flush_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.write_reg
-            .poll_io(cx, || flush_some(&self.output, stream_error("TCP flush")))
+        let p = self.parts();
+        p.write_reg
+            .poll_io(cx, || flush_some(&p.rest.output, stream_error("TCP flush")))
     }
 
     fn poll_close_priv(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -425,12 +455,12 @@ impl TcpStream {
 
     /// Waits until the socket is readable.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| ready(&self.read_reg, cx)).await
+        poll_fn(|cx| ready(&self.rest().read_reg, cx)).await
     }
 
     /// Waits until the socket is writable.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| ready(&self.write_reg, cx)).await
+        poll_fn(|cx| ready(&self.parts().write_reg, cx)).await
     }
 
     /// Shuts down one or both directions (`tcp-socket.shutdown`). Data
@@ -445,7 +475,10 @@ impl TcpStream {
             Shutdown::Write => ShutdownType::Send,
             Shutdown::Both => ShutdownType::Both,
         };
-        self.socket.shutdown(how).map_err(|e| error("shutdown", e))
+        self.rest()
+            .socket
+            .shutdown(how)
+            .map_err(|e| error("shutdown", e))
     }
 
     /// The remote address.
@@ -454,7 +487,8 @@ impl TcpStream {
     ///
     /// The runtime's error (`InvalidInput` when not connected).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.socket
+        self.rest()
+            .socket
             .remote_address()
             .map(from_wasi)
             .map_err(|e| error("peer address", e))
@@ -466,7 +500,8 @@ impl TcpStream {
     ///
     /// The runtime's error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket
+        self.rest()
+            .socket
             .local_address()
             .map(from_wasi)
             .map_err(|e| error("local address", e))
@@ -484,6 +519,25 @@ impl TcpStream {
             HOST,
             " (wasi:sockets 0.2 has no TCP_NODELAY option)",
         ))
+    }
+}
+
+impl Drop for TcpStream {
+    /// Dropping an output stream with a write in flight blocks the whole
+    /// instance in wasmtime until the peer reads it (forever if the peer is
+    /// a task of this loop): such a stream is handed to the reactor, which
+    /// closes it once the write is done ([`reactor::bury`]).
+    fn drop(&mut self) {
+        if !matches!(self.parts().rest.output.check_write(), Ok(0)) {
+            return; // the fields drop in order, nothing is in flight
+        }
+        // Move the resources out, keeping their drop order: the pollables
+        // (but the output stream's, which says when the write is done),
+        // then the streams, then the socket.
+        let Some(parts) = self.parts.take() else {
+            return;
+        };
+        reactor::bury(parts.write_reg, Box::new(parts.rest));
     }
 }
 
