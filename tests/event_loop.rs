@@ -269,7 +269,9 @@ async fn add_writer_on_stdout_or_unsupported() {
 async fn sock_methods_round_trip() {
     let lp = anyloop::get_running_loop();
     let caps = anyloop::capabilities();
-    if !common::tcp_loopback() {
+    // Raw std sockets need descriptor readiness, which WASI 0.2 lacks (its
+    // sockets are component resources: anyloop::net's types serve there).
+    if !common::tcp_loopback() || caps.host == "wasip2" {
         let err = lp
             .sock_connect("127.0.0.1:9".parse().unwrap())
             .await
