@@ -66,12 +66,15 @@
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
 //! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
 //! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
+//! | `create_subprocess_exec`, `create_subprocess_shell`, `Process.communicate/wait/returncode` | [`process::Command`], [`process::Command::shell`], [`process::Process`] (full table in [`process`]) |
+//! | `loop.add_signal_handler`, `remove_signal_handler` | [`signal::add_signal_handler`], [`signal::remove_signal_handler`], awaitable [`signal::ctrl_c`] (full table in [`signal`]) |
+//! | `KeyboardInterrupt` out of `asyncio.run` | [`run`] cancels the main task on Ctrl-C; [`Runner::try_run`] returns [`signal::Interrupted`] |
 //!
 //! # Hosts
 //!
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
-//! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
+//! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
 //! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio |
 //! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
@@ -120,6 +123,8 @@ pub use anyloop_macros::{main, test};
 
 pub mod event_loop;
 pub mod net;
+pub mod process;
+pub mod signal;
 
 #[doc(alias = "get_event_loop")]
 pub use event_loop::{get_running_loop, try_get_running_loop, Executor, Job, RunningLoop};
@@ -172,6 +177,13 @@ pub fn capabilities() -> Capabilities {
 /// When `fut` completes, every task still running is cancelled and its
 /// destructors run before `run` returns.
 ///
+/// On the main thread, Ctrl-C is handled as `asyncio.run` does: the first
+/// `SIGINT` cancels `fut` (its destructors and cleanup run), then the
+/// process ends as an unhandled `SIGINT` would (exit status 130 in a
+/// shell); a second `SIGINT` ends it at once. See [`signal`] for the
+/// details and [`Runner::try_run`] to get [`signal::Interrupted`] back
+/// instead.
+///
 /// # Examples
 ///
 /// ```
@@ -189,10 +201,27 @@ pub fn capabilities() -> Capabilities {
 ///   `#[anyloop::main]` (or [`Runner::new`], which returns the error).
 /// - If `fut` panics, the panic resumes here after cleanup.
 pub fn run<F: Future>(fut: F) -> F::Output {
-    match Runner::new() {
-        Ok(runner) => runner.run(fut),
+    let runner = match Runner::new() {
+        Ok(runner) => runner,
         Err(e) => panic!("anyloop::run: {e}"),
+    };
+    match runner.try_run(fut) {
+        Ok(v) => v,
+        Err(signal::Interrupted) => {
+            drop(runner);
+            exit_interrupted()
+        }
     }
+}
+
+/// Ends the process as an unhandled `SIGINT` does (Python's exit on an
+/// uncaught `KeyboardInterrupt`).
+fn exit_interrupted() -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    #[cfg(all(not(target_family = "wasm"), unix))]
+    backend::signal::exit_by_sigint();
+    std::process::exit(130)
 }
 
 /// A reusable event loop: asyncio's `asyncio.Runner`.
@@ -207,10 +236,16 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 #[derive(Debug)]
 pub struct Runner {
     lp: EventLoop,
+    ctrl_c: bool,
+    /// On this platform's own host (whose reactor watches signals).
+    native: bool,
 }
 
 impl Runner {
-    /// Creates a loop on this platform's host.
+    /// Creates a loop on this platform's host. It handles Ctrl-C (see
+    /// [`try_run`](Self::try_run)) if created on the main thread, as
+    /// asyncio's `Runner` does; [`handle_ctrl_c`](Self::handle_ctrl_c)
+    /// changes that.
     ///
     /// # Errors
     ///
@@ -226,6 +261,8 @@ impl Runner {
         }
         Ok(Runner {
             lp: EventLoop::new(backend::new_host()?),
+            ctrl_c: std::thread::current().name() == Some("main"),
+            native: true,
         })
     }
 
@@ -251,18 +288,90 @@ impl Runner {
     pub fn with_host(host: impl Host) -> Runner {
         Runner {
             lp: EventLoop::new(host),
+            ctrl_c: false,
+            native: false,
         }
+    }
+
+    /// Whether [`run`](Self::run) and [`try_run`](Self::try_run) handle
+    /// Ctrl-C (`SIGINT`) by cancelling the main task (default: on the main
+    /// thread only). Without signals (WASI, web), and on a
+    /// [`with_host`](Self::with_host) runner (whose host decides what
+    /// signals are), this changes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut runner = anyloop::Runner::new().unwrap();
+    /// runner.handle_ctrl_c(true);
+    /// assert_eq!(runner.try_run(async { 7 }), Ok(7));
+    /// ```
+    pub fn handle_ctrl_c(&mut self, on: bool) -> &mut Runner {
+        self.ctrl_c = on && self.native;
+        self
     }
 
     /// Runs `fut` to completion on this loop (asyncio's `Runner.run`).
     /// Tasks it leaves running stay for the next `run`; dropping the
     /// `Runner` cancels them (`Runner.close`).
     ///
+    /// If Ctrl-C interrupts `fut` (see [`try_run`](Self::try_run)), the
+    /// process ends after the cleanup, as with [`run`].
+    ///
     /// # Panics
     ///
     /// See [`run`].
     pub fn run<F: Future>(&self, fut: F) -> F::Output {
-        self.lp.block_on(fut)
+        match self.try_run(fut) {
+            Ok(v) => v,
+            Err(signal::Interrupted) => exit_interrupted(),
+        }
+    }
+
+    /// Runs `fut` to completion like [`run`](Self::run), but reports Ctrl-C:
+    /// if this runner handles Ctrl-C ([`handle_ctrl_c`](Self::handle_ctrl_c))
+    /// and a `SIGINT` arrives that no user code listens for, the main task
+    /// is cancelled (its destructors run; with asyncio-style cancellation
+    /// its cleanup code runs) and `Err(Interrupted)` comes back, asyncio's
+    /// `KeyboardInterrupt`. A second `SIGINT` before that ends the process.
+    /// If the main task swallows the cancellation and returns a value,
+    /// that value comes back.
+    ///
+    /// # Errors
+    ///
+    /// [`signal::Interrupted`] as described.
+    ///
+    /// # Panics
+    ///
+    /// See [`run`].
+    pub fn try_run<F: Future>(&self, fut: F) -> Result<F::Output, signal::Interrupted> {
+        #[cfg(all(not(target_family = "wasm"), unix))]
+        if self.ctrl_c {
+            if let Ok(mut presses) = backend::signal::Interrupts::new() {
+                let hit = std::cell::Cell::new(false);
+                let res = self.lp.try_block_on(async {
+                    let watch = async {
+                        if presses.pressed().await.is_ok() {
+                            hit.set(true);
+                            if let Some(me) = current_task() {
+                                me.cancel_with("interrupted by Ctrl-C (SIGINT)");
+                            }
+                        }
+                        std::future::pending().await
+                    };
+                    futures_lite::future::or(fut, watch).await
+                });
+                // `presses` lives until the cleanup is over: a second
+                // Ctrl-C during it ends the process.
+                drop(presses);
+                return match res {
+                    Ok(v) => Ok(v),
+                    Err(_) if hit.get() => Err(signal::Interrupted),
+                    Err(e) => panic!("anyloop: the main task was cancelled: {e}"),
+                };
+            }
+        }
+        Ok(self.lp.block_on(fut))
     }
 
     /// A handle for other threads.

@@ -10,7 +10,12 @@
 //! - park: `Poller::wait` with the next timer deadline as timeout;
 //! - unpark: `Poller::notify` (an eventfd / `EVFILT_USER`);
 //! - I/O: oneshot readiness registrations (the `reactor` module);
-//! - `to_thread`: a pool of up to 64 threads ([`blocking`]).
+//! - `to_thread`: a pool of up to 64 threads ([`blocking`]);
+//! - subprocesses (Unix, [`process`]): `std::process::Command` spawns;
+//!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`; dropped
+//!   children are reaped by a `SIGCHLD` action, never left as zombies;
+//! - signals (Unix, [`signal`]): `signal-hook-registry` handlers and a
+//!   self-pipe each listening loop watches.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
@@ -23,7 +28,11 @@ pub mod blocking;
 pub mod fd;
 pub mod io;
 pub mod net;
+#[cfg(unix)]
+pub mod process;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
@@ -47,7 +56,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     blocking: true,
     threads: true,
     catch_panic: cfg!(panic = "unwind"),
-    subprocess: true,
+    subprocess: cfg!(unix),
     signals: cfg!(unix),
     tcp_listen: true,
     tcp_preopened: false,

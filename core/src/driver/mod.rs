@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::debug::{Handlers, LoopDebug};
 use crate::host::{Host, Unpark};
 use crate::shim::{thread_local, AtomicBool, Mutex};
-use crate::task::{self, Task, TaskMeta};
+use crate::task::{self, Task, TaskError, TaskMeta};
 use crate::time::Instant;
 use timers::Timers;
 
@@ -552,6 +552,32 @@ impl EventLoop {
     /// - If `fut` panics, the panic resumes here after the loop is cleaned up.
     /// - If the host cannot block (the browser): use `spawn_root` there.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        match self.try_block_on(fut) {
+            Ok(v) => v,
+            Err(e) => panic!("anyloop: the main task was cancelled: {e}"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), except that a main task cancelled
+    /// (through [`current_task`](crate::current_task)`().cancel()`, e.g. by
+    /// a Ctrl-C handler) returns its `Err(TaskError)` instead of panicking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyloop_core::{testing::MockHost, EventLoop};
+    /// let lp = EventLoop::new(MockHost::new());
+    /// let res = lp.try_block_on(async {
+    ///     anyloop_core::current_task().unwrap().cancel();
+    ///     std::future::pending::<()>().await
+    /// });
+    /// assert!(res.unwrap_err().is_cancelled());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`block_on`](Self::block_on), except for cancellation.
+    pub fn try_block_on<F: Future>(&self, fut: F) -> Result<F::Output, TaskError> {
         if in_loop() {
             panic!(
                 "anyloop::run() cannot be called from a running event loop: `.await` the \
@@ -812,16 +838,16 @@ struct MainGuard<'a, T> {
 }
 
 impl<T> MainGuard<'_, T> {
-    fn finish(mut self) -> T {
+    fn finish(mut self) -> Result<T, TaskError> {
         let Some(mut task) = self.task.take() else {
             unreachable!("main task taken twice")
         };
         let mut cx = Context::from_waker(Waker::noop());
         match Future::poll(std::pin::Pin::new(&mut task), &mut cx) {
-            Poll::Ready(Ok(v)) => v,
+            Poll::Ready(Ok(v)) => Ok(v),
             Poll::Ready(Err(e)) => match e.try_into_panic() {
                 Ok(payload) => std::panic::resume_unwind(payload),
-                Err(e) => panic!("anyloop: the main task was cancelled: {e}"),
+                Err(e) => Err(e),
             },
             Poll::Pending => unreachable!("main task finished but its output is not ready"),
         }

@@ -1,0 +1,460 @@
+//! Child processes (Unix): spawning through `std::process::Command`,
+//! waiting without a thread per child, non-blocking pipes.
+//!
+//! # How an exit is noticed
+//!
+//! - Linux 5.3+: a pidfd (`pidfd_open`) registered with the loop's epoll;
+//!   it becomes readable when the child exits.
+//! - macOS and the BSDs: kqueue's `EVFILT_PROC` / `NOTE_EXIT` filter on
+//!   the loop's kqueue.
+//! - Elsewhere, or where those fail (old kernels, seccomp filters): a
+//!   `SIGCHLD` subscription (see [`crate::signal`]); every `SIGCHLD` makes
+//!   each waiting child try `waitpid(pid, WNOHANG)`.
+//!
+//! A child dropped before it was reaped goes to the `reap` table, where
+//! a `SIGCHLD` action reaps it as soon as it exits: no zombie is left.
+
+mod reap;
+
+pub use reap::pending_orphans;
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::reactor::{Async, Direction};
+use crate::signal::{self, Signals};
+
+/// How the loop learns that the child exited.
+enum Exit {
+    /// Linux: the child's pidfd, readable once it exits.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    Pidfd(Async<OwnedFd>),
+    /// Any Unix: `SIGCHLD` deliveries.
+    Sigchld(Signals),
+}
+
+/// Which mechanism a child uses to report its exit (for tests and docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitNotifier {
+    /// A Linux pidfd.
+    Pidfd,
+    /// `SIGCHLD`.
+    Sigchld,
+}
+
+/// Set when pidfds or kqueue process filters are unavailable (or forced
+/// off): every later child uses `SIGCHLD`.
+static SIGCHLD_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Makes every child spawned from now on wait through `SIGCHLD` (to test
+/// the fallback where pidfds exist).
+#[doc(hidden)]
+pub fn force_sigchld(on: bool) {
+    SIGCHLD_ONLY.store(on, Ordering::SeqCst);
+}
+
+/// A running (or finished, not yet reaped) child process.
+pub struct Child {
+    child: Option<std::process::Child>,
+    exit: Exit,
+    status: Option<std::process::ExitStatus>,
+    kill_on_drop: bool,
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("pid", &self.id())
+            .field("status", &self.status)
+            .field("notifier", &self.notifier())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parent's ends of the child's pipes (those set to `Stdio::piped()`).
+#[derive(Debug)]
+pub struct Pipes {
+    /// The child's stdin.
+    pub stdin: Option<PipeWriter>,
+    /// The child's stdout.
+    pub stdout: Option<PipeReader>,
+    /// The child's stderr.
+    pub stderr: Option<PipeReader>,
+}
+
+/// Spawns `cmd` (its stdio already configured) and returns the child with
+/// its pipes, which are switched to non-blocking mode and registered with
+/// this thread's reactor.
+///
+/// # Errors
+///
+/// The spawn error (program not found, permission denied, ...), or the OS
+/// error of setting up the pipes.
+pub fn spawn(cmd: &mut std::process::Command, kill_on_drop: bool) -> io::Result<(Child, Pipes)> {
+    let mut std_child = cmd.spawn()?;
+    match setup(&mut std_child) {
+        Ok((exit, pipes)) => Ok((
+            Child {
+                child: Some(std_child),
+                exit,
+                status: None,
+                kill_on_drop,
+            },
+            pipes,
+        )),
+        Err(e) => {
+            let _ = std_child.kill();
+            reap::orphan(std_child);
+            Err(e)
+        }
+    }
+}
+
+fn setup(child: &mut std::process::Child) -> io::Result<(Exit, Pipes)> {
+    let pipes = Pipes {
+        stdin: child
+            .stdin
+            .take()
+            .map(|p| PipeWriter::new(p.into()))
+            .transpose()?,
+        stdout: child
+            .stdout
+            .take()
+            .map(|p| PipeReader::new(p.into()))
+            .transpose()?,
+        stderr: child
+            .stderr
+            .take()
+            .map(|p| PipeReader::new(p.into()))
+            .transpose()?,
+    };
+    // The exit is noticed even if it happened already: waiting starts
+    // with a `waitpid(WNOHANG)`.
+    let exit = match exit_notifier(child) {
+        Some(exit) => exit,
+        None => Exit::Sigchld(Signals::internal(signal::SIGCHLD)?),
+    };
+    Ok((exit, pipes))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exit_notifier(child: &std::process::Child) -> Option<Exit> {
+    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    if SIGCHLD_ONLY.load(Ordering::Relaxed) {
+        return None;
+    }
+    let pid = Pid::from_child(child);
+    match pidfd_open(pid, PidfdFlags::NONBLOCK) {
+        Ok(fd) => Async::new_nonblocking(fd).ok().map(Exit::Pidfd),
+        Err(e) => {
+            if e == rustix::io::Errno::NOSYS {
+                // Before Linux 5.3: never try again.
+                SIGCHLD_ONLY.store(true, Ordering::Relaxed);
+            }
+            None
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exit_notifier(_child: &std::process::Child) -> Option<Exit> {
+    None
+}
+
+impl Child {
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        match &self.child {
+            Some(c) => c.id(),
+            None => 0,
+        }
+    }
+
+    /// How this child's exit is noticed.
+    pub fn notifier(&self) -> ExitNotifier {
+        match &self.exit {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            Exit::Pidfd(_) => ExitNotifier::Pidfd,
+            Exit::Sigchld(_) => ExitNotifier::Sigchld,
+        }
+    }
+
+    /// The exit status if the child has exited (reaping it), without
+    /// waiting.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `waitpid`.
+    pub fn try_wait(&mut self) -> io::Result<Option<std::process::ExitStatus>> {
+        if self.status.is_none() {
+            if let Some(c) = self.child.as_mut() {
+                self.status = c.try_wait()?;
+            }
+        }
+        Ok(self.status)
+    }
+
+    /// Ready with the exit status once the child has exited.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `waitpid` or of the exit notification.
+    pub fn poll_wait(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<std::process::ExitStatus>> {
+        loop {
+            if let Some(s) = self.try_wait()? {
+                return Poll::Ready(Ok(s));
+            }
+            match &mut self.exit {
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                Exit::Pidfd(fd) => {
+                    // Readable once the child has exited; `WouldBlock`
+                    // means "not yet, wait for the next edge".
+                    let child = &mut self.child;
+                    let res = fd.poll_io(Direction::Read, cx, |_| match child.as_mut() {
+                        Some(c) => c.try_wait()?.ok_or(io::ErrorKind::WouldBlock.into()),
+                        None => Err(io::ErrorKind::NotFound.into()),
+                    });
+                    return match res {
+                        Poll::Ready(Ok(s)) => {
+                            self.status = Some(s);
+                            Poll::Ready(Ok(s))
+                        }
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+                Exit::Sigchld(s) => match s.poll_recv(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        // A SIGCHLD between `try_wait` and the subscription's
+                        // check is counted; one before it was seen by
+                        // `try_wait`. Look once more for an exit that raced
+                        // with registering the waker.
+                        return match self.try_wait()? {
+                            Some(s) => Poll::Ready(Ok(s)),
+                            None => Poll::Pending,
+                        };
+                    }
+                },
+            }
+        }
+    }
+
+    /// Sends signal `sig` to the child; does nothing once the child has
+    /// been reaped (its pid may belong to another process by then).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unknown signal; the OS error of `kill`.
+    pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
+        if self.try_wait()?.is_some() {
+            return Ok(());
+        }
+        match &self.child {
+            Some(c) => signal::send(rustix::process::Pid::from_child(c), sig),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if self.status.is_some() || matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        if self.kill_on_drop {
+            let _ = child.kill();
+        }
+        reap::orphan(child);
+    }
+}
+
+/// The parent's read end of a child's stdout or stderr, non-blocking and
+/// registered with the loop; implements `futures-io`'s `AsyncRead`.
+pub struct PipeReader {
+    inner: Async<OwnedFd>,
+}
+
+impl std::fmt::Debug for PipeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeReader").finish_non_exhaustive()
+    }
+}
+
+impl PipeReader {
+    /// Wraps a pipe's read end (switching it to non-blocking mode).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `ioctl(FIONBIO)` or of the registration.
+    pub fn new(fd: OwnedFd) -> io::Result<PipeReader> {
+        rustix::io::ioctl_fionbio(&fd, true)?;
+        Ok(PipeReader {
+            inner: Async::new_nonblocking(fd)?,
+        })
+    }
+}
+
+impl AsyncRead for PipeReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_io(Direction::Read, cx, |fd| {
+            Ok(rustix::io::read(fd, &mut *buf)?)
+        })
+    }
+}
+
+/// The parent's write end of a child's stdin, non-blocking and registered
+/// with the loop; implements `futures-io`'s `AsyncWrite` (`close` closes
+/// the pipe, so the child reads end of file).
+pub struct PipeWriter {
+    inner: Option<Async<OwnedFd>>,
+}
+
+impl std::fmt::Debug for PipeWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeWriter").finish_non_exhaustive()
+    }
+}
+
+impl PipeWriter {
+    /// Wraps a pipe's write end (switching it to non-blocking mode).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `ioctl(FIONBIO)` or of the registration.
+    pub fn new(fd: OwnedFd) -> io::Result<PipeWriter> {
+        rustix::io::ioctl_fionbio(&fd, true)?;
+        Ok(PipeWriter {
+            inner: Some(Async::new_nonblocking(fd)?),
+        })
+    }
+}
+
+impl AsyncWrite for PipeWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &self.inner {
+            Some(a) => a.poll_io(Direction::Write, cx, |fd| Ok(rustix::io::write(fd, buf)?)),
+            None => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the child's stdin is closed",
+            ))),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner = None;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A duplicate of this process's stdout, for a child's stderr that goes
+/// where an inherited stdout goes (`2>&1`).
+///
+/// # Errors
+///
+/// The OS error of `dup`.
+pub fn dup_stdout() -> io::Result<std::process::Stdio> {
+    use std::os::fd::AsFd;
+    Ok(std::io::stdout().as_fd().try_clone_to_owned()?.into())
+}
+
+/// A close-on-exec pipe: `(read end, write end)`.
+pub(crate) fn cloexec_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    #[cfg(not(any(target_os = "macos", target_os = "ios")))]
+    return Ok(rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?);
+    #[cfg(any(target_os = "macos", target_os = "ios"))]
+    {
+        // No pipe2 here: set the flag right after (as std does on macOS).
+        let (r, w) = rustix::pipe::pipe()?;
+        rustix::io::fcntl_setfd(&r, rustix::io::FdFlags::CLOEXEC)?;
+        rustix::io::fcntl_setfd(&w, rustix::io::FdFlags::CLOEXEC)?;
+        Ok((r, w))
+    }
+}
+
+/// One pipe for a child's stdout and stderr (asyncio's `stderr=STDOUT`
+/// with `stdout=PIPE`): the parent's reader and the two `Stdio`s to give
+/// the command.
+///
+/// # Errors
+///
+/// The OS error of creating or registering the pipe.
+pub fn merged_pipe() -> io::Result<(PipeReader, std::process::Stdio, std::process::Stdio)> {
+    let (r, w) = cloexec_pipe()?;
+    let w2 = w.try_clone()?;
+    Ok((PipeReader::new(r)?, w.into(), w2.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(child: &mut Child) -> io::Result<std::process::ExitStatus> {
+        crate::doc_run(std::future::poll_fn(|cx| child.poll_wait(cx)))
+    }
+
+    #[test]
+    fn the_sigchld_fallback_and_the_pidfd_both_see_exits() {
+        // Several children at once, each noticed through SIGCHLD.
+        force_sigchld(true);
+        let spawned: Vec<_> = (0..5)
+            .map(|i| {
+                let mut cmd = std::process::Command::new("sh");
+                cmd.args(["-c", &format!("sleep 0.0{i}; exit {i}")]);
+                spawn(&mut cmd, false).unwrap().0
+            })
+            .collect();
+        force_sigchld(false);
+        for (i, mut child) in spawned.into_iter().enumerate() {
+            assert_eq!(child.notifier(), ExitNotifier::Sigchld);
+            assert_eq!(wait(&mut child).unwrap().code(), Some(i as i32));
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let (mut child, _) = spawn(&mut std::process::Command::new("true"), false).unwrap();
+            assert_eq!(child.notifier(), ExitNotifier::Pidfd);
+            assert!(wait(&mut child).unwrap().success());
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn orphans_are_reaped_when_they_exit() {
+        let (child, _) = spawn(std::process::Command::new("sleep").arg("0.1"), false).unwrap();
+        let proc_dir = format!("/proc/{}", child.id());
+        drop(child);
+        let start = std::time::Instant::now();
+        // A zombie keeps its /proc entry until it is reaped.
+        while start.elapsed() < std::time::Duration::from_secs(30) {
+            if !std::path::Path::new(&proc_dir).exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("orphan {proc_dir} not reaped within 30 s");
+    }
+}

@@ -1,0 +1,781 @@
+//! Subprocesses with asyncio's API (`create_subprocess_exec`,
+//! `create_subprocess_shell`, `communicate`, `returncode`) in the shape of
+//! `std::process`: [`Command`], [`Process`], [`Stdio`].
+//!
+//! A child's pipes are the streams chapter's [`StreamWriter`] (stdin) and
+//! [`StreamReader`] (stdout, stderr): `readline`, `readuntil`, limits and
+//! `drain` work on them as on sockets.
+//!
+//! # Examples
+//!
+//! ```
+//! use anyloop::process::{Command, Stdio};
+//!
+//! anyloop::run(async {
+//! # if !anyloop::capabilities().subprocess { return Ok(()) }
+//!     // asyncio: await create_subprocess_exec("echo", "hi", stdout=PIPE)
+//!     let mut p = Command::new("echo").arg("hello").stdout(Stdio::piped()).spawn()?;
+//!     let mut out = p.stdout.take().unwrap();
+//!     assert_eq!(out.readline().await?, b"hello\n");
+//!     assert!(p.wait().await?.success());
+//!
+//!     // communicate: stdin written while stdout and stderr are read.
+//!     let out = Command::shell("tr a-z A-Z; echo done >&2")
+//!         .stdin(Stdio::piped())
+//!         .stdout(Stdio::piped())
+//!         .stderr(Stdio::piped())
+//!         .spawn()?
+//!         .communicate(b"shout")
+//!         .await?;
+//!     assert_eq!(out.stdout, b"SHOUT");
+//!     assert_eq!(out.stderr, b"done\n");
+//!     assert_eq!(out.status.code(), Some(0));
+//!     std::io::Result::Ok(())
+//! })
+//! .unwrap();
+//! ```
+//!
+//! # asyncio → anyloop
+//!
+//! | asyncio | anyloop |
+//! |---|---|
+//! | `await create_subprocess_exec(prog, *args, stdin=PIPE, ...)` | [`Command::new`]`(prog).args(..).stdin(`[`Stdio::piped`]`()).spawn()` |
+//! | `await create_subprocess_shell(cmd, ...)` | [`Command::shell`]`(cmd)....spawn()` |
+//! | `PIPE`, `DEVNULL`, `STDOUT`, `None` | [`Stdio::piped`], [`Stdio::null`], [`Stdio::stdout`] (stderr only), [`Stdio::inherit`] |
+//! | `limit=` | [`Command::limit`] |
+//! | `proc.pid`, `proc.returncode` | [`Process::id`], [`Process::returncode`] |
+//! | `await proc.wait()` | [`Process::wait`] |
+//! | `await proc.communicate(input)` | [`Process::communicate`] → [`Output`] |
+//! | `proc.send_signal(sig)`, `terminate()`, `kill()` | [`Process::send_signal`], [`Process::terminate`], [`Process::kill`] |
+//! | `proc.stdin`, `proc.stdout`, `proc.stderr` | [`Process::stdin`] ([`StreamWriter`]), [`Process::stdout`], [`Process::stderr`] ([`StreamReader`]) |
+//! | `subprocess.run(..., capture_output=True)` | [`Command::output`] |
+//!
+//! # Hosts
+//!
+//! Native Unix only ([`capabilities`](crate::capabilities)`().subprocess`);
+//! on WASI and the web every spawn returns `io::ErrorKind::Unsupported`
+//! naming the host.
+//!
+//! # Implementation
+//!
+//! `std::process::Command` spawns (posix_spawn or fork/exec); the parent's
+//! pipe ends are made non-blocking and registered with the loop. The exit
+//! is noticed without a thread per child: a pidfd on Linux 5.3+, otherwise
+//! `SIGCHLD` (see the `anyloop-native` crate's `process` module). A
+//! [`Process`] dropped before its child exited hands the pid to a reaper
+//! that a `SIGCHLD` handler runs, so no zombie is ever left behind.
+
+#[cfg(all(not(target_family = "wasm"), unix))]
+use crate::backend::process as sys;
+#[cfg(not(all(not(target_family = "wasm"), unix)))]
+mod unsupported;
+#[cfg(not(all(not(target_family = "wasm"), unix)))]
+use unsupported as sys;
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::path::Path;
+
+use crate::net::{StreamReader, StreamWriter, DEFAULT_LIMIT};
+
+/// What to connect to a child's stdin, stdout or stderr (asyncio's `PIPE`,
+/// `DEVNULL`, `STDOUT`, `None`).
+///
+/// # Examples
+///
+/// ```
+/// use anyloop::process::{Command, Stdio};
+/// let mut cmd = Command::new("ls");
+/// cmd.stdout(Stdio::piped()).stderr(Stdio::stdout());
+/// ```
+#[derive(Debug)]
+pub struct Stdio(StdioKind);
+
+#[derive(Debug)]
+enum StdioKind {
+    Inherit,
+    Null,
+    Piped,
+    Stdout,
+    Std(std::process::Stdio),
+}
+
+impl Stdio {
+    /// A new pipe: the parent's end appears as [`Process::stdin`],
+    /// [`Process::stdout`] or [`Process::stderr`] (asyncio's `PIPE`).
+    #[doc(alias = "PIPE")]
+    pub fn piped() -> Stdio {
+        Stdio(StdioKind::Piped)
+    }
+
+    /// The parent's own stream (asyncio's `None`, the default of
+    /// [`Command::spawn`] and [`Command::status`]).
+    pub fn inherit() -> Stdio {
+        Stdio(StdioKind::Inherit)
+    }
+
+    /// `/dev/null` (asyncio's `DEVNULL`).
+    #[doc(alias = "DEVNULL")]
+    pub fn null() -> Stdio {
+        Stdio(StdioKind::Null)
+    }
+
+    /// For stderr only: the same destination as stdout (asyncio's
+    /// `stderr=STDOUT`, the shell's `2>&1`). With a piped stdout both
+    /// streams arrive, interleaved, on [`Process::stdout`].
+    #[doc(alias = "STDOUT")]
+    pub fn stdout() -> Stdio {
+        Stdio(StdioKind::Stdout)
+    }
+}
+
+impl From<std::process::Stdio> for Stdio {
+    /// Any destination std supports (a `File`, an `OwnedFd`, ...).
+    fn from(s: std::process::Stdio) -> Stdio {
+        Stdio(StdioKind::Std(s))
+    }
+}
+
+impl From<std::fs::File> for Stdio {
+    fn from(f: std::fs::File) -> Stdio {
+        Stdio(StdioKind::Std(f.into()))
+    }
+}
+
+/// How a child process ended.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// let status = anyloop::process::Command::shell("exit 3").status().await?;
+/// assert_eq!(status.code(), Some(3));
+/// assert_eq!(status.returncode(), 3);
+/// assert!(!status.success());
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExitStatus {
+    code: Option<i32>,
+    signal: Option<i32>,
+}
+
+impl ExitStatus {
+    /// Exited with code 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The exit code, if the child exited (rather than being killed).
+    pub fn code(&self) -> Option<i32> {
+        self.code
+    }
+
+    /// The signal that killed the child, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        self.signal
+    }
+
+    /// asyncio's `returncode`: the exit code, or `-N` if signal `N`
+    /// killed the child.
+    pub fn returncode(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(c), _) => c,
+            (None, Some(s)) => -s,
+            (None, None) => i32::MIN,
+        }
+    }
+
+    fn from_std(s: std::process::ExitStatus) -> ExitStatus {
+        #[cfg(unix)]
+        let signal = std::os::unix::process::ExitStatusExt::signal(&s);
+        #[cfg(not(unix))]
+        let signal = None;
+        ExitStatus {
+            code: s.code(),
+            signal,
+        }
+    }
+}
+
+impl fmt::Debug for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.signal) {
+            (Some(c), _) => write!(f, "exit status: {c}"),
+            (None, Some(s)) => match crate::signal::name(s) {
+                Some(name) => write!(f, "signal: {s} ({name})"),
+                None => write!(f, "signal: {s}"),
+            },
+            (None, None) => f.write_str("unknown exit status"),
+        }
+    }
+}
+
+/// What a finished child produced: [`Command::output`],
+/// [`Process::communicate`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Output {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// Everything it wrote to stdout (empty if stdout was not piped).
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr (empty if stderr was not piped).
+    pub stderr: Vec<u8>,
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("status", &self.status)
+            .field("stdout", &String::from_utf8_lossy(&self.stdout))
+            .field("stderr", &String::from_utf8_lossy(&self.stderr))
+            .finish()
+    }
+}
+
+/// A child process builder in std's shape (asyncio's
+/// `create_subprocess_exec` / `create_subprocess_shell` arguments).
+///
+/// # Examples
+///
+/// ```
+/// use anyloop::process::{Command, Stdio};
+///
+/// # anyloop::run(async {
+/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// let out = Command::new("sh")
+///     .args(["-c", "echo $GREETING from $(pwd)"])
+///     .env("GREETING", "hi")
+///     .current_dir("/")
+///     .output()
+///     .await?;
+/// assert_eq!(out.stdout, b"hi from /\n");
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct Command {
+    inner: std::process::Command,
+    stdin: Option<Kind>,
+    stdout: Option<Kind>,
+    stderr: Option<Kind>,
+    kill_on_drop: bool,
+    limit: usize,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl Command {
+    /// A command running `program` (looked up in `PATH` unless it contains
+    /// a `/`), with no arguments, the parent's environment and directory,
+    /// and inherited stdio.
+    #[doc(alias = "create_subprocess_exec")]
+    pub fn new(program: impl AsRef<OsStr>) -> Command {
+        Command {
+            inner: std::process::Command::new(program),
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            kill_on_drop: false,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+
+    /// A command running `cmdline` through the shell, `/bin/sh -c
+    /// cmdline` (asyncio's `create_subprocess_shell`). The shell parses
+    /// it: quote anything that comes from outside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// let out = anyloop::process::Command::shell("echo one two | wc -w").output().await?;
+    /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    #[doc(alias = "create_subprocess_shell")]
+    pub fn shell(cmdline: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(cmdline);
+        cmd
+    }
+
+    /// Adds an argument.
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        self.inner.arg(arg);
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.inner.args(args);
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    pub fn env(&mut self, key: impl AsRef<OsStr>, val: impl AsRef<OsStr>) -> &mut Command {
+        self.inner.env(key, val);
+        self
+    }
+
+    /// Sets several environment variables.
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.inner.envs(vars);
+        self
+    }
+
+    /// Removes an environment variable from the child's environment.
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
+        self.inner.env_remove(key);
+        self
+    }
+
+    /// Starts the child with an empty environment (plus what [`env`](Self::env) adds).
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.inner.env_clear();
+        self
+    }
+
+    /// The child's working directory.
+    pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
+        self.inner.current_dir(dir);
+        self
+    }
+
+    /// The child's stdin (default: inherited; [`output`](Self::output):
+    /// `/dev/null`).
+    pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+        self.stdin = Some(self.choose(cfg.into(), std::process::Command::stdin));
+        self
+    }
+
+    /// The child's stdout (default: inherited; [`output`](Self::output):
+    /// piped).
+    pub fn stdout(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+        self.stdout = Some(self.choose(cfg.into(), std::process::Command::stdout));
+        self
+    }
+
+    /// The child's stderr (default: inherited; [`output`](Self::output):
+    /// piped). [`Stdio::stdout`] sends it where stdout goes.
+    pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
+        self.stderr = Some(self.choose(cfg.into(), std::process::Command::stderr));
+        self
+    }
+
+    /// Remembers `cfg`; a custom std `Stdio` goes into the std command
+    /// through `set` at once.
+    fn choose(&mut self, cfg: Stdio, set: SetStdio) -> Kind {
+        match cfg.0 {
+            StdioKind::Std(s) => {
+                set(&mut self.inner, s);
+                Kind::Custom
+            }
+            k => Kind::of(k),
+        }
+    }
+
+    /// Kill the child (`SIGKILL`) if its [`Process`] is dropped while it
+    /// runs (default: false, the child goes on and is reaped when it
+    /// exits).
+    pub fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
+        self.kill_on_drop = kill;
+        self
+    }
+
+    /// The [`StreamReader`] limit of the stdout/stderr pipes (asyncio's
+    /// `limit=`, default 64 KiB).
+    pub fn limit(&mut self, limit: usize) -> &mut Command {
+        self.limit = limit;
+        self
+    }
+
+    /// The program this command runs.
+    pub fn get_program(&self) -> &OsStr {
+        self.inner.get_program()
+    }
+
+    /// Starts the child (asyncio's `create_subprocess_exec`). The command
+    /// can be spawned again.
+    ///
+    /// # Errors
+    ///
+    /// - `Unsupported` on hosts without subprocesses (WASI, web);
+    /// - `NotFound`, `PermissionDenied`, ... from the OS, with the program
+    ///   named in the message;
+    /// - `InvalidInput` for [`Stdio::stdout`] given as stdin or stdout, or
+    ///   as stderr while stdout is a custom `std::process::Stdio`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// let err = anyloop::process::Command::new("no-such-program-here").spawn().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// assert!(err.to_string().contains("no-such-program-here"));
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub fn spawn(&mut self) -> io::Result<Process> {
+        self.spawn_with(Kind::Inherit, Kind::Inherit)
+    }
+
+    /// Runs the child to completion with stdout and stderr captured (and
+    /// stdin from `/dev/null`, unless configured otherwise): std's
+    /// `output`, Python's `subprocess.run(capture_output=True)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn), and the errors of reading the pipes.
+    pub async fn output(&mut self) -> io::Result<Output> {
+        let mut p = self.spawn_with(Kind::Null, Kind::Piped)?;
+        p.communicate(b"").await
+    }
+
+    /// Runs the child to completion with inherited stdio (unless
+    /// configured otherwise) and returns how it ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn).
+    ///
+    /// # Examples
+    ///
+    /// See [`ExitStatus`].
+    pub async fn status(&mut self) -> io::Result<ExitStatus> {
+        let mut p = self.spawn_with(Kind::Inherit, Kind::Inherit)?;
+        // Pipes the caller asked for are of no use here: close them so
+        // the child does not block on them.
+        p.stdin = None;
+        p.stdout = None;
+        p.stderr = None;
+        p.wait().await
+    }
+
+    fn spawn_with(&mut self, din: Kind, dout: Kind) -> io::Result<Process> {
+        if !crate::capabilities().subprocess {
+            return Err(crate::capabilities().unsupported("subprocesses (anyloop::process)"));
+        }
+        let stdin = self.stdin.unwrap_or(din);
+        let stdout = self.stdout.unwrap_or(dout);
+        let stderr = self.stderr.unwrap_or(dout);
+        if stdin == Kind::Stdout || stdout == Kind::Stdout {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Stdio::stdout() is only valid for stderr (asyncio's stderr=STDOUT)",
+            ));
+        }
+        stdin.apply(&mut self.inner, std::process::Command::stdin);
+        stdout.apply(&mut self.inner, std::process::Command::stdout);
+        let mut merged = None;
+        if stderr == Kind::Stdout {
+            // The same destination as stdout (`2>&1`).
+            match stdout {
+                Kind::Piped => {
+                    let (r, out, err) = sys::merged_pipe()?;
+                    self.inner.stdout(out).stderr(err);
+                    merged = Some(r);
+                }
+                Kind::Null => {
+                    self.inner.stderr(std::process::Stdio::null());
+                }
+                Kind::Inherit => {
+                    self.inner.stderr(sys::dup_stdout()?);
+                }
+                Kind::Custom | Kind::Stdout => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "stderr(Stdio::stdout()) needs a piped, null or inherited stdout \
+                         (for a file, give stderr its own File::try_clone())",
+                    ))
+                }
+            }
+        } else {
+            stderr.apply(&mut self.inner, std::process::Command::stderr);
+        }
+        let res = sys::spawn(&mut self.inner, self.kill_on_drop);
+        if stderr == Kind::Stdout {
+            // Release our copies of the child's ends: the command keeps
+            // its stdio until reconfigured, and a reader of the merged
+            // pipe would never see end of file.
+            self.inner
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+        }
+        let (child, pipes) = res.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot run {:?}: {e}", self.inner.get_program()),
+            )
+        })?;
+        let stdout = merged.or(pipes.stdout);
+        let limit = self.limit;
+        Ok(Process {
+            child,
+            stdin: pipes.stdin.map(StreamWriter::new),
+            stdout: stdout.map(|r| StreamReader::with_limit(r, limit)),
+            stderr: pipes.stderr.map(|r| StreamReader::with_limit(r, limit)),
+        })
+    }
+}
+
+/// `std::process::Command::stdin`, `stdout` or `stderr`.
+type SetStdio = fn(&mut std::process::Command, std::process::Stdio) -> &mut std::process::Command;
+
+/// A [`Stdio`] choice as the command remembers it (custom std `Stdio`s
+/// live in the std command itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Inherit,
+    Null,
+    Piped,
+    Stdout,
+    Custom,
+}
+
+impl Kind {
+    fn of(k: StdioKind) -> Kind {
+        match k {
+            StdioKind::Inherit => Kind::Inherit,
+            StdioKind::Null => Kind::Null,
+            StdioKind::Piped => Kind::Piped,
+            StdioKind::Stdout => Kind::Stdout,
+            StdioKind::Std(_) => Kind::Custom,
+        }
+    }
+
+    /// Sets this choice on `cmd` through `set` (`Command::stdin`, ...).
+    fn apply(self, cmd: &mut std::process::Command, set: SetStdio) {
+        match self {
+            Kind::Inherit => {
+                set(cmd, std::process::Stdio::inherit());
+            }
+            Kind::Null => {
+                set(cmd, std::process::Stdio::null());
+            }
+            Kind::Piped => {
+                set(cmd, std::process::Stdio::piped());
+            }
+            // Custom: already set; Stdout: handled by the caller.
+            Kind::Custom | Kind::Stdout => {}
+        }
+    }
+}
+
+/// A running child process (asyncio's `asyncio.subprocess.Process`),
+/// from [`Command::spawn`].
+///
+/// Its pipes are public fields, as in `std::process::Child`: take them
+/// (`p.stdout.take()`) to use them in another task.
+///
+/// Dropping a `Process` does not kill the child (unless
+/// [`Command::kill_on_drop`] was set) and never leaves a zombie: the
+/// child is reaped when it exits.
+///
+/// # Examples
+///
+/// ```
+/// use anyloop::process::{Command, Stdio};
+///
+/// # anyloop::run(async {
+/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
+/// let stdin = cat.stdin.take().unwrap();
+/// let mut stdout = cat.stdout.take().unwrap();
+/// stdin.write(b"ping\n");
+/// stdin.drain().await?;
+/// assert_eq!(stdout.readline().await?, b"ping\n");
+/// stdin.close();
+/// assert!(cat.wait().await?.success());
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct Process {
+    child: sys::Child,
+    /// The child's stdin, if it was [`Stdio::piped`].
+    pub stdin: Option<StreamWriter>,
+    /// The child's stdout, if it was [`Stdio::piped`] (with
+    /// `stderr(Stdio::stdout())`, stderr arrives here too).
+    pub stdout: Option<StreamReader>,
+    /// The child's stderr, if it was [`Stdio::piped`].
+    pub stderr: Option<StreamReader>,
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("child", &self.child)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Process {
+    /// The child's process id (asyncio's `pid`).
+    #[doc(alias = "pid")]
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// asyncio's `returncode`: `None` while the child runs; its exit code,
+    /// or `-N` if signal `N` killed it. Checks without waiting (and reaps
+    /// the child if it has exited).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// let mut p = anyloop::process::Command::new("sleep").arg("10").spawn()?;
+    /// assert_eq!(p.returncode(), None);
+    /// p.kill()?;
+    /// p.wait().await?;
+    /// assert_eq!(p.returncode(), Some(-9));
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub fn returncode(&mut self) -> Option<i32> {
+        self.try_wait().ok().flatten().map(|s| s.returncode())
+    }
+
+    /// The exit status if the child has exited, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `waitpid` (not expected).
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?.map(ExitStatus::from_std))
+    }
+
+    /// Waits for the child to exit (asyncio's `wait()`). Closes the
+    /// child's stdin first (as std's `wait` does), so a child reading its
+    /// input to the end can finish.
+    ///
+    /// A child that fills a stdout or stderr pipe nobody reads blocks
+    /// forever: read them concurrently, or use
+    /// [`communicate`](Self::communicate).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of waiting (not expected).
+    ///
+    /// # Cancellation
+    ///
+    /// Cancel-safe: dropping the future leaves the child as it was.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        if let Some(stdin) = self.stdin.take() {
+            stdin.close();
+        }
+        let child = &mut self.child;
+        let status = poll_fn(|cx| child.poll_wait(cx)).await?;
+        Ok(ExitStatus::from_std(status))
+    }
+
+    /// Writes `input` to the child's stdin and closes it, reads its stdout
+    /// and stderr to the end, all at once, then waits for it to exit
+    /// (asyncio's `communicate`). Tens of megabytes in every direction
+    /// never deadlock.
+    ///
+    /// `input` is ignored if stdin is not piped (or was taken); a child
+    /// that exits without reading all of it is not an error (asyncio
+    /// ignores `BrokenPipeError` here too). Streams that are not piped
+    /// (or were taken) come back empty.
+    ///
+    /// # Errors
+    ///
+    /// The errors of reading the pipes or of waiting.
+    ///
+    /// # Examples
+    ///
+    /// See the [module docs](self).
+    pub async fn communicate(&mut self, input: &[u8]) -> io::Result<Output> {
+        let stdin = self.stdin.take();
+        let stdout = self.stdout.take();
+        let stderr = self.stderr.take();
+        let write = async move {
+            if let Some(w) = stdin {
+                w.write(input);
+                w.close();
+                match w.wait_closed().await {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                        ) => {}
+                    other => other?,
+                }
+            }
+            io::Result::Ok(())
+        };
+        let out = read_all(stdout);
+        let err = read_all(stderr);
+        let ((), stdout, stderr) =
+            futures_lite::future::try_zip(write, futures_lite::future::try_zip(out, err))
+                .await
+                .map(|((), (o, e))| ((), o, e))?;
+        let status = self.wait().await?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Sends signal `sig` to the child (asyncio's `send_signal`); does
+    /// nothing if it has already been reaped.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unknown signal number; the OS error of
+    /// `kill`.
+    pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
+        self.child.send_signal(sig)
+    }
+
+    /// Sends `SIGTERM` (asyncio's `terminate`).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_signal`](Self::send_signal).
+    pub fn terminate(&mut self) -> io::Result<()> {
+        self.send_signal(crate::signal::SIGTERM)
+    }
+
+    /// Sends `SIGKILL` (asyncio's `kill`).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_signal`](Self::send_signal).
+    ///
+    /// # Examples
+    ///
+    /// See [`returncode`](Self::returncode).
+    pub fn kill(&mut self) -> io::Result<()> {
+        self.send_signal(crate::signal::SIGKILL)
+    }
+}
+
+async fn read_all(r: Option<StreamReader>) -> io::Result<Vec<u8>> {
+    match r {
+        Some(mut r) => r.read_to_eof().await,
+        None => Ok(Vec::new()),
+    }
+}

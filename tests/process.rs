@@ -1,0 +1,407 @@
+//! Subprocesses: `anyloop::process` (asyncio's `create_subprocess_exec` /
+//! `create_subprocess_shell`, `communicate`, `returncode`), natively; the
+//! `Unsupported` error on hosts without subprocesses.
+
+mod common;
+
+use std::io;
+use std::time::Duration;
+
+use anyloop::process::{Command, Stdio};
+use common::{deadline, supported};
+
+fn subprocess() -> bool {
+    anyloop::capabilities().subprocess
+}
+
+#[anyloop::test]
+async fn spawn_is_unsupported_exactly_where_the_capability_is_off() {
+    let res = Command::new("true").spawn();
+    if let Some(mut p) = supported(res, subprocess(), "spawning `true`") {
+        assert!(p.wait().await.unwrap().success());
+    }
+    let res = Command::shell("exit 0").output().await;
+    supported(res, subprocess(), "Command::output");
+    let res = Command::new("true").status().await;
+    supported(res, subprocess(), "Command::status");
+}
+
+#[anyloop::test]
+async fn stdin_to_stdout_through_cat() {
+    let res = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let Some(mut cat) = supported(res, subprocess(), "cat") else {
+        return;
+    };
+    let stdin = cat.stdin.take().unwrap();
+    let mut stdout = cat.stdout.take().unwrap();
+    for i in 0..100 {
+        stdin.write(format!("line {i}\n").as_bytes());
+        stdin.drain().await.unwrap();
+        let line = deadline("a line back from cat", stdout.readline()).await;
+        assert_eq!(line.unwrap(), format!("line {i}\n").as_bytes());
+    }
+    stdin.write(b"no newline at the end");
+    stdin.close();
+    stdin.wait_closed().await.unwrap();
+    assert_eq!(stdout.readline().await.unwrap(), b"no newline at the end");
+    assert_eq!(stdout.readline().await.unwrap(), b"");
+    assert!(stdout.at_eof());
+    let status = deadline("cat exits", cat.wait()).await.unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(cat.returncode(), Some(0));
+}
+
+/// A deterministic byte pattern that is not all one value.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
+        .collect()
+}
+
+#[anyloop::test]
+async fn communicate_moves_10_mb_through_stdin_stdout_and_stderr_at_once() {
+    // tee writes every chunk it reads to stdout and to stderr: with 10 MB
+    // in and 10 MB out on each pipe, a parent that does not do all three
+    // at once deadlocks (pipes hold 64 KiB).
+    let res = Command::shell("tee /dev/fd/2")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Some(mut p) = supported(res, subprocess(), "tee") else {
+        return;
+    };
+    let input = pattern(10 << 20);
+    let out = deadline("communicate", p.communicate(&input))
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(out.stdout.len(), input.len());
+    assert!(out.stdout == input, "stdout differs from the input");
+    assert!(out.stderr == input, "stderr differs from the input");
+}
+
+#[anyloop::test]
+async fn output_captures_and_status_inherits() {
+    let res = Command::shell("echo out; echo err >&2; exit 3")
+        .output()
+        .await;
+    let Some(out) = supported(res, subprocess(), "output") else {
+        return;
+    };
+    assert_eq!(out.stdout, b"out\n");
+    assert_eq!(out.stderr, b"err\n");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.returncode(), 3);
+    assert!(!out.status.success());
+
+    // stdin of `output` is /dev/null: cat ends at once.
+    let out = Command::new("cat").output().await.unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+
+    let status = Command::new("false").status().await.unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(status.to_string(), "exit status: 1");
+}
+
+#[anyloop::test]
+async fn exit_codes() {
+    if !subprocess() {
+        return;
+    }
+    for code in [0, 1, 2, 42, 255] {
+        let mut p = Command::shell(format!("exit {code}")).spawn().unwrap();
+        let status = p.wait().await.unwrap();
+        assert_eq!(status.code(), Some(code));
+        assert_eq!(status.signal(), None);
+        assert_eq!(status.success(), code == 0);
+        assert_eq!(p.returncode(), Some(code));
+        // Waiting again gives the same answer.
+        assert_eq!(p.wait().await.unwrap(), status);
+    }
+}
+
+#[anyloop::test]
+async fn kill_and_terminate_are_signal_exits() {
+    if !subprocess() {
+        return;
+    }
+    let mut p = Command::new("sleep").arg("60").spawn().unwrap();
+    assert_eq!(p.returncode(), None);
+    assert!(p.id() > 0);
+    p.kill().unwrap();
+    let status = deadline("killed sleep", p.wait()).await.unwrap();
+    assert_eq!(status.code(), None);
+    assert_eq!(status.signal(), Some(anyloop::signal::SIGKILL));
+    assert_eq!(p.returncode(), Some(-anyloop::signal::SIGKILL));
+    assert!(status.to_string().contains("SIGKILL"), "{status}");
+    // Signalling a reaped child does nothing (its pid may be reused).
+    p.kill().unwrap();
+    p.terminate().unwrap();
+
+    let mut p = Command::new("sleep").arg("60").spawn().unwrap();
+    p.terminate().unwrap();
+    let status = deadline("terminated sleep", p.wait()).await.unwrap();
+    assert_eq!(status.signal(), Some(anyloop::signal::SIGTERM));
+    assert_eq!(status.returncode(), -anyloop::signal::SIGTERM);
+
+    let mut p = Command::new("sleep").arg("60").spawn().unwrap();
+    p.send_signal(anyloop::signal::SIGUSR1).unwrap();
+    let status = deadline("sleep after SIGUSR1", p.wait()).await.unwrap();
+    assert_eq!(status.signal(), Some(anyloop::signal::SIGUSR1));
+
+    let err = p.send_signal(12345);
+    // Reaped: nothing is sent, so nothing fails.
+    assert!(err.is_ok());
+    let mut p = Command::new("sleep")
+        .arg("60")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let err = p.send_signal(12345).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[anyloop::test]
+async fn a_timeout_kills_its_process() {
+    if !subprocess() {
+        return;
+    }
+    // asyncio: wait_for(proc.wait(), t), then proc.kill() on TimeoutError.
+    let mut p = Command::new("sleep").arg("60").spawn().unwrap();
+    let res = anyloop::timeout(Duration::from_millis(50), p.wait()).await;
+    assert!(res.is_err(), "sleep 60 finished within 50 ms");
+    p.kill().unwrap();
+    let status = deadline("killed after timeout", p.wait()).await.unwrap();
+    assert_eq!(status.signal(), Some(anyloop::signal::SIGKILL));
+
+    // kill_on_drop: the timeout drops the process, which kills it.
+    let mut cmd = Command::new("sleep");
+    cmd.arg("60").kill_on_drop(true);
+    let mut pid = 0;
+    let res = anyloop::timeout(Duration::from_millis(50), async {
+        let mut p = cmd.spawn().unwrap();
+        pid = p.id();
+        p.wait().await
+    })
+    .await;
+    assert!(res.is_err());
+    assert!(pid > 0);
+    #[cfg(target_os = "linux")]
+    common::wait_until(
+        "the dropped child to be killed and reaped",
+        Duration::from_secs(30),
+        || !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    )
+    .await;
+}
+
+#[anyloop::test]
+async fn stderr_to_stdout_and_null() {
+    if !subprocess() {
+        return;
+    }
+    let out = Command::shell("echo one; echo two >&2; echo three")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::stdout())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"one\ntwo\nthree\n");
+    assert!(out.stderr.is_empty());
+
+    let out = Command::shell("echo hidden; echo hidden >&2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::stdout())
+        .output()
+        .await
+        .unwrap();
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+
+    let err = Command::new("true")
+        .stdout(Stdio::stdout())
+        .spawn()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[anyloop::test]
+async fn arguments_environment_and_directory() {
+    if !subprocess() {
+        return;
+    }
+    let dir = std::env::temp_dir();
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            "printf '%s|' \"$1\" \"$A\" \"$B\" \"$(pwd -P)\"",
+            "sh",
+            "arg with spaces",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("A", "alpha")
+        .envs([("B", "beta")])
+        .current_dir(&dir)
+        .output()
+        .await
+        .unwrap();
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("arg with spaces|alpha|beta|{}|", dir.display())
+    );
+    let out = Command::new("sh")
+        .args(["-c", "echo \"${HOME:-unset}\""])
+        .env_remove("HOME")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"unset\n");
+}
+
+#[anyloop::test]
+async fn spawn_errors_name_the_program() {
+    if !subprocess() {
+        return;
+    }
+    let err = Command::new("/no/such/program").spawn().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("/no/such/program"), "{err}");
+    let err = Command::new("true")
+        .current_dir("/no/such/dir")
+        .spawn()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+}
+
+#[anyloop::test]
+async fn pipes_are_stream_readers_with_limits() {
+    if !subprocess() {
+        return;
+    }
+    let mut p = Command::shell("printf 'key=value;'; head -c 300 /dev/zero | tr '\\0' x; echo")
+        .stdout(Stdio::piped())
+        .limit(100)
+        .spawn()
+        .unwrap();
+    let mut out = p.stdout.take().unwrap();
+    assert_eq!(out.limit(), 100);
+    assert_eq!(out.readuntil(b"=").await.unwrap(), b"key=");
+    assert_eq!(out.readuntil(b";").await.unwrap(), b"value;");
+    let err = out.readline().await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
+    out.set_limit(1000);
+    assert_eq!(out.readline().await.unwrap().len(), 301);
+    assert!(p.wait().await.unwrap().success());
+}
+
+#[anyloop::test]
+async fn a_thousand_short_processes_leave_no_zombie() {
+    if !subprocess() {
+        return;
+    }
+    // In waves of 50: half awaited, half dropped while running (orphans
+    // the reaper must collect), some dropped after exiting.
+    for wave in 0..20 {
+        let mut procs = Vec::new();
+        for _ in 0..50 {
+            procs.push(Command::new("true").spawn().unwrap());
+        }
+        for (i, mut p) in procs.into_iter().enumerate() {
+            match (i + wave) % 3 {
+                0 => drop(p),
+                1 => assert!(p.wait().await.unwrap().success()),
+                _ => {
+                    let _ = p.returncode();
+                }
+            }
+        }
+    }
+    #[cfg(target_os = "linux")]
+    common::wait_until("every child to be reaped", Duration::from_secs(60), || {
+        zombies().is_empty()
+    })
+    .await;
+}
+
+/// Our zombie children (state `Z` in `/proc/PID/stat`, parent = us).
+#[cfg(target_os = "linux")]
+fn zombies() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) S ppid ...": comm may hold spaces; split after ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let mut f = rest.split_whitespace();
+        if f.next() == Some("Z") && f.next() == Some(me.as_str()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[anyloop::test]
+async fn wait_closes_stdin_so_cat_can_finish() {
+    if !subprocess() {
+        return;
+    }
+    let mut p = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    p.stdin.as_ref().unwrap().write(b"data");
+    let status = deadline("cat after stdin closed", p.wait()).await.unwrap();
+    assert!(status.success());
+    assert!(p.stdin.is_none());
+}
+
+#[anyloop::test]
+async fn communicate_ignores_a_child_that_does_not_read() {
+    if !subprocess() {
+        return;
+    }
+    let mut p = Command::new("true")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = deadline("communicate", p.communicate(&pattern(1 << 20)))
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+}
+
+#[anyloop::test]
+async fn many_processes_at_once() {
+    if !subprocess() {
+        return;
+    }
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            anyloop::spawn(async move {
+                let out = Command::shell(format!("sleep 0.0{}; echo {i}", i % 10))
+                    .output()
+                    .await?;
+                io::Result::Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap().unwrap(), i.to_string());
+    }
+}

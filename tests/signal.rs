@@ -1,0 +1,181 @@
+//! Signals: `anyloop::signal` (asyncio's `add_signal_handler` /
+//! `remove_signal_handler`, awaitable `recv`/`ctrl_c`) and Ctrl-C in
+//! `Runner::try_run` (asyncio.run's `KeyboardInterrupt`); the
+//! `Unsupported` error on hosts without signals.
+
+mod common;
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyloop::signal::{self, Signal, SIGINT, SIGUSR1, SIGUSR2};
+use common::{deadline, supported};
+
+fn signals() -> bool {
+    anyloop::capabilities().signals
+}
+
+/// Tests that send or listen for SIGINT take turns: a listener decides
+/// whether `run` reacts to it.
+static SIGINT_TURN: Mutex<()> = Mutex::new(());
+
+#[anyloop::test]
+async fn signal_calls_are_unsupported_exactly_where_the_capability_is_off() {
+    let res = Signal::new(SIGUSR2);
+    supported(res, signals(), "Signal::new");
+    supported(
+        signal::add_signal_handler(SIGUSR2, || {}),
+        signals(),
+        "add_signal_handler",
+    );
+    assert_eq!(signal::remove_signal_handler(SIGUSR2), signals());
+    if !signals() {
+        supported(signal::raise_signal(SIGUSR2), false, "raise_signal");
+        supported(signal::ctrl_c().await, false, "ctrl_c");
+        supported(signal::recv(SIGUSR2).await, false, "recv");
+    }
+}
+
+#[anyloop::test]
+async fn a_subscription_sees_each_delivery() {
+    let Some(mut usr1) = supported(Signal::new(SIGUSR1), signals(), "Signal::new") else {
+        return;
+    };
+    for _ in 0..5 {
+        signal::raise_signal(SIGUSR1).unwrap();
+        deadline("SIGUSR1", usr1.recv()).await.unwrap();
+    }
+    // Nothing more is pending.
+    let res = anyloop::timeout(Duration::from_millis(20), usr1.recv()).await;
+    assert!(res.is_err(), "a delivery appeared from nowhere");
+}
+
+#[anyloop::test]
+async fn handlers_run_on_the_loop_until_removed() {
+    if !signals() {
+        return;
+    }
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    signal::add_signal_handler(SIGUSR2, move || c.set(c.get() + 1)).unwrap();
+    // A second subscription to know when a delivery has been broadcast.
+    let mut probe = Signal::new(SIGUSR2).unwrap();
+    for n in 1..=3 {
+        signal::raise_signal(SIGUSR2).unwrap();
+        deadline("probe", probe.recv()).await.unwrap();
+        common::wait_until("the handler", Duration::from_secs(30), || calls.get() == n).await;
+    }
+    // Replacing the handler.
+    let c = calls.clone();
+    signal::add_signal_handler(SIGUSR2, move || c.set(c.get() + 100)).unwrap();
+    signal::raise_signal(SIGUSR2).unwrap();
+    deadline("probe", probe.recv()).await.unwrap();
+    common::wait_until("the new handler", Duration::from_secs(30), || {
+        calls.get() == 103
+    })
+    .await;
+    assert!(signal::remove_signal_handler(SIGUSR2));
+    assert!(!signal::remove_signal_handler(SIGUSR2));
+    signal::raise_signal(SIGUSR2).unwrap();
+    deadline("probe", probe.recv()).await.unwrap();
+    for _ in 0..5 {
+        anyloop::yield_now().await;
+    }
+    assert_eq!(calls.get(), 103, "a removed handler ran");
+}
+
+#[anyloop::test]
+async fn uncatchable_and_unknown_signals_are_invalid_input() {
+    if !signals() {
+        return;
+    }
+    for sig in [signal::SIGKILL, 19 /* SIGSTOP on Linux */, 0, -1, 1000] {
+        if sig == 19 && signal::name(19) != Some("SIGSTOP") {
+            continue;
+        }
+        let err = Signal::new(sig).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{sig}: {err}");
+        let err = signal::add_signal_handler(sig, || {}).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{sig}: {err}");
+    }
+    assert_eq!(signal::name(SIGINT), Some("SIGINT"));
+}
+
+// The lock orders tests on different threads (each has its own loop);
+// nothing on this loop waits for it.
+#[allow(clippy::await_holding_lock)]
+#[anyloop::test]
+async fn ctrl_c_is_awaitable() {
+    if !signals() {
+        return;
+    }
+    let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let waiter = anyloop::spawn(signal::ctrl_c());
+    // Let it subscribe, then press Ctrl-C.
+    for _ in 0..3 {
+        anyloop::yield_now().await;
+    }
+    signal::raise_signal(SIGINT).unwrap();
+    deadline("ctrl_c", waiter).await.unwrap().unwrap();
+}
+
+/// `asyncio.run` semantics: Ctrl-C cancels the main task, its cleanup
+/// runs, and the runner reports the interruption.
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn ctrl_c_cancels_the_main_task_runs_its_cleanup_and_is_reported() {
+    let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    struct Cleanup(Rc<Cell<bool>>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let cleaned = Rc::new(Cell::new(false));
+    let child_cleaned = Rc::new(Cell::new(false));
+    let mut runner = anyloop::Runner::new().unwrap();
+    runner.handle_ctrl_c(true);
+    let res = runner.try_run(async {
+        let _cleanup = Cleanup(cleaned.clone());
+        let child_flag = child_cleaned.clone();
+        let child = anyloop::spawn(async move {
+            let _c = Cleanup(child_flag);
+            anyloop::sleep(Duration::from_secs(3600)).await;
+        });
+        signal::raise_signal(SIGINT).unwrap();
+        anyloop::sleep(Duration::from_secs(3600)).await;
+        let _ = child.await;
+        "finished"
+    });
+    assert_eq!(res, Err(signal::Interrupted));
+    assert!(cleaned.get(), "the main task's cleanup did not run");
+    assert!(
+        res.unwrap_err().to_string().contains("Ctrl-C"),
+        "the error says what happened"
+    );
+    // The runner works on; the main task's child is still there until
+    // the runner is dropped (asyncio's Runner.close cancels it).
+    assert_eq!(runner.try_run(async { 5 }), Ok(5));
+    drop(runner);
+    assert!(child_cleaned.get());
+}
+
+/// While user code listens for SIGINT, it gets the signal and the main
+/// task is left alone.
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn a_program_that_listens_for_ctrl_c_handles_it_itself() {
+    let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut runner = anyloop::Runner::new().unwrap();
+    runner.handle_ctrl_c(true);
+    let res = runner.try_run(async {
+        let mut ctrl_c = Signal::new(SIGINT).unwrap();
+        signal::raise_signal(SIGINT).unwrap();
+        deadline("ctrl_c", ctrl_c.recv()).await.unwrap();
+        "handled"
+    });
+    assert_eq!(res, Ok("handled"));
+}
