@@ -68,6 +68,7 @@
 //! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
 //! | `create_subprocess_exec`, `create_subprocess_shell`, `Process.communicate/wait/returncode` | [`process::Command`], [`process::Command::shell`], [`process::Process`] (full table in [`process`]) |
 //! | `loop.add_signal_handler`, `remove_signal_handler` | [`signal::add_signal_handler`], [`signal::remove_signal_handler`], awaitable [`signal::ctrl_c`] (full table in [`signal`]) |
+//! | aiofiles (`aiofiles.open`, `aiofiles.os.*`) | [`fs::File`], [`fs::read`], [`fs::write`], [`fs::read_dir`], ... (full table in [`fs`]) |
 //! | `KeyboardInterrupt` out of `asyncio.run` | [`run`] cancels the main task on Ctrl-C; [`Runner::try_run`] returns [`signal::Interrupted`] |
 //!
 //! # Hosts
@@ -122,6 +123,7 @@ pub use anyloop_core::{
 pub use anyloop_macros::{main, test};
 
 pub mod event_loop;
+pub mod fs;
 pub mod net;
 pub mod process;
 pub mod signal;

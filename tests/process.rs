@@ -405,3 +405,71 @@ async fn many_processes_at_once() {
         assert_eq!(t.await.unwrap().unwrap(), i.to_string());
     }
 }
+
+/// `examples/jobs.rs`, run as the program it is (cargo builds the
+/// examples next to this test binary).
+#[cfg(all(unix, not(target_family = "wasm")))]
+fn jobs_example() -> std::process::Command {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    std::process::Command::new(dir.join("examples").join("jobs"))
+}
+
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn the_jobs_example_prefixes_lines_times_out_and_reports_exit_codes() {
+    let out = jobs_example()
+        .args(["--jobs", "2", "--timeout", "1"])
+        .args(["echo a; echo b >&2", "exit 3", "sleep 30", "echo last"])
+        .output()
+        .expect("run the jobs example");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "[0] a\n",
+        "[0] b\n",
+        "[3] last\n",
+        "[0] exit 0: echo a; echo b >&2\n",
+        "[1] exit 3: exit 3\n",
+        "[2] killed after 1s (timeout): sleep 30\n",
+        "[3] exit 0: echo last\n",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert_eq!(out.status.code(), Some(1), "{text}");
+}
+
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn the_jobs_example_kills_its_children_on_ctrl_c() {
+    use std::io::BufRead;
+    let mut child = jobs_example()
+        .arg("echo pid $$; exec sleep 30")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the jobs example");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line").expect("read");
+    let pid: u32 = first
+        .strip_prefix("[0] pid ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+    let jobs = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(jobs, rustix::process::Signal::INT).unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
+    assert!(rest.iter().any(|l| l.starts_with("[0] killed")), "{rest:?}");
+    // The `sleep` (the shell exec'd into it) is gone.
+    let start = std::time::Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.starts_with("sleep"))
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the command's process {pid} survived Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

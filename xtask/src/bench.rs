@@ -29,6 +29,9 @@
 //! - `benches/streams.rs`: native TCP through `anyloop::net` vs tokio and
 //!   smol (`async-net`): `echo_64k` (MB/s) and `requests` (1,000 clients,
 //!   requests/s); same ARGS, plus `--cpu`.
+//! - `benches/process.rs`: `anyloop::process` vs tokio::process and
+//!   async-process: spawn+wait of 1,000 `true` (one at a time and 50 at a
+//!   time, ms) and `cat` pipe throughput (MB/s); same ARGS.
 //!
 //! # Adding a host
 //!
@@ -84,6 +87,12 @@ fn bench_native(args: &[String]) -> Result<()> {
     util::run(
         util::cargo()
             .args(["bench", "-p", "anyloop", "--bench", "streams", "--"])
+            .args(args),
+    )?;
+    println!("\n== bench: native subprocesses ==");
+    util::run(
+        util::cargo()
+            .args(["bench", "-p", "anyloop", "--bench", "process", "--"])
             .args(args),
     )
 }
