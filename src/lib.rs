@@ -76,8 +76,8 @@
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
 //! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
-//! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio |
-//! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners |
+//! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio; files on preopened dirs |
+//! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners, files on preopened dirs |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
 //!
 //! [`capabilities`] tells what the current host can do; features it lacks

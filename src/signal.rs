@@ -55,9 +55,11 @@
 //! # Hosts
 //!
 //! Native Unix ([`capabilities`](crate::capabilities)`().signals`). WASI
-//! and the web have no signals: [`Signal::new`], [`recv`], [`ctrl_c`],
-//! [`add_signal_handler`] and [`raise_signal`] return
-//! `io::ErrorKind::Unsupported` naming the host.
+//! (preview 1 and 0.2: neither interface has signals) and the web have
+//! none: [`Signal::new`], [`recv`], [`ctrl_c`], [`add_signal_handler`] and
+//! [`raise_signal`] return `io::ErrorKind::Unsupported` naming the feature
+//! and the host (`"signals (anyloop::signal) is not supported on
+//! wasip2"`); `tests/signal.rs` proves it on each host.
 //!
 //! # Implementation
 //!

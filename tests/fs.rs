@@ -9,7 +9,7 @@ use std::io::{self, SeekFrom};
 use std::path::PathBuf;
 
 use anyloop::fs;
-use common::supported;
+use common::supported_feature;
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, StreamExt};
 
 fn has_fs() -> bool {
@@ -35,13 +35,13 @@ fn pattern(len: usize) -> Vec<u8> {
 async fn fs_is_unsupported_exactly_where_the_capability_is_off() {
     let dir = PathBuf::from("target").join("fs-tests");
     let res = fs::create_dir_all(&dir).await;
-    supported(res, has_fs(), "create_dir_all");
+    supported_feature(res, has_fs(), "create_dir_all", "file system");
     let res = fs::write(dir.join("probe"), b"x").await;
-    supported(res, has_fs(), "fs::write");
+    supported_feature(res, has_fs(), "fs::write", "file system");
     let res = fs::File::open(dir.join("probe")).await;
-    supported(res, has_fs(), "File::open");
+    supported_feature(res, has_fs(), "File::open", "file system");
     let res = fs::read_dir(&dir).await;
-    supported(res, has_fs(), "read_dir");
+    supported_feature(res, has_fs(), "read_dir", "file system");
 }
 
 #[anyloop::test]

@@ -8,7 +8,7 @@ use std::io;
 use std::time::Duration;
 
 use anyloop::process::{Command, Stdio};
-use common::{deadline, supported};
+use common::{deadline, supported, supported_feature};
 
 fn subprocess() -> bool {
     anyloop::capabilities().subprocess
@@ -17,13 +17,13 @@ fn subprocess() -> bool {
 #[anyloop::test]
 async fn spawn_is_unsupported_exactly_where_the_capability_is_off() {
     let res = Command::new("true").spawn();
-    if let Some(mut p) = supported(res, subprocess(), "spawning `true`") {
+    if let Some(mut p) = supported_feature(res, subprocess(), "spawning `true`", "subprocesses") {
         assert!(p.wait().await.unwrap().success());
     }
     let res = Command::shell("exit 0").output().await;
-    supported(res, subprocess(), "Command::output");
+    supported_feature(res, subprocess(), "Command::output", "subprocesses");
     let res = Command::new("true").status().await;
-    supported(res, subprocess(), "Command::status");
+    supported_feature(res, subprocess(), "Command::status", "subprocesses");
 }
 
 #[anyloop::test]

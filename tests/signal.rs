@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyloop::signal::{self, Signal, SIGINT, SIGUSR1, SIGUSR2};
-use common::{deadline, supported};
+use common::{deadline, supported, supported_feature};
 
 fn signals() -> bool {
     anyloop::capabilities().signals
@@ -25,17 +25,23 @@ static SIGINT_TURN: Mutex<()> = Mutex::new(());
 #[anyloop::test]
 async fn signal_calls_are_unsupported_exactly_where_the_capability_is_off() {
     let res = Signal::new(SIGUSR2);
-    supported(res, signals(), "Signal::new");
-    supported(
+    supported_feature(res, signals(), "Signal::new", "signals");
+    supported_feature(
         signal::add_signal_handler(SIGUSR2, || {}),
         signals(),
         "add_signal_handler",
+        "signals",
     );
     assert_eq!(signal::remove_signal_handler(SIGUSR2), signals());
     if !signals() {
-        supported(signal::raise_signal(SIGUSR2), false, "raise_signal");
-        supported(signal::ctrl_c().await, false, "ctrl_c");
-        supported(signal::recv(SIGUSR2).await, false, "recv");
+        supported_feature(
+            signal::raise_signal(SIGUSR2),
+            false,
+            "raise_signal",
+            "signals",
+        );
+        supported_feature(signal::ctrl_c().await, false, "ctrl_c", "signals");
+        supported_feature(signal::recv(SIGUSR2).await, false, "recv", "signals");
     }
 }
 

@@ -54,7 +54,7 @@
 //! | host | how |
 //! |---|---|
 //! | native | each call runs `std::fs` on the blocking pool ([`to_thread`](crate::to_thread)'s), as aiofiles and tokio::fs do: the loop never waits for a disk |
-//! | WASI | `std::fs` directly, on the directories the runtime preopened (`wasmtime run --dir .`); no threads exist there, and a preopened file system answers at once |
+//! | WASI preview 1 (`wasip1`) and WASI 0.2 (`wasip2`) | `std::fs` directly (preview 1's `path_open`/`fd_read`; on 0.2 `wasi:filesystem` through wasi-libc), on the directories the runtime preopened (`wasmtime run --dir .`, Node's `node:wasi` `preopens`); no threads exist there, and a preopened file system answers at once. Paths outside the preopens fail with the host's own error (`NotFound`/`PermissionDenied`), not `Unsupported` |
 //! | web | every call returns `io::ErrorKind::Unsupported` naming the host |
 //!
 //! [`capabilities`](crate::capabilities)`().fs` tells which.

@@ -53,8 +53,10 @@
 //! # Hosts
 //!
 //! Native Unix only ([`capabilities`](crate::capabilities)`().subprocess`);
-//! on WASI and the web every spawn returns `io::ErrorKind::Unsupported`
-//! naming the host.
+//! on WASI (preview 1 and 0.2: a component cannot start another program)
+//! and the web every spawn returns `io::ErrorKind::Unsupported` naming the
+//! feature and the host (`"subprocesses (anyloop::process) is not supported
+//! on wasip2"`); `tests/process.rs` proves it on each host.
 //!
 //! # Implementation
 //!

@@ -26,6 +26,18 @@ pub fn supported<T>(res: io::Result<T>, cap: bool, what: &str) -> Option<T> {
     }
 }
 
+/// [`supported`], and where the feature is missing, the error also names
+/// `feature` (`"subprocesses"`), so a user reading it knows what failed.
+pub fn supported_feature<T>(res: io::Result<T>, cap: bool, what: &str, feature: &str) -> Option<T> {
+    if let Err(e) = &res {
+        assert!(
+            e.to_string().contains(feature),
+            "{what}: the error does not name {feature:?}: {e}"
+        );
+    }
+    supported(res, cap, what)
+}
+
 /// Whether TCP servers and clients can both run in this process.
 pub fn tcp_loopback() -> bool {
     let caps = anyloop::capabilities();
