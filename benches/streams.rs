@@ -6,7 +6,10 @@
 //! - `echo_64k`: one client streams 64 KiB messages through an echo server
 //!   and reads them back (MB/s echoed, higher is better);
 //! - `requests`: 1,000 clients each send small lines one at a time and wait
-//!   for the echo (requests/s, higher is better; connects included).
+//!   for the echo (requests/s, higher is better; connects included);
+//! - `proto_echo_64k`, `proto_requests`: the same, with anyloop's server
+//!   written as an asyncio `Protocol` (`create_server_on`) instead of
+//!   Streams (the clients and the peers' rows are the same).
 //!
 //! Every peer's listener is the same socket setup (`SO_REUSEADDR`, backlog
 //! 1024) so no one loses SYNs in the connect burst. Arguments: `--rounds N`
@@ -98,7 +101,9 @@ fn line(i: usize) -> Vec<u8> {
 
 mod anyloop_peer {
     use super::*;
-    use anyloop::net::{open_connection, start_server_on, StreamReader, StreamWriter};
+    use anyloop::net::{
+        open_connection, start_server_on, Protocol, StreamReader, StreamWriter, Transport,
+    };
 
     async fn echo_bytes(mut r: StreamReader, w: StreamWriter) -> std::io::Result<()> {
         loop {
@@ -122,6 +127,45 @@ mod anyloop_peer {
         }
     }
 
+    /// asyncio's protocol echo server, with flow control: stops reading
+    /// while the peer is slow to take the echo.
+    struct Echo(Option<Transport>);
+
+    impl Protocol for Echo {
+        fn connection_made(&mut self, t: Transport) {
+            self.0 = Some(t);
+        }
+        fn data_received(&mut self, data: &[u8]) {
+            if let Some(t) = &self.0 {
+                t.write(data);
+            }
+        }
+        fn pause_writing(&mut self) {
+            if let Some(t) = &self.0 {
+                t.pause_reading();
+            }
+        }
+        fn resume_writing(&mut self) {
+            if let Some(t) = &self.0 {
+                t.resume_reading();
+            }
+        }
+    }
+
+    /// The echo server: streams (`lines`: line by line) or a protocol.
+    fn serve_echo(protocol: bool, lines: bool) -> (anyloop::net::Server, u16) {
+        if protocol {
+            let l = anyloop::net::TcpListener::from_std(listener()).expect("listener");
+            let port = l.local_addr().expect("addr").port();
+            let server = anyloop::net::create_server_on(|| Echo(None), l).expect("server");
+            (server, port)
+        } else if lines {
+            serve(echo_lines)
+        } else {
+            serve(echo_bytes)
+        }
+    }
+
     fn serve<H, F>(h: H) -> (anyloop::net::Server, u16)
     where
         H: Fn(StreamReader, StreamWriter) -> F + 'static,
@@ -133,8 +177,16 @@ mod anyloop_peer {
     }
 
     pub(crate) fn echo(total: usize) -> f64 {
+        echo_with(total, false)
+    }
+
+    pub(crate) fn proto_echo(total: usize) -> f64 {
+        echo_with(total, true)
+    }
+
+    fn echo_with(total: usize, protocol: bool) -> f64 {
         anyloop::run(async move {
-            let (server, port) = serve(echo_bytes);
+            let (server, port) = serve_echo(protocol, false);
             let (mut r, w) = open_connection("127.0.0.1", port).await.expect("connect");
             let start = Clock::start();
             let msg = vec![0x5Au8; MSG];
@@ -158,8 +210,16 @@ mod anyloop_peer {
     }
 
     pub(crate) fn requests(s: Sizes) -> f64 {
+        requests_with(s, false)
+    }
+
+    pub(crate) fn proto_requests(s: Sizes) -> f64 {
+        requests_with(s, true)
+    }
+
+    fn requests_with(s: Sizes, protocol: bool) -> f64 {
         anyloop::run(async move {
-            let (server, port) = serve(echo_lines);
+            let (server, port) = serve_echo(protocol, true);
             let start = Clock::start();
             let clients: Vec<_> = (0..s.clients)
                 .map(|_| {
@@ -464,6 +524,26 @@ fn main() {
                 ("smol", smol_peer::requests),
             ],
         ),
+        // The same clients against anyloop's protocol echo server
+        // (`create_server_on` + `Protocol`) instead of the Streams one.
+        (
+            "proto_echo_64k",
+            "MB/s",
+            [
+                ("anyloop", |s| anyloop_peer::proto_echo(s.echo_bytes)),
+                ("tokio", |s| tokio_peer::echo(s.echo_bytes)),
+                ("smol", |s| smol_peer::echo(s.echo_bytes)),
+            ],
+        ),
+        (
+            "proto_requests",
+            "req/s",
+            [
+                ("anyloop", anyloop_peer::proto_requests),
+                ("tokio", tokio_peer::requests),
+                ("smol", smol_peer::requests),
+            ],
+        ),
     ];
     println!(
         "anyloop Streams vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-net), \
@@ -481,7 +561,7 @@ fn main() {
         sizes.requests
     );
     println!(
-        "\n{:<10} {:>6} {:>12} {:>12} {:>12} {:>8}",
+        "\n{:<14} {:>6} {:>12} {:>12} {:>12} {:>8}",
         "workload", "unit", "anyloop", "tokio", "smol", "ratio"
     );
     for (name, unit, peers) in rows {
@@ -504,7 +584,7 @@ fn main() {
         let med: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
         let best_peer = med[1..].iter().cloned().fold(f64::MIN, f64::max);
         println!(
-            "{:<10} {:>6} {:>12.0} {:>12.0} {:>12.0} {:>8.2}",
+            "{:<14} {:>6} {:>12.0} {:>12.0} {:>12.0} {:>8.2}",
             name,
             unit,
             med[0],

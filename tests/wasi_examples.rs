@@ -4,9 +4,11 @@
 //!
 //! `cargo xtask test --host wasi` builds the examples for `wasm32-wasip1`
 //! and `wasm32-wasip2` and runs this file with:
-//! - `ANYLOOP_WASI_EXAMPLES`: the directory holding the wasip1 `hello.wasm`, `echo.wasm`, `lines.wasm`;
+//! - `ANYLOOP_WASI_EXAMPLES`: the directory holding the wasip1 `hello.wasm`, `echo.wasm`, `lines.wasm`,
+//!   `protocol_echo_server.wasm`;
 //! - `ANYLOOP_WASIP2_EXAMPLES`: the directory holding the wasip2 components
-//!   `hello.wasm`, `echo.wasm`, `lines.wasm`, `chat.wasm`, `fetch.wasm`
+//!   `hello.wasm`, `echo.wasm`, `lines.wasm`, `chat.wasm`, `fetch.wasm`,
+//!   `protocol_echo_server.wasm`
 //!   (run with `-S inherit-network -S allow-ip-name-lookup`; they bind and
 //!   connect on 127.0.0.1 only);
 //! - `ANYLOOP_WASMTIME`: the wasmtime to run them with (default `wasmtime`);
@@ -276,6 +278,66 @@ fn echo_clients(port: u16, server: KillOnDrop, log: Log) {
     drop(server);
     let log = log.join().expect("log thread");
     assert_eq!(log.matches(" connected").count(), 8, "{log}");
+}
+
+/// asyncio's protocol echo server (`create_server_on` with a `Protocol`)
+/// on a preopened listener: every client gets its message back, then EOF.
+#[test]
+fn protocol_echo_server_on_a_preopened_listener() {
+    let Some(wasm) = example("protocol_echo_server") else {
+        return;
+    };
+    let port = free_port();
+    let runtime = std::env::var("ANYLOOP_WASMTIME_TCPLISTEN").unwrap_or_else(|_| wasmtime());
+    let (server, first, log) = start_server(
+        Command::new(runtime)
+            .args(["run", "-S", "preview2=n", "-S"])
+            .arg(format!("tcplisten=127.0.0.1:{port}"))
+            .arg(&wasm)
+            .arg(port.to_string()),
+        "protocol_echo_server.wasm (wasip1)",
+    );
+    assert_eq!(first.trim(), "listening on the preopened listener");
+    protocol_echo_clients(port, server, log);
+}
+
+/// The same server as a WASI 0.2 component: `create_server` binds the port.
+#[test]
+fn protocol_echo_server_p2_binds_its_port() {
+    let Some(wasm) = example_p2("protocol_echo_server") else {
+        return;
+    };
+    let port = free_port();
+    let (server, first, log) = start_server(
+        wasmtime_p2().arg(&wasm).arg(port.to_string()),
+        "protocol_echo_server.wasm (wasip2)",
+    );
+    assert_eq!(first.trim(), format!("listening on 127.0.0.1:{port}"));
+    protocol_echo_clients(port, server, log);
+}
+
+/// 4 concurrent clients: each gets its message back, then EOF.
+fn protocol_echo_clients(port: u16, server: KillOnDrop, log: Log) {
+    let clients: Vec<_> = (0..4u8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.set_read_timeout(Some(Duration::from_secs(30)))
+                    .expect("set timeout");
+                let msg = format!("Hello {i}");
+                s.write_all(msg.as_bytes()).expect("send");
+                let mut got = String::new();
+                s.read_to_string(&mut got).expect("read the echo");
+                assert_eq!(got, msg, "client {i}");
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("client thread");
+    }
+    drop(server);
+    let log = log.join().expect("log thread");
+    assert_eq!(log.matches("Close the client socket").count(), 4, "{log}");
 }
 
 /// A line from `r`, with a deadline so a bug fails instead of hanging.

@@ -53,6 +53,8 @@
 //! | `transport.abort()`, `set_write_buffer_limits`, `get_write_buffer_size` | [`StreamWriter::abort`], [`StreamWriter::set_write_buffer_limits`], [`StreamWriter::write_buffer_size`] |
 //! | `get_extra_info('peername' / 'sockname')` | [`StreamWriter::peer_addr`], [`StreamWriter::local_addr`] |
 //! | `create_datagram_endpoint` | [`UdpSocket`] (`bind`, `connect`, `send_to`/`recv_from`, `send`/`recv`) |
+//! | `loop.create_connection`, `create_server`, `create_unix_*`, `connect_accepted_socket` | [`create_connection`], [`create_server`], [`create_server_on`], [`create_unix_connection`], [`create_unix_server`], [`connect_accepted_socket`] with a [`Protocol`] / [`BufferedProtocol`] and a [`Transport`] |
+//! | `loop.create_datagram_endpoint` with a `DatagramProtocol` | [`create_datagram_endpoint`], [`DatagramProtocol`], [`DatagramTransport`] |
 //! | `open_connection(sock=)`, `StreamReader` + `StreamWriter` over your own transport | [`wrap`], [`ConnectOptions::wrap`] (any `futures-io` `AsyncRead + AsyncWrite`) |
 //! | `open_connection(ssl=, server_hostname=, ssl_handshake_timeout=)` | [`ConnectOptions::ssl`], [`ConnectOptions::server_hostname`], [`ConnectOptions::ssl_handshake_timeout`] |
 //! | `start_server(ssl=, ssl_handshake_timeout=)` | [`ServerOptions::ssl`], [`ServerOptions::ssl_handshake_timeout`] |
@@ -81,6 +83,7 @@
 //! the feature and the host.
 
 mod error;
+pub mod protocol;
 mod reader;
 mod server;
 pub mod tls;
@@ -101,6 +104,11 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 
 pub use error::{IncompleteReadError, LimitOverrunError};
+pub use protocol::{
+    connect_accepted_socket, create_connection, create_datagram_endpoint, create_server,
+    create_server_on, create_unix_connection, create_unix_server, Buffered, BufferedProtocol,
+    DatagramProtocol, DatagramTransport, Protocol, StreamProtocol, Transport, DEFAULT_READ_SIZE,
+};
 pub use reader::{StreamReader, DEFAULT_LIMIT};
 pub use server::{HandlerResult, Server};
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
@@ -122,7 +130,7 @@ pub use unsupported::UdpSocket;
 #[cfg(any(target_family = "wasm", not(unix)))]
 pub use unsupported::{UnixListener, UnixStream};
 
-use server::Accept;
+use server::{Accept, Accepted, BoxHandler};
 
 /// Wraps any full-duplex `futures-io` transport into a [`StreamReader`]
 /// and a [`StreamWriter`]: asyncio's `open_connection(sock=...)` /
@@ -543,19 +551,22 @@ impl ServerOptions {
         F::Output: HandlerResult,
     {
         let Some(cfg) = self.ssl.clone() else {
-            return server::box_handler(handler);
+            return server::box_handler(handler, self.limit);
         };
         let limit = self.handshake_timeout;
         let handler = Rc::new(handler);
-        server::box_handler(move |r, w: StreamWriter| {
-            let (handler, cfg) = (handler.clone(), cfg.clone());
-            async move {
-                match w.upgrade_server(&cfg, limit).await {
-                    Ok(()) => handler(r, w).await.report(),
-                    Err(e) => Err::<(), _>(e).report(),
+        server::box_handler(
+            move |r, w: StreamWriter| {
+                let (handler, cfg) = (handler.clone(), cfg.clone());
+                async move {
+                    match w.upgrade_server(&cfg, limit).await {
+                        Ok(()) => handler(r, w).await.report(),
+                        Err(e) => Err::<(), _>(e).report(),
+                    }
                 }
-            }
-        })
+            },
+            self.limit,
+        )
     }
 
     /// The readers' line/separator limit (default [`DEFAULT_LIMIT`]).
@@ -575,58 +586,7 @@ impl ServerOptions {
         F: Future + 'static,
         F::Output: HandlerResult,
     {
-        let caps = crate::capabilities();
-        if !caps.tcp_listen {
-            let hint = if caps.tcp_preopened {
-                "; serve a preopened listener with anyloop::net::start_server_on"
-            } else {
-                ""
-            };
-            return Err(anyloop_core::unsupported(
-                "TCP listeners (start_server)",
-                caps.host,
-                hint,
-            ));
-        }
-        let addrs = if host.is_empty() {
-            vec![
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-                SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
-            ]
-        } else {
-            resolve(host, port).await?
-        };
-        let mut listeners: Vec<Rc<dyn Accept>> = Vec::new();
-        let mut local = Vec::new();
-        for a in addrs {
-            match TcpListener::bind(a) {
-                Ok(l) => {
-                    local.push(l.local_addr()?);
-                    listeners.push(Rc::new(l));
-                }
-                // The address family is not enabled (asyncio: bpo-30945).
-                Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => continue,
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("error while attempting to bind on address {a}: {e}"),
-                    ))
-                }
-            }
-        }
-        if listeners.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
-                format!("no address of {host:?} could be bound"),
-            ));
-        }
-        Ok(Server::start(
-            listeners,
-            local,
-            None,
-            self.handler(handler),
-            self.limit,
-        ))
+        serve_tcp(self.handler(handler), host, port, "start_server").await
     }
 
     /// [`start_server_on`] with these options.
@@ -640,15 +600,7 @@ impl ServerOptions {
         F: Future + 'static,
         F::Output: HandlerResult,
     {
-        // WASI p1 has no getsockname: serve without a known address.
-        let local = listener.local_addr().ok();
-        Ok(Server::start(
-            vec![Rc::new(listener)],
-            local.into_iter().collect(),
-            None,
-            self.handler(handler),
-            self.limit,
-        ))
+        serve_listener(self.handler(handler), listener)
     }
 
     /// [`start_unix_server`] with these options.
@@ -666,21 +618,94 @@ impl ServerOptions {
         F: Future + 'static,
         F::Output: HandlerResult,
     {
-        let caps = crate::capabilities();
-        if !caps.unix_sockets {
-            return Err(caps.unsupported("Unix domain sockets (start_unix_server)"));
-        }
-        let path = path.as_ref();
-        remove_stale_socket(path);
-        let listener = UnixListener::bind(path)?;
-        Ok(Server::start(
-            vec![Rc::new(listener)],
-            Vec::new(),
-            Some(path.to_path_buf()),
-            self.handler(handler),
-            self.limit,
-        ))
+        serve_unix(self.handler(handler), path.as_ref(), "start_unix_server")
     }
+}
+
+/// Binds every address of `host:port` and serves them with `handler`
+/// (`start_server`, `create_server`).
+pub(crate) async fn serve_tcp(
+    handler: BoxHandler,
+    host: &str,
+    port: u16,
+    what: &str,
+) -> io::Result<Server> {
+    let caps = crate::capabilities();
+    if !caps.tcp_listen {
+        let hint = if caps.tcp_preopened {
+            "; serve a preopened listener with anyloop::net::start_server_on"
+        } else {
+            ""
+        };
+        return Err(anyloop_core::unsupported(
+            &format!("TCP listeners ({what})"),
+            caps.host,
+            hint,
+        ));
+    }
+    let addrs = if host.is_empty() {
+        vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+        ]
+    } else {
+        resolve(host, port).await?
+    };
+    let mut listeners: Vec<Rc<dyn Accept>> = Vec::new();
+    let mut local = Vec::new();
+    for a in addrs {
+        match TcpListener::bind(a) {
+            Ok(l) => {
+                local.push(l.local_addr()?);
+                listeners.push(Rc::new(l));
+            }
+            // The address family is not enabled (asyncio: bpo-30945).
+            Err(e) if e.kind() == io::ErrorKind::AddrNotAvailable => continue,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("error while attempting to bind on address {a}: {e}"),
+                ))
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("no address of {host:?} could be bound"),
+        ));
+    }
+    Ok(Server::start(listeners, local, None, handler))
+}
+
+/// Serves one listener with `handler` (`start_server_on`,
+/// `create_server_on`).
+pub(crate) fn serve_listener(handler: BoxHandler, listener: TcpListener) -> io::Result<Server> {
+    // WASI p1 has no getsockname: serve without a known address.
+    let local = listener.local_addr().ok();
+    Ok(Server::start(
+        vec![Rc::new(listener)],
+        local.into_iter().collect(),
+        None,
+        handler,
+    ))
+}
+
+/// Serves the Unix socket `path` with `handler` (`start_unix_server`,
+/// `create_unix_server`).
+pub(crate) fn serve_unix(handler: BoxHandler, path: &Path, what: &str) -> io::Result<Server> {
+    let caps = crate::capabilities();
+    if !caps.unix_sockets {
+        return Err(caps.unsupported(&format!("Unix domain sockets ({what})")));
+    }
+    remove_stale_socket(path);
+    let listener = UnixListener::bind(path)?;
+    Ok(Server::start(
+        vec![Rc::new(listener)],
+        Vec::new(),
+        Some(path.to_path_buf()),
+        handler,
+    ))
 }
 
 #[cfg(all(not(target_family = "wasm"), unix))]
@@ -697,35 +722,14 @@ fn remove_stale_socket(path: &Path) {
 fn remove_stale_socket(_path: &Path) {}
 
 impl Accept for TcpListener {
-    fn poll_accept(
-        &self,
-        cx: &mut Context<'_>,
-        limit: usize,
-    ) -> Poll<io::Result<(StreamReader, StreamWriter)>> {
-        match TcpListener::poll_accept(self, cx) {
-            Poll::Ready(Ok((stream, _peer))) => {
-                let _ = stream.set_nodelay(true);
-                Poll::Ready(Ok(transport::split_tcp(stream, limit)))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
+        TcpListener::poll_accept(self, cx).map_ok(|(stream, _peer)| Accepted::Tcp(stream))
     }
 }
 
 impl Accept for UnixListener {
-    fn poll_accept(
-        &self,
-        cx: &mut Context<'_>,
-        limit: usize,
-    ) -> Poll<io::Result<(StreamReader, StreamWriter)>> {
-        match UnixListener::poll_accept(self, cx) {
-            Poll::Ready(Ok((stream, _peer))) => {
-                Poll::Ready(Ok(transport::split_shared(stream, limit)))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
+        UnixListener::poll_accept(self, cx).map_ok(|(stream, _peer)| Accepted::Unix(stream))
     }
 }
 

@@ -15,19 +15,27 @@ use std::time::Duration;
 use anyloop_core::TaskRef;
 
 use super::writer::AbortHandle;
-use super::{StreamReader, StreamWriter};
+use super::{transport, StreamReader, StreamWriter, TcpStream, UnixStream};
 
-/// A listener the server accepts from; yields split connections.
-pub(crate) trait Accept {
-    fn poll_accept(
-        &self,
-        cx: &mut Context<'_>,
-        limit: usize,
-    ) -> Poll<io::Result<(StreamReader, StreamWriter)>>;
+/// An accepted connection, before a handler turns it into streams or a
+/// protocol's transport.
+pub(crate) enum Accepted {
+    Tcp(TcpStream),
+    Unix(UnixStream),
 }
 
-pub(crate) type BoxHandler =
-    Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = ()>>>>;
+/// A listener the server accepts from.
+pub(crate) trait Accept {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>>;
+}
+
+/// What a server runs for each connection, as its own task: the handler's
+/// future, and the abort handle of its stream writer if it has one. The
+/// connection counts (`active_connections`, `wait_closed`) while the
+/// task or a clone of `guard` is alive.
+pub(crate) type BoxHandler = Box<
+    dyn Fn(Accepted, &Rc<ConnGuard>) -> (Pin<Box<dyn Future<Output = ()>>>, Option<AbortHandle>),
+>;
 
 /// What a connection handler may return. `()` is fine; an `Err` is
 /// reported on standard error (asyncio logs "Unhandled exception in
@@ -63,15 +71,30 @@ impl<T, E: fmt::Display> HandlerResult for Result<T, E> {
     }
 }
 
-pub(crate) fn box_handler<H, F>(handler: H) -> BoxHandler
+/// A streams handler: splits each connection into a reader (with
+/// `limit`) and a writer that holds the connection's guard until it has
+/// flushed.
+pub(crate) fn box_handler<H, F>(handler: H, limit: usize) -> BoxHandler
 where
     H: Fn(StreamReader, StreamWriter) -> F + 'static,
     F: Future + 'static,
     F::Output: HandlerResult,
 {
-    Box::new(move |r, w| {
+    Box::new(move |conn, guard| {
+        let (r, w) = match conn {
+            Accepted::Tcp(stream) => {
+                let _ = stream.set_nodelay(true);
+                transport::split_tcp(stream, limit)
+            }
+            Accepted::Unix(stream) => transport::split_shared(stream, limit),
+        };
+        // The connection counts until the handler has ended AND its
+        // writer has sent what it buffered (the flush outlives a handler
+        // that returns right after `write`).
+        w.hold_until_released(guard.clone());
+        let abort = w.abort_handle();
         let fut = handler(r, w);
-        Box::pin(async move { fut.await.report() })
+        (Box::pin(async move { fut.await.report() }), Some(abort))
     })
 }
 
@@ -120,7 +143,6 @@ struct ServerState {
     addrs: Vec<SocketAddr>,
     unix_path: Option<PathBuf>,
     handler: BoxHandler,
-    limit: usize,
     closed: Cell<bool>,
     active: Cell<usize>,
     conns: RefCell<Vec<Option<Conn>>>,
@@ -152,7 +174,7 @@ impl ServerState {
         self.listeners.borrow().get(i).cloned().flatten()
     }
 
-    fn spawn_handler(self: &Rc<Self>, r: StreamReader, w: StreamWriter) {
+    fn spawn_handler(self: &Rc<Self>, conn: Accepted) {
         let slot = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut c = self.conns.borrow_mut();
             c.push(None);
@@ -163,13 +185,8 @@ impl ServerState {
             state: self.clone(),
             slot,
         });
-        // The connection counts until the handler has ended AND its
-        // writer has sent what it buffered (the flush outlives a handler
-        // that returns right after `write`).
-        w.hold_until_released(guard.clone());
-        let writer = w.abort_handle();
+        let (fut, writer) = (self.handler)(conn, &guard);
         self.conns.borrow_mut()[slot] = Some(Conn { task: None, writer });
-        let fut = (self.handler)(r, w);
         let task = anyloop_core::task::Builder::new()
             .name("anyloop::net::Server connection")
             .spawn(async move {
@@ -186,13 +203,13 @@ impl ServerState {
 /// A connection as the server sees it: its handler task and its writer.
 struct Conn {
     task: Option<TaskRef>,
-    writer: AbortHandle,
+    writer: Option<AbortHandle>,
 }
 
 /// Counts an open connection; dropped when its handler task has ended
 /// (returned, panicked or was cancelled) and its writer has finished
 /// sending (or was aborted).
-struct ConnGuard {
+pub(crate) struct ConnGuard {
     state: Rc<ServerState>,
     slot: usize,
 }
@@ -214,13 +231,13 @@ async fn accept_loop(state: Rc<ServerState>, index: usize) {
     loop {
         let next = poll_fn(|cx| match state.listener(index) {
             None => Poll::Ready(None),
-            Some(l) => l.poll_accept(cx, state.limit).map(Some),
+            Some(l) => l.poll_accept(cx).map(Some),
         })
         .await;
         match next {
             None => return,
-            Some(Ok((r, w))) => {
-                state.spawn_handler(r, w);
+            Some(Ok(conn)) => {
+                state.spawn_handler(conn);
                 accepted = accepted.wrapping_add(1);
                 if accepted % 128 == 0 {
                     // Let the handlers run during an accept burst.
@@ -241,7 +258,6 @@ impl Server {
         addrs: Vec<SocketAddr>,
         unix_path: Option<PathBuf>,
         handler: BoxHandler,
-        limit: usize,
     ) -> Server {
         let n = listeners.len();
         let state = Rc::new(ServerState {
@@ -249,7 +265,6 @@ impl Server {
             addrs,
             unix_path,
             handler,
-            limit,
             closed: Cell::new(false),
             active: Cell::new(0),
             conns: RefCell::new(Vec::new()),
@@ -419,7 +434,7 @@ impl Server {
     /// ```
     #[doc(alias = "close_clients")]
     pub fn abort_clients(&self) {
-        let conns: Vec<(Option<TaskRef>, AbortHandle)> = self
+        let conns: Vec<(Option<TaskRef>, Option<AbortHandle>)> = self
             .state
             .conns
             .borrow()
@@ -429,7 +444,9 @@ impl Server {
             .collect();
         for (task, writer) in conns {
             // Writer first: the handler's drop must not start a flush.
-            writer.abort();
+            if let Some(w) = writer {
+                w.abort();
+            }
             if let Some(t) = task {
                 t.cancel();
             }

@@ -30,9 +30,16 @@ const RUNNER_VAR_P2: &str = "CARGO_TARGET_WASM32_WASIP2_RUNNER";
 /// and examples use 127.0.0.1 only) and name lookups.
 pub(crate) const P2_NETWORK: [&str; 4] = ["-S", "inherit-network", "-S", "allow-ip-name-lookup"];
 /// The examples the native-side WASI test drives.
-const EXAMPLES: [&str; 3] = ["hello", "echo", "lines"];
+const EXAMPLES: [&str; 4] = ["hello", "echo", "lines", "protocol_echo_server"];
 /// The same on wasip2, plus the clients and servers that need sockets.
-const EXAMPLES_P2: [&str; 5] = ["hello", "echo", "lines", "chat", "fetch"];
+const EXAMPLES_P2: [&str; 6] = [
+    "hello",
+    "echo",
+    "lines",
+    "chat",
+    "fetch",
+    "protocol_echo_server",
+];
 /// The last wasmtime with the legacy preview-1 implementation
 /// (`-S preview2=n -S tcplisten=ADDR`); wasmtime 44+ removed it (wasi-common).
 const TCPLISTEN_WASMTIME: &str = "43.0.1";

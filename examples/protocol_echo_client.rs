@@ -1,0 +1,63 @@
+//! asyncio's "TCP Echo Client" using protocols: sends a message to the
+//! echo server on 127.0.0.1 (port from the first argument, default 8888),
+//! prints the answer and waits until the server closes the connection.
+//!
+//! ```text
+//! cargo run --example protocol_echo_server -- 8888 &
+//! cargo run --example protocol_echo_client -- 8888 "Hello World!"
+//! ```
+
+use std::io;
+
+use anyloop::future::Promise;
+use anyloop::net::{Protocol, Transport};
+
+struct EchoClientProtocol {
+    message: String,
+    on_con_lost: Promise<()>,
+}
+
+impl Protocol for EchoClientProtocol {
+    fn connection_made(&mut self, transport: Transport) {
+        transport.write(self.message.as_bytes());
+        anyloop::println!("Data sent: {:?}", self.message);
+    }
+
+    fn data_received(&mut self, data: &[u8]) {
+        anyloop::println!("Data received: {:?}", String::from_utf8_lossy(data));
+    }
+
+    fn connection_lost(&mut self, _exc: Option<io::Error>) {
+        anyloop::println!("The server closed the connection");
+        let _ = self.on_con_lost.set(());
+    }
+}
+
+#[anyloop::main]
+async fn main() -> io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let port: u16 = match args.next() {
+        Some(p) => p.parse().map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
+        })?,
+        None => 8888,
+    };
+    let message = args.next().unwrap_or_else(|| "Hello World!".to_string());
+
+    let lp = anyloop::get_running_loop();
+    let on_con_lost = lp.create_future();
+    let lost = on_con_lost.clone();
+    let transport = anyloop::net::create_connection(
+        move || EchoClientProtocol {
+            message,
+            on_con_lost: lost,
+        },
+        "127.0.0.1",
+        port,
+    )
+    .await?;
+    // Wait until the protocol signals that the connection is lost.
+    let _ = on_con_lost.wait().await;
+    transport.close();
+    Ok(())
+}

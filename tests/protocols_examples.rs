@@ -1,0 +1,114 @@
+//! The protocol examples, run natively as the programs they are: asyncio's
+//! TCP echo server/client using protocols and the UDP echo pair with
+//! `DatagramProtocol`. `cargo test` builds the examples next to this test
+//! binary.
+#![cfg(not(target_family = "wasm"))]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(path.is_file(), "{} is not built", path.display());
+    path
+}
+
+/// Kills the child on drop, so a failing assertion leaves no server behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a server example on port 0 and returns it with the port it
+/// reports in its "listening on ADDR" line.
+fn start(name: &str) -> (KillOnDrop, BufReader<std::process::ChildStdout>, u16) {
+    let mut child = KillOnDrop(
+        Command::new(example(name))
+            .arg("0")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start example"),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert_ne!(
+            out.read_line(&mut line).expect("read output"),
+            0,
+            "{name} exited"
+        );
+        if let Some(addr) = line.trim().strip_prefix("listening on ") {
+            let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+            return (child, out, port.expect("port in the listening line"));
+        }
+    }
+}
+
+fn run_client(name: &str, port: u16) -> String {
+    let out = Command::new(example(name))
+        .args([port.to_string().as_str(), "Hello World!"])
+        .output()
+        .expect("run client");
+    assert!(out.status.success(), "{name}: {out:?}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn read_lines(out: &mut impl BufRead, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let mut l = String::new();
+            out.read_line(&mut l).expect("server output");
+            l.trim_end().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn tcp_echo_with_protocols() {
+    let (_server, mut log, port) = start("protocol_echo_server");
+    let out = run_client("protocol_echo_client", port);
+    assert_eq!(
+        out,
+        "Data sent: \"Hello World!\"\nData received: \"Hello World!\"\nThe server closed the connection\n"
+    );
+    let lines = read_lines(&mut log, 4);
+    assert!(
+        lines[0].starts_with("Connection from 127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1..],
+        [
+            "Data received: \"Hello World!\"",
+            "Send: \"Hello World!\"",
+            "Close the client socket"
+        ]
+    );
+}
+
+#[test]
+fn udp_echo_with_datagram_protocol() {
+    let (_server, mut log, port) = start("udp_echo_server");
+    let out = run_client("udp_echo_client", port);
+    assert_eq!(
+        out,
+        "Send: \"Hello World!\"\nReceived: \"Hello World!\"\nClose the socket\nConnection closed\n"
+    );
+    let lines = read_lines(&mut log, 2);
+    assert!(
+        lines[0].starts_with("Received \"Hello World!\" from 127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("Send \"Hello World!\" to 127.0.0.1:"),
+        "{lines:?}"
+    );
+}
