@@ -464,3 +464,15 @@ async fn unix_protocols_or_unsupported() {
     server.close();
     server.wait_closed().await;
 }
+
+#[anyloop::test]
+async fn stdio_transport_is_unsupported_without_async_stdio() {
+    let caps = anyloop::capabilities();
+    if caps.async_stdio {
+        // Natively and on WASI the examples test it (the test's own stdin
+        // belongs to the harness).
+        return;
+    }
+    let res = anyloop::net::connect_stdio(|| Recorder::new(&Log::default(), false).0);
+    common::supported(res, false, "connect_stdio");
+}

@@ -1,10 +1,10 @@
 //! The protocol examples, run natively as the programs they are: asyncio's
-//! TCP echo server/client using protocols and the UDP echo pair with
-//! `DatagramProtocol`. `cargo test` builds the examples next to this test
+//! TCP echo server/client using protocols, the UDP echo pair with
+//! `DatagramProtocol`, and a protocol on stdio. `cargo test` builds the examples next to this test
 //! binary.
 #![cfg(not(target_family = "wasm"))]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -111,4 +111,25 @@ fn udp_echo_with_datagram_protocol() {
         lines[1].starts_with("Send \"Hello World!\" to 127.0.0.1:"),
         "{lines:?}"
     );
+}
+
+#[test]
+fn stdio_protocol_upper_cases_stdin() {
+    let mut child = KillOnDrop(
+        Command::new(example("protocol_stdio"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start protocol_stdio"),
+    );
+    let input: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.0.stdout.take().expect("stdout"), &mut out)
+        .expect("read stdout");
+    writer.join().expect("writer").expect("write stdin");
+    let expected: String = (0..2000).map(|i| format!("LINE {i}\n")).collect();
+    assert_eq!(out, format!("{expected}{} bytes\n", expected.len()));
+    assert!(child.0.wait().expect("wait").success());
 }

@@ -1,14 +1,15 @@
 //! The WASI examples under wasmtime, driven from the native side: `hello`,
 //! the `echo` server with concurrent clients, 10,000 stdin lines through
-//! `lines`; on WASI 0.2 also the `chat` server and the `fetch` client.
+//! `lines`, the protocol echo server and a protocol on stdio; on WASI 0.2
+//! also the `chat` server and the `fetch` client.
 //!
 //! `cargo xtask test --host wasi` builds the examples for `wasm32-wasip1`
 //! and `wasm32-wasip2` and runs this file with:
 //! - `ANYLOOP_WASI_EXAMPLES`: the directory holding the wasip1 `hello.wasm`, `echo.wasm`, `lines.wasm`,
-//!   `protocol_echo_server.wasm`;
+//!   `protocol_echo_server.wasm`, `protocol_stdio.wasm`;
 //! - `ANYLOOP_WASIP2_EXAMPLES`: the directory holding the wasip2 components
 //!   `hello.wasm`, `echo.wasm`, `lines.wasm`, `chat.wasm`, `fetch.wasm`,
-//!   `protocol_echo_server.wasm`
+//!   `protocol_echo_server.wasm`, `protocol_stdio.wasm`
 //!   (run with `-S inherit-network -S allow-ip-name-lookup`; they bind and
 //!   connect on 127.0.0.1 only);
 //! - `ANYLOOP_WASMTIME`: the wasmtime to run them with (default `wasmtime`);
@@ -419,6 +420,48 @@ fn fetch_p2_resolves_localhost_and_prints_the_response() {
         String::from_utf8_lossy(&out.stdout),
         "HTTP/1.1 200 OK\nContent-Length: 2\nX-Anyloop: p2\n"
     );
+}
+
+/// A `Protocol` on the stdio transport (`connect_stdio`) under wasmtime:
+/// stdin upper-cased to stdout, then the byte count at end of input.
+#[test]
+fn protocol_on_stdio() {
+    let Some(wasm) = example("protocol_stdio") else {
+        return;
+    };
+    let mut cmd = Command::new(wasmtime());
+    protocol_stdio_in(cmd.arg("run").arg(&wasm));
+}
+
+#[test]
+fn protocol_p2_on_stdio() {
+    let Some(wasm) = example_p2("protocol_stdio") else {
+        return;
+    };
+    protocol_stdio_in(wasmtime_p2().arg(&wasm));
+}
+
+fn protocol_stdio_in(cmd: &mut Command) {
+    let mut child = KillOnDrop(
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run wasmtime"),
+    );
+    let input: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read stdout");
+    writer.join().expect("writer").expect("write stdin");
+    let expected: String = (0..2000).map(|i| format!("LINE {i}\n")).collect();
+    assert_eq!(out, format!("{expected}{} bytes\n", expected.len()));
 }
 
 /// CPU time (user + system) of process `pid` and all its threads, from procfs.

@@ -105,9 +105,10 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 pub use error::{IncompleteReadError, LimitOverrunError};
 pub use protocol::{
-    connect_accepted_socket, create_connection, create_datagram_endpoint, create_server,
-    create_server_on, create_unix_connection, create_unix_server, Buffered, BufferedProtocol,
-    DatagramProtocol, DatagramTransport, Protocol, StreamProtocol, Transport, DEFAULT_READ_SIZE,
+    connect_accepted_socket, connect_stdio, create_connection, create_datagram_endpoint,
+    create_server, create_server_on, create_unix_connection, create_unix_server, Buffered,
+    BufferedProtocol, DatagramProtocol, DatagramTransport, Protocol, StreamProtocol, Transport,
+    DEFAULT_READ_SIZE,
 };
 pub use reader::{StreamReader, DEFAULT_LIMIT};
 pub use server::{HandlerResult, Server};

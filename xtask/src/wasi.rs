@@ -30,15 +30,22 @@ const RUNNER_VAR_P2: &str = "CARGO_TARGET_WASM32_WASIP2_RUNNER";
 /// and examples use 127.0.0.1 only) and name lookups.
 pub(crate) const P2_NETWORK: [&str; 4] = ["-S", "inherit-network", "-S", "allow-ip-name-lookup"];
 /// The examples the native-side WASI test drives.
-const EXAMPLES: [&str; 4] = ["hello", "echo", "lines", "protocol_echo_server"];
+const EXAMPLES: [&str; 5] = [
+    "hello",
+    "echo",
+    "lines",
+    "protocol_echo_server",
+    "protocol_stdio",
+];
 /// The same on wasip2, plus the clients and servers that need sockets.
-const EXAMPLES_P2: [&str; 6] = [
+const EXAMPLES_P2: [&str; 7] = [
     "hello",
     "echo",
     "lines",
     "chat",
     "fetch",
     "protocol_echo_server",
+    "protocol_stdio",
 ];
 /// The last wasmtime with the legacy preview-1 implementation
 /// (`-S preview2=n -S tcplisten=ADDR`); wasmtime 44+ removed it (wasi-common).

@@ -81,6 +81,7 @@
 //! | [`create_unix_connection`], [`create_unix_server`] | Unix | `Unsupported` | `Unsupported` |
 //! | [`create_datagram_endpoint`] | yes | `Unsupported` | `Unsupported` |
 //! | [`connect_accepted_socket`] | yes | accepted sockets | `Unsupported` |
+//! | [`connect_stdio`] | yes | yes | `Unsupported` |
 
 mod datagram;
 mod stream;
@@ -304,6 +305,44 @@ where
     let (transport, driver) = stream::start(Accepted::Unix(stream), factory());
     crate::task::Builder::new()
         .name("anyloop::net transport")
+        .spawn(driver)
+        .detach();
+    Ok(transport)
+}
+
+/// Runs the protocol `factory()` makes on standard input and output:
+/// `data_received` gets stdin, [`Transport::write`] goes to stdout,
+/// `eof_received` comes at the end of stdin and
+/// [`Transport::write_eof`] flushes stdout. asyncio's
+/// `loop.connect_read_pipe(factory, sys.stdin)` and
+/// `connect_write_pipe(factory, sys.stdout)` as one transport; on WASI this
+/// is how a protocol talks to the host.
+///
+/// # Errors
+///
+/// `Unsupported` where the host has no asynchronous stdio (the browser).
+///
+/// # Examples
+///
+/// `examples/protocol_stdio.rs`:
+///
+/// ```no_run
+#[doc = include_str!("../../../examples/protocol_stdio.rs")]
+/// ```
+#[doc(alias = "connect_read_pipe")]
+#[doc(alias = "connect_write_pipe")]
+pub fn connect_stdio<P, F>(factory: F) -> io::Result<Transport>
+where
+    P: StreamProtocol,
+    F: FnOnce() -> P,
+{
+    let caps = crate::capabilities();
+    if !caps.async_stdio {
+        return Err(caps.unsupported("standard input and output (connect_stdio)"));
+    }
+    let (transport, driver) = stream::start_stdio(factory());
+    crate::task::Builder::new()
+        .name("anyloop::net stdio transport")
         .spawn(driver)
         .detach();
     Ok(transport)

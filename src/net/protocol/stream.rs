@@ -426,12 +426,74 @@ impl fmt::Debug for Transport {
 /// returns the future that drives the connection until it closes.
 pub(crate) fn start<P: StreamProtocol>(
     conn: Accepted,
-    mut proto: P,
+    proto: P,
 ) -> (Transport, Pin<Box<dyn Future<Output = ()>>>) {
     let (peer, local) = match &conn {
         Accepted::Tcp(s) => (s.peer_addr().ok(), s.local_addr().ok()),
         Accepted::Unix(_) => (None, None),
     };
+    let (transport, proto) = new_transport(proto, peer, local);
+    let t = transport.clone();
+    let fut: Pin<Box<dyn Future<Output = ()>>> = match conn {
+        Accepted::Tcp(s) => Box::pin(drive(s, proto, t)),
+        Accepted::Unix(s) => Box::pin(drive(s, proto, t)),
+    };
+    (transport, fut)
+}
+
+/// Standard input and output as one duplex stream (the stdio transport).
+struct Stdio {
+    stdin: RefCell<crate::io::Stdin>,
+    stdout: RefCell<crate::io::Stdout>,
+}
+
+impl AsyncRead for &Stdio {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.stdin.borrow_mut()).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for &Stdio {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.stdout.borrow_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.stdout.borrow_mut()).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.stdout.borrow_mut()).poll_close(cx)
+    }
+}
+
+/// The transport of standard input and output, and its driving future.
+pub(crate) fn start_stdio<P: StreamProtocol>(
+    proto: P,
+) -> (Transport, Pin<Box<dyn Future<Output = ()>>>) {
+    let (transport, proto) = new_transport(proto, None, None);
+    let stdio = Stdio {
+        stdin: RefCell::new(crate::io::stdin()),
+        stdout: RefCell::new(crate::io::stdout()),
+    };
+    let fut = Box::pin(drive(stdio, proto, transport.clone()));
+    (transport, fut)
+}
+
+/// A new transport; `connection_made` has run.
+fn new_transport<P: StreamProtocol>(
+    mut proto: P,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+) -> (Transport, P) {
     let (high, low) = water_marks(None, None);
     let transport = Transport {
         inner: Rc::new(Inner {
@@ -454,12 +516,7 @@ pub(crate) fn start<P: StreamProtocol>(
     };
     proto.connection_made(transport.clone());
     transport.inner.st.borrow_mut().in_driver = false;
-    let t = transport.clone();
-    let fut: Pin<Box<dyn Future<Output = ()>>> = match conn {
-        Accepted::Tcp(s) => Box::pin(drive(s, proto, t)),
-        Accepted::Unix(s) => Box::pin(drive(s, proto, t)),
-    };
-    (transport, fut)
+    (transport, proto)
 }
 
 /// Calls `connection_lost` if the driving task ends without doing so
