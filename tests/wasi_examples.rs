@@ -198,19 +198,26 @@ fn start_server(cmd: &mut Command, name: &str) -> (KillOnDrop, String, Log) {
 
 type Log = std::thread::JoinHandle<String>;
 
-#[test]
-fn echo_serves_concurrent_clients_on_a_preopened_listener() {
-    let Some(wasm) = example("echo") else { return };
+/// Starts the wasip1 server `wasm` under a wasmtime that preopens a
+/// listener on a free port (see [`start_server`]); returns the port too.
+fn start_preopened(wasm: &std::path::Path, name: &str) -> (KillOnDrop, String, Log, u16) {
     let port = free_port();
     let runtime = std::env::var("ANYLOOP_WASMTIME_TCPLISTEN").unwrap_or_else(|_| wasmtime());
     let (server, first, log) = start_server(
         Command::new(runtime)
             .args(["run", "-S", "preview2=n", "-S"])
             .arg(format!("tcplisten=127.0.0.1:{port}"))
-            .arg(&wasm)
+            .arg(wasm)
             .arg(port.to_string()),
-        "echo.wasm (wasip1)",
+        name,
     );
+    (server, first, log, port)
+}
+
+#[test]
+fn echo_serves_concurrent_clients_on_a_preopened_listener() {
+    let Some(wasm) = example("echo") else { return };
+    let (server, first, log, port) = start_preopened(&wasm, "echo.wasm (wasip1)");
     assert_eq!(first.trim(), "echo: serving the preopened listener");
     echo_clients(port, server, log);
 }
@@ -288,16 +295,7 @@ fn protocol_echo_server_on_a_preopened_listener() {
     let Some(wasm) = example("protocol_echo_server") else {
         return;
     };
-    let port = free_port();
-    let runtime = std::env::var("ANYLOOP_WASMTIME_TCPLISTEN").unwrap_or_else(|_| wasmtime());
-    let (server, first, log) = start_server(
-        Command::new(runtime)
-            .args(["run", "-S", "preview2=n", "-S"])
-            .arg(format!("tcplisten=127.0.0.1:{port}"))
-            .arg(&wasm)
-            .arg(port.to_string()),
-        "protocol_echo_server.wasm (wasip1)",
-    );
+    let (server, first, log, port) = start_preopened(&wasm, "protocol_echo_server.wasm (wasip1)");
     assert_eq!(first.trim(), "listening on the preopened listener");
     protocol_echo_clients(port, server, log);
 }
