@@ -38,6 +38,7 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -102,6 +103,65 @@ pub fn try_get_running_loop() -> Option<RunningLoop> {
         }
     });
     Some(RunningLoop { handle, state })
+}
+
+/// asyncio's `asyncio.wrap_future(fut)`: a [`Promise`] of the running loop
+/// that gets `fut`'s output, wherever `fut` is completed from; cancelling
+/// the promise drops `fut`. See [`RunningLoop::wrap_future`].
+///
+/// # Panics
+///
+/// Outside a running loop, naming the fix.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// // A result produced on another thread, awaited by two tasks.
+/// let (tx, rx) = anyloop::oneshot::channel();
+/// let p = anyloop::wrap_future(rx);
+/// let other = anyloop::spawn({
+///     let p = p.clone();
+///     async move { p.wait().await }
+/// });
+/// std::thread::spawn(move || tx.send("done").unwrap());
+/// assert_eq!(p.wait().await, Ok(Ok("done")));
+/// assert_eq!(other.await.unwrap(), Ok(Ok("done")));
+/// # });
+/// ```
+#[track_caller]
+pub fn wrap_future<F>(fut: F) -> Promise<F::Output>
+where
+    F: Future + 'static,
+    F::Output: Clone + 'static,
+{
+    let promise = Promise::new();
+    // Cancels the promise if the task ends without a value (`fut`
+    // panicked, or the loop closed), so no waiter hangs.
+    struct Settle<T>(Promise<T>);
+    impl<T> Drop for Settle<T> {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+    let p = Settle(promise.clone());
+    let mut cancelled = promise.wait();
+    let mut fut = Box::pin(fut);
+    // The task ends (dropping `fut`) when `fut` finishes or the promise is
+    // cancelled; it needs no handle.
+    drop(
+        crate::task::Builder::new()
+            .name("wrap_future")
+            .spawn(poll_fn(move |cx| {
+                if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                let v = std::task::ready!(fut.as_mut().poll(cx));
+                let _ = p.0.set(v);
+                Poll::Ready(())
+            })),
+    );
+    promise
 }
 
 thread_local! {
@@ -449,6 +509,163 @@ impl RunningLoop {
             Poll::Pending
         })
         .await
+    }
+
+    /// Switches debug mode on or off for this loop (asyncio's
+    /// `loop.set_debug`): see [`debug`](crate::debug).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// let lp = anyloop::get_running_loop();
+    /// lp.set_debug(true);
+    /// assert!(lp.is_debug());
+    /// lp.set_debug(false);
+    /// assert!(!lp.is_debug());
+    /// # });
+    /// ```
+    pub fn set_debug(&self, on: bool) {
+        crate::debug::set_debug(on);
+    }
+
+    /// Whether debug mode is on for this loop (asyncio's `loop.get_debug`).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_debug`](Self::set_debug).
+    #[doc(alias = "get_debug")]
+    pub fn is_debug(&self) -> bool {
+        crate::debug::is_debug()
+    }
+
+    /// Sets how long one task poll may take before debug mode warns about
+    /// it (asyncio's `loop.slow_callback_duration`, default 100 ms).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// use std::time::Duration;
+    /// let lp = anyloop::get_running_loop();
+    /// lp.set_slow_callback_duration(Duration::from_millis(20));
+    /// assert_eq!(lp.slow_callback_duration(), Duration::from_millis(20));
+    /// # });
+    /// ```
+    #[doc(alias = "slow_callback_duration")]
+    pub fn set_slow_callback_duration(&self, d: Duration) {
+        crate::debug::set_slow_callback_duration(d);
+    }
+
+    /// The slow-callback duration of debug mode (asyncio's
+    /// `loop.slow_callback_duration`).
+    pub fn slow_callback_duration(&self) -> Duration {
+        crate::debug::slow_callback_duration()
+    }
+
+    /// Sets this loop's exception handler (asyncio's
+    /// `loop.set_exception_handler`); `None` restores the default,
+    /// [`default_exception_handler`](Self::default_exception_handler). The
+    /// loop calls it for errors nobody else receives, such as "Task
+    /// exception was never retrieved"; see [`Handle::set_exception_handler`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use anyloop::debug::ExceptionContext;
+    /// # anyloop::run(async {
+    /// let lp = anyloop::get_running_loop();
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(Some(move |ctx: &ExceptionContext| {
+    ///     s.lock().unwrap().push(ctx.message().to_string());
+    /// }));
+    /// assert!(lp.exception_handler().is_some());
+    /// lp.call_exception_handler(ExceptionContext::new("oops"));
+    /// assert_eq!(*seen.lock().unwrap(), ["oops"]);
+    /// lp.set_exception_handler(None::<fn(&ExceptionContext)>);
+    /// assert!(lp.exception_handler().is_none());
+    /// # });
+    /// ```
+    pub fn set_exception_handler<F>(&self, handler: Option<F>)
+    where
+        F: Fn(&crate::debug::ExceptionContext) + Send + Sync + 'static,
+    {
+        self.handle.set_exception_handler(handler);
+    }
+
+    /// The handler set by [`set_exception_handler`](Self::set_exception_handler),
+    /// if any (asyncio's `loop.get_exception_handler`).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_exception_handler`](Self::set_exception_handler).
+    #[doc(alias = "get_exception_handler")]
+    pub fn exception_handler(&self) -> Option<crate::debug::ExceptionHandler> {
+        self.handle.exception_handler()
+    }
+
+    /// Reports `ctx` to this loop's exception handler, or to the default
+    /// one (asyncio's `loop.call_exception_handler`). Never panics.
+    ///
+    /// # Examples
+    ///
+    /// See [`set_exception_handler`](Self::set_exception_handler).
+    pub fn call_exception_handler(&self, ctx: crate::debug::ExceptionContext) {
+        self.handle.call_exception_handler(ctx);
+    }
+
+    /// The default exception handler (asyncio's
+    /// `loop.default_exception_handler`): writes `ctx` to the diagnostic
+    /// output ([`debug::set_output`](crate::debug::set_output)). A custom
+    /// handler can call it for the contexts it does not handle itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyloop::debug::ExceptionContext;
+    /// # anyloop::run(async {
+    /// let lp = anyloop::get_running_loop();
+    /// lp.set_exception_handler(Some(|ctx: &ExceptionContext| {
+    ///     if !ctx.message().starts_with("expected") {
+    ///         anyloop::debug::default_exception_handler(ctx);
+    ///     }
+    /// }));
+    /// lp.default_exception_handler(&ExceptionContext::new("printed (expected in the doc test)"));
+    /// # });
+    /// ```
+    pub fn default_exception_handler(&self, ctx: &crate::debug::ExceptionContext) {
+        crate::debug::default_exception_handler(ctx);
+    }
+
+    /// Turns `fut`, a future completed from anywhere (another thread,
+    /// another loop, another runtime: a [`oneshot::Receiver`](crate::oneshot::Receiver),
+    /// a [`Handle::spawn`]ed [`Task`]), into a [`Promise`] of this loop
+    /// (asyncio's `asyncio.wrap_future`): its value is set when `fut`
+    /// finishes, any number of tasks await it, and cancelling the promise
+    /// drops `fut` (asyncio's wrapper cancels the concurrent future too).
+    ///
+    /// `fut` is polled by a task of this loop; a wake from any thread
+    /// reaches it through the loop's injection queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// let (tx, rx) = anyloop::oneshot::channel();
+    /// let p = anyloop::get_running_loop().wrap_future(rx);
+    /// std::thread::spawn(move || tx.send(6 * 7).unwrap());
+    /// assert_eq!(p.wait().await, Ok(Ok(42)));
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn wrap_future<F>(&self, fut: F) -> Promise<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: Clone + 'static,
+    {
+        wrap_future(fut)
     }
 
     /// Calls `callback` whenever `fd` is readable (asyncio's

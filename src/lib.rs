@@ -52,6 +52,9 @@
 //! | the whole "Coroutines and Tasks" chapter | [`tasks`] (full table) |
 //! | `loop.call_soon_threadsafe(cb)` | [`Handle::call_soon_threadsafe`] |
 //! | `asyncio.run_coroutine_threadsafe(coro, loop)` | [`Handle::spawn`] |
+//! | `asyncio.wrap_future(fut)` | [`wrap_future`], [`RunningLoop::wrap_future`] → a [`future::Promise`] |
+//! | `loop.set_debug`, `loop.get_debug`, `loop.slow_callback_duration` | [`RunningLoop::set_debug`], [`RunningLoop::is_debug`], [`RunningLoop::set_slow_callback_duration`] |
+//! | `loop.set_exception_handler`, `get_exception_handler`, `call_exception_handler`, `default_exception_handler` | [`RunningLoop::set_exception_handler`], [`RunningLoop::exception_handler`], [`RunningLoop::call_exception_handler`], [`RunningLoop::default_exception_handler`] |
 //! | `asyncio.to_thread(f)` | [`to_thread`]`(f)` |
 //! | `fut = loop.create_future()`, `fut.set_result(x)`, `await fut` | [`future::Promise`]: `Promise::new()`, `p.set(x)`, `p.wait().await` |
 //! | `concurrent.futures.Future` (across threads) | [`oneshot::channel`]`()` |
@@ -131,7 +134,9 @@ pub mod process;
 pub mod signal;
 
 #[doc(alias = "get_event_loop")]
-pub use event_loop::{get_running_loop, try_get_running_loop, Executor, Job, RunningLoop};
+pub use event_loop::{
+    get_running_loop, try_get_running_loop, wrap_future, Executor, Job, RunningLoop,
+};
 
 /// Standard input and output without blocking other tasks.
 ///

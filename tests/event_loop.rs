@@ -330,3 +330,135 @@ fn runner_on_a_user_host() {
     assert_eq!(out, Duration::from_secs(3600));
     assert!(anyloop::try_get_running_loop().is_none());
 }
+
+/// asyncio's loop methods for debug mode and the exception handler, on the
+/// loop object: they act on the same loop state as `anyloop::debug` and
+/// `Handle`.
+#[anyloop::test]
+async fn debug_mode_and_exception_handler_on_the_loop_object() {
+    use anyloop::debug::ExceptionContext;
+    let lp = anyloop::get_running_loop();
+    let was = lp.is_debug();
+    lp.set_debug(true);
+    assert!(lp.is_debug());
+    assert!(anyloop::debug::is_debug());
+    lp.set_debug(false);
+    assert!(!lp.is_debug());
+    lp.set_slow_callback_duration(Duration::from_millis(250));
+    assert_eq!(lp.slow_callback_duration(), Duration::from_millis(250));
+    assert_eq!(
+        anyloop::debug::slow_callback_duration(),
+        Duration::from_millis(250)
+    );
+    lp.set_slow_callback_duration(Duration::from_millis(100));
+
+    /// (message, task name) of each report.
+    type Reports = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let seen: Reports = Arc::default();
+    let s = seen.clone();
+    assert!(lp.exception_handler().is_none());
+    lp.set_exception_handler(Some(move |ctx: &ExceptionContext| {
+        let task = ctx.task().and_then(|t| t.name()).map(str::to_string);
+        s.lock().unwrap().push((ctx.message().to_string(), task));
+    }));
+    assert!(lp.exception_handler().is_some());
+    // The handler set on the loop object is the one the Handle reaches.
+    anyloop::Handle::current().call_exception_handler(ExceptionContext::new("via handle"));
+    lp.call_exception_handler(ExceptionContext::new("via loop"));
+    if anyloop::capabilities().catch_panic {
+        // A failed task nobody awaits is reported to the loop's handler.
+        drop(
+            anyloop::task::Builder::new()
+                .name("lost")
+                .spawn(async { panic!("boom (expected by the test)") }),
+        );
+        common::wait_until("the report", Duration::from_secs(10), || {
+            seen.lock().unwrap().len() == 3
+        })
+        .await;
+    }
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got[0], ("via handle".to_string(), None));
+    assert_eq!(got[1], ("via loop".to_string(), None));
+    if anyloop::capabilities().catch_panic {
+        assert_eq!(
+            got[2],
+            (
+                "Task exception was never retrieved".to_string(),
+                Some("lost".to_string())
+            )
+        );
+    }
+    lp.set_exception_handler(None::<fn(&ExceptionContext)>);
+    assert!(lp.exception_handler().is_none());
+    lp.set_debug(was);
+}
+
+/// `wrap_future`: a result produced on another thread (or, without
+/// threads, by another task through the thread-safe oneshot) becomes a
+/// promise of this loop that several tasks await.
+#[anyloop::test]
+async fn wrap_future_brings_a_result_from_elsewhere() {
+    let lp = anyloop::get_running_loop();
+    let (tx, rx) = anyloop::oneshot::channel::<u32>();
+    let p = lp.wrap_future(rx);
+    assert!(!p.is_done());
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let p = p.clone();
+            anyloop::spawn(async move { p.wait().await })
+        })
+        .collect();
+    anyloop::yield_now().await;
+    if anyloop::capabilities().threads {
+        std::thread::spawn(move || tx.send(42).unwrap());
+    } else {
+        anyloop::spawn(async move { tx.send(42).unwrap() }).detach();
+    }
+    for w in waiters {
+        assert_eq!(w.await.unwrap(), Ok(Ok(42)));
+    }
+    assert_eq!(p.result(), Some(Ok(Ok(42))));
+}
+
+/// Cancelling the wrapper drops the wrapped future (asyncio cancels the
+/// concurrent future), and a wrapped future that panics cancels the
+/// wrapper instead of leaving its waiters hanging.
+#[anyloop::test]
+async fn wrap_future_cancel_drops_the_source_and_a_panic_cancels_the_wrapper() {
+    struct Dropped(Rc<RefCell<bool>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            *self.0.borrow_mut() = true;
+        }
+    }
+    let dropped = Rc::new(RefCell::new(false));
+    let guard = Dropped(dropped.clone());
+    let p = anyloop::wrap_future(async move {
+        let _guard = guard;
+        std::future::pending::<u8>().await
+    });
+    anyloop::yield_now().await;
+    assert!(!*dropped.borrow());
+    assert!(p.cancel());
+    common::wait_until("the source dropped", Duration::from_secs(10), || {
+        *dropped.borrow()
+    })
+    .await;
+    assert_eq!(p.wait().await, Err(anyloop::future::Cancelled));
+
+    if anyloop::capabilities().catch_panic {
+        anyloop::Handle::current()
+            .set_exception_handler(Some(|_: &anyloop::debug::ExceptionContext| {}));
+        let p = anyloop::wrap_future(async {
+            anyloop::yield_now().await;
+            panic!("source failed (expected by the test)");
+            #[allow(unreachable_code)]
+            1u8
+        });
+        let got = common::deadline("the wrapper", p.wait()).await;
+        assert_eq!(got, Err(anyloop::future::Cancelled));
+        anyloop::Handle::current()
+            .set_exception_handler(None::<fn(&anyloop::debug::ExceptionContext)>);
+    }
+}
