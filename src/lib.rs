@@ -75,6 +75,20 @@
 //! | `loop.add_signal_handler`, `remove_signal_handler` | [`signal::add_signal_handler`], [`signal::remove_signal_handler`], awaitable [`signal::ctrl_c`] (full table in [`signal`]) |
 //! | aiofiles (`aiofiles.open`, `aiofiles.os.*`) | [`fs::File`], [`fs::read`], [`fs::write`], [`fs::read_dir`], ... (full table in [`fs`]) |
 //! | `KeyboardInterrupt` out of `asyncio.run` | [`run`] cancels the main task on Ctrl-C; [`Runner::try_run`] returns [`signal::Interrupted`] |
+//! | `PYTHONASYNCIODEBUG=1`, `asyncio.Runner(debug=True)` | `ANYLOOP_DEBUG=1`, [`Runner::set_debug`], [`debug::set_debug`] |
+//! | "Task exception was never retrieved" | the same report, through the exception handler (see [`debug`]) |
+//! | `python -m asyncio` (REPL), aiomonitor | [`monitor::serve`] + `cargo run --example console -- HOST:PORT`; in process [`monitor::tasks`], [`monitor::execute`] |
+//!
+//! # Debugging
+//!
+//! Debug mode (`ANYLOOP_DEBUG=1`, [`Runner::set_debug`]) warns about each
+//! task poll slower than the slow-callback duration, naming the task and
+//! where it was spawned, and about tasks still pending when the loop
+//! closes; a panicked task whose handle nobody awaited is reported once
+//! ("Task exception was never retrieved") with debug mode on or off.
+//! What each message means: [`debug`]. The monitor console looks inside a
+//! running program (`ps`, `where ID`, `cancel ID`, `stats`): [`monitor`],
+//! with a recorded session.
 //!
 //! # Hosts
 //!
@@ -129,6 +143,7 @@ pub use anyloop_macros::{main, test};
 
 pub mod event_loop;
 pub mod fs;
+pub mod monitor;
 pub mod net;
 pub mod process;
 pub mod signal;

@@ -44,6 +44,13 @@ fn pool() -> &'static Pool {
     })
 }
 
+/// Threads in the blocking pool now, and how many of them are idle (the
+/// monitor's `stats`).
+pub fn pool_threads() -> (usize, usize) {
+    let st = lock(pool());
+    (st.threads, st.idle)
+}
+
 fn lock(p: &Pool) -> std::sync::MutexGuard<'_, PoolState> {
     p.state.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -134,6 +134,11 @@ pub fn doc_run<F: std::future::Future>(fut: F) -> F::Output {
     anyloop_core::EventLoop::new(host).block_on(fut)
 }
 
+/// I/O sources (sockets, pipes) registered with this thread's reactor.
+pub fn io_sources() -> usize {
+    reactor::registered_sources()
+}
+
 /// Creates the host for a new loop on this thread.
 ///
 /// # Errors

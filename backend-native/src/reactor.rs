@@ -38,6 +38,16 @@ pub(crate) struct Reactor {
     edge: bool,
 }
 
+/// I/O sources registered with this thread's reactor (the monitor's
+/// `stats`); 0 before the first registration.
+pub(crate) fn registered_sources() -> usize {
+    REACTOR.with(|r| {
+        r.borrow()
+            .as_ref()
+            .map_or(0, |r| r.sources.borrow().len() - r.free.borrow().len())
+    })
+}
+
 impl Reactor {
     /// This thread's reactor, created on first use.
     pub(crate) fn current() -> io::Result<Rc<Reactor>> {

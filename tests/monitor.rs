@@ -1,0 +1,204 @@
+//! The monitor console (`anyloop::monitor`): `ps`, `where`, `cancel`,
+//! `stats` through a real 127.0.0.1 socket against the running program;
+//! `Unsupported` where the host has no socket server.
+
+use std::time::Duration;
+
+use anyloop::monitor;
+use anyloop::task::Builder;
+use anyloop::{sleep, yield_now};
+
+#[anyloop::test]
+async fn in_process_introspection_works_on_every_host() {
+    let _stats = anyloop::debug::collect_task_stats();
+    let t = Builder::new()
+        .name("napper")
+        .spawn(sleep(Duration::from_secs(3600)));
+    yield_now().await;
+    let rows = monitor::tasks();
+    let row = rows.iter().find(|r| r.id == t.id()).expect("napper listed");
+    assert_eq!(row.name.as_deref(), Some("napper"));
+    assert_eq!(monitor::state_name(row.state), "waiting");
+    assert_eq!(row.polls, 1);
+    assert!(row.age.is_some());
+    let ps = monitor::execute("ps");
+    assert!(ps.contains("napper"), "{ps}");
+    let out = monitor::execute(&format!("cancel {}", t.id()));
+    assert_eq!(out, format!("cancelled task {} (napper)\n", t.id()));
+    let err = t.await.unwrap_err();
+    assert_eq!(err.cancel_message(), Some("cancelled from the monitor"));
+    assert!(monitor::execute("where 999999").starts_with("no task 999999"));
+    assert!(monitor::execute("cancel x").starts_with("not a task id"));
+    assert!(monitor::execute("bogus").starts_with("unknown command"));
+}
+
+#[cfg(target_family = "wasm")]
+#[anyloop::test]
+async fn serve_is_unsupported_without_a_socket_server() {
+    let err = monitor::serve("127.0.0.1:0").await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    let host = anyloop::capabilities().host;
+    assert!(err.to_string().contains(host), "{err}");
+    assert!(err.to_string().contains("monitor::serve"), "{err}");
+}
+
+#[cfg(not(target_family = "wasm"))]
+mod native {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+
+    use anyloop::monitor::PROMPT;
+
+    use super::*;
+
+    /// A console client on its own thread, as `examples/console.rs` is.
+    struct Client {
+        reader: BufReader<TcpStream>,
+        writer: TcpStream,
+    }
+
+    impl Client {
+        fn connect(port: u16) -> (Client, String) {
+            let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .unwrap();
+            let writer = stream.try_clone().unwrap();
+            let mut c = Client {
+                reader: BufReader::new(stream),
+                writer,
+            };
+            let greeting = c.answer();
+            (c, greeting)
+        }
+
+        fn answer(&mut self) -> String {
+            let mut buf = Vec::new();
+            while !buf.ends_with(PROMPT.as_bytes()) {
+                let n = self.reader.read_until(b' ', &mut buf).unwrap();
+                assert!(
+                    n > 0,
+                    "connection closed after {:?}",
+                    String::from_utf8_lossy(&buf)
+                );
+            }
+            buf.truncate(buf.len() - PROMPT.len());
+            String::from_utf8(buf).unwrap()
+        }
+
+        fn ask(&mut self, cmd: &str) -> String {
+            writeln!(self.writer, "{cmd}").unwrap();
+            self.answer()
+        }
+    }
+
+    #[anyloop::test]
+    async fn ps_where_and_cancel_through_a_real_socket() {
+        let server = monitor::serve("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        // The program being watched: a parent awaiting a named child.
+        let child = Builder::new()
+            .name("slow-child")
+            .spawn(sleep(Duration::from_secs(3600)));
+        let child_id = child.id();
+        let parent = Builder::new().name("parent").spawn(child);
+        let parent_id = parent.id();
+        yield_now().await;
+
+        let script = move || {
+            let (mut c, greeting) = Client::connect(port);
+            let ps = c.ask("ps");
+            let where_ = c.ask(&format!("where {child_id}"));
+            let stats = c.ask("stats");
+            let help = c.ask("help");
+            let cancel = c.ask(&format!("cancel {child_id}"));
+            let again = c.ask(&format!("cancel {child_id}"));
+            writeln!(c.writer, "quit").unwrap();
+            (greeting, ps, where_, stats, help, cancel, again)
+        };
+        let (greeting, ps, where_, stats, help, cancel, again) =
+            anyloop::to_thread(script).await.unwrap();
+
+        assert!(
+            greeting.starts_with("anyloop monitor on the native host"),
+            "{greeting}"
+        );
+        let line = ps
+            .lines()
+            .find(|l| l.contains("slow-child"))
+            .unwrap_or_else(|| panic!("{ps}"));
+        assert!(
+            line.trim_start().starts_with(&child_id.to_string()),
+            "{line}"
+        );
+        assert!(line.contains("waiting"), "{line}");
+        assert!(line.contains("tests/monitor.rs:"), "{line}");
+        assert!(ps.contains("parent") && ps.contains("main"), "{ps}");
+        assert!(ps.starts_with("   ID  NAME"), "{ps}");
+        assert_eq!(
+            where_.lines().take(3).collect::<Vec<_>>(),
+            [
+                format!("* Task(name='slow-child', id={child_id})"),
+                "  + Awaited by:".to_string(),
+                format!("    * Task(name='parent', id={parent_id})"),
+            ],
+            "{where_}"
+        );
+        assert!(where_.contains("spawned at tests/monitor.rs:"), "{where_}");
+        for key in [
+            "iterations ",
+            "ready ",
+            "timers ",
+            "tasks ",
+            "io_sources ",
+            "blocking_threads ",
+        ] {
+            assert!(stats.contains(key), "{key} missing: {stats}");
+        }
+        assert!(help.contains("where ID"), "{help}");
+        assert_eq!(cancel, format!("cancelled task {child_id} (slow-child)\n"));
+        assert!(
+            again.starts_with(&format!("no task {child_id}")) || again.contains("already finished"),
+            "{again}"
+        );
+
+        // The cancel reached the program: the parent sees its child cancelled.
+        let err = parent.await.unwrap().unwrap_err();
+        assert_eq!(err.cancel_message(), Some("cancelled from the monitor"));
+        server.close();
+        server.wait_closed().await;
+    }
+
+    #[anyloop::test]
+    async fn serve_on_a_unix_socket_and_bad_addresses() {
+        let path =
+            std::env::temp_dir().join(format!("anyloop-monitor-{}.sock", std::process::id()));
+        let server = monitor::serve(&format!("unix:{}", path.display()))
+            .await
+            .unwrap();
+        let p = path.clone();
+        let ps = anyloop::to_thread(move || {
+            let s = std::os::unix::net::UnixStream::connect(&p).unwrap();
+            let mut w = s.try_clone().unwrap();
+            let mut r = BufReader::new(s);
+            let mut read = || {
+                let mut buf = Vec::new();
+                while !buf.ends_with(PROMPT.as_bytes()) {
+                    assert!(r.read_until(b' ', &mut buf).unwrap() > 0);
+                }
+                String::from_utf8(buf).unwrap()
+            };
+            read();
+            writeln!(w, "ps").unwrap();
+            read()
+        })
+        .await
+        .unwrap();
+        assert!(ps.contains("main"), "{ps}");
+        server.close();
+        server.wait_closed().await;
+
+        let err = monitor::serve("no-port-here").await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+}
