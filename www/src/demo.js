@@ -161,11 +161,41 @@ function escapeHtml(s) {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 }
 
+// The live task panel: anyloop::monitor::tasks() (the monitor console's `ps`),
+// at most 40 rows, refreshed every 200 ms.
+const PANEL_ROWS = 40;
+let panelAt = 0;
+
+function renderTasks() {
+  const now = performance.now();
+  if (now - panelAt < 200) return;
+  panelAt = now;
+  const tasks = JSON.parse(api.monitor_tasks());
+  const body = $('tasks-panel').tBodies[0];
+  const rows = tasks.slice(0, PANEL_ROWS).map((t) => {
+    const age = t.age_ms == null ? '-' : `${(t.age_ms / 1000).toFixed(1)} s`;
+    return (
+      `<tr data-task-id="${t.id}" data-name="${escapeHtml(t.name ?? '')}" data-state="${t.state}"` +
+      ` data-age-ms="${t.age_ms ?? ''}" data-polls="${t.polls}" title="spawned at ${escapeHtml(t.at)}">` +
+      `<td class="num">${t.id}</td><td>${escapeHtml(t.name ?? '-')}</td><td>${t.state}</td>` +
+      `<td class="num">${age}</td><td class="num">${t.polls}</td></tr>`
+    );
+  });
+  body.innerHTML = rows.join('');
+  const count = $('tasks-count');
+  count.dataset.count = tasks.length;
+  count.textContent =
+    tasks.length > PANEL_ROWS
+      ? `${tasks.length.toLocaleString('en-US')} tasks (first ${PANEL_ROWS} shown)`
+      : `${tasks.length} task${tasks.length === 1 ? '' : 's'}`;
+}
+
 function frame() {
   frames += 1;
   $('frames').textContent = frames;
   try {
     render(JSON.parse(api.snapshot()));
+    renderTasks();
   } catch (e) {
     console.error(e);
   }

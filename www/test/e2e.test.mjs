@@ -135,6 +135,34 @@ test('producer/consumer: every item consumed, in order', async () => {
   await page.screenshot({ path: resolve(RESULTS, 'demo.png'), fullPage: true });
 });
 
+test('the live task panel (anyloop::monitor::tasks) follows the running tasks', async () => {
+  await page.fill('#n-sleepers', '4');
+  await page.fill('#sleep-ms', '3000');
+  await page.click('#btn-sleepers');
+  const g = group('sleepers');
+  const panel = page.locator('#tasks-panel');
+  const tr = panel.locator('tr[data-name="sleeper-2"]');
+  await tr.waitFor();
+  // Live state, id and spawn location from the loop's introspection.
+  await panel.locator('tr[data-name="sleeper-2"][data-state="waiting"]').waitFor();
+  assert.match(await tr.getAttribute('data-task-id'), /^[0-9]+$/);
+  assert.match(await tr.getAttribute('title'), /^spawned at .*board\.rs:\d+:\d+$/);
+  for (const n of [1, 3, 4]) await panel.locator(`tr[data-name="sleeper-${n}"]`).waitFor();
+  // The panel updates while the tasks run: the age grows, polls are counted.
+  const age0 = Number(await tr.getAttribute('data-age-ms'));
+  await page.waitForFunction(
+    (a) => Number(document.querySelector('#tasks-panel tr[data-name="sleeper-2"]')?.dataset.ageMs) > a + 400,
+    age0,
+  );
+  assert.ok(Number(await tr.getAttribute('data-polls')) >= 1);
+  assert.ok(Number(await page.locator('#tasks-count').getAttribute('data-count')) >= 5); // + the scenario's root
+  await page.screenshot({ path: resolve(RESULTS, 'task-panel.png'), fullPage: true });
+  // Finished tasks leave the panel.
+  await finished(g);
+  await tr.waitFor({ state: 'detached' });
+  assert.equal(await panel.locator('tr[data-name^="sleeper-"]').count(), 0);
+});
+
 test('the page keeps drawing frames while 100,000 CPU-heavy tasks run', async () => {
   const frames = () => page.evaluate(() => window.anyloopDemo.frames());
   const live = async () => Number((await page.locator('#live').textContent()).replace(/,/g, ''));

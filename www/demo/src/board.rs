@@ -444,6 +444,57 @@ fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Every task of the running loop from `anyloop::monitor::tasks()` (the
+/// monitor console's `ps`) as JSON, for the page's live task panel:
+///
+/// ```text
+/// [{"id":1,"name":"sleeper-1"|null,"state":"waiting","age_ms":812.5|null,"polls":4,"busy_ms":0.3,
+///   "at":"www/demo/src/board.rs:411:10"},..]
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// anyloop::run(async {
+///     let json = anyloop_www_demo::board::tasks_json();
+///     assert!(json.starts_with("[{\"id\":1,\"name\":\"main\",\"state\":\"running\""), "{json}");
+/// });
+/// ```
+pub fn tasks_json() -> String {
+    let mut o = String::from("[");
+    for (i, r) in anyloop::monitor::tasks().into_iter().enumerate() {
+        if i > 0 {
+            o.push(',');
+        }
+        let _ = write!(o, "{{\"id\":{},\"name\":", r.id);
+        match &r.name {
+            Some(n) => json_str(&mut o, n),
+            None => o.push_str("null"),
+        }
+        let _ = write!(
+            o,
+            ",\"state\":\"{}\",\"age_ms\":",
+            anyloop::monitor::state_name(r.state)
+        );
+        match r.age {
+            Some(a) => {
+                let _ = write!(o, "{:.1}", a.as_secs_f64() * 1e3);
+            }
+            None => o.push_str("null"),
+        }
+        let _ = write!(
+            o,
+            ",\"polls\":{},\"busy_ms\":{:.3},\"at\":",
+            r.polls,
+            r.busy.as_secs_f64() * 1e3
+        );
+        json_str(&mut o, &r.spawned_at.to_string());
+        o.push('}');
+    }
+    o.push(']');
+    o
+}
+
 /// The whole board as JSON, for the page:
 ///
 /// ```text

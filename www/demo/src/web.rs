@@ -94,6 +94,26 @@ pub fn snapshot() -> String {
     board::snapshot_json()
 }
 
+thread_local! {
+    /// Keeps the loop's per-task statistics on while the page lives.
+    static STATS: std::cell::OnceCell<anyloop::debug::StatsGuard> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// The live task panel's data: [`board::tasks_json`], with the loop's
+/// per-task statistics switched on (from the first call on).
+#[wasm_bindgen]
+pub fn monitor_tasks() -> String {
+    if anyloop::EventLoop::with_installed(|_| ()).is_none() {
+        // No scenario ran yet: install the page's loop (empty).
+        anyloop::spawn_root(async {}).detach();
+    }
+    STATS.with(|s| {
+        s.get_or_init(anyloop::debug::collect_task_stats);
+    });
+    board::tasks_json()
+}
+
 // ---- the benchmark page ----
 
 /// One `setTimeout` as a future (what a program on `spawn_local` uses to
