@@ -58,10 +58,12 @@ mod native {
             if !line.trim().is_empty() {
                 let _ = rl.add_history_entry(line.as_str());
             }
-            writeln!(writer, "{}", line.trim())?;
             if matches!(line.trim(), "quit" | "exit") {
+                // The program may already be gone: nothing to report.
+                let _ = writeln!(writer, "quit");
                 break;
             }
+            writeln!(writer, "{}", line.trim())?;
             match answer(&mut reader)? {
                 Some(text) => print!("{text}"),
                 None => {

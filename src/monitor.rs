@@ -172,7 +172,7 @@ fn ps() -> String {
         let _ = writeln!(
             out,
             "{:>5}  {:<28}  {:<9} {:>6} {:>8} {:>6.1}ms  {}",
-            r.id,
+            r.id.as_u64(),
             r.name.as_deref().unwrap_or("-"),
             state_name(r.state),
             age,
