@@ -42,6 +42,10 @@
 //! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
 //! | `await asyncio.sleep(s)` | [`sleep`]`(Duration)`, [`sleep_until`]`(Instant)` |
 //! | `asyncio.wait_for(aw, t)`, `asyncio.timeout(t)` | [`timeout`]`(dur, fut)`, [`timeout_at`]`(deadline, fut)` |
+//! | `asyncio.wait_for(task, t)` (cancels the task, waits for it) | [`wait_for`]`(task, dur)` |
+//! | `task.cancelled()`, `task.result()`, `task.exception()` | [`Task::is_cancelled`], [`Task::outcome`], [`Task::exception`] ([`InvalidState`] while pending) |
+//! | `await t` from several tasks, or twice | [`Task::shared`] → [`tasks::SharedTask`] |
+//! | `task.add_done_callback(cb)`, `fut.add_done_callback(cb)` | [`Task::add_done_callback`], [`future::Promise::add_done_callback`] |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`], [`all_tasks`] |
 //! | `asyncio.gather(a, b)`, `gather(*aws)` | [`gather!`]`(a, b)`, [`gather()`]`(iter)`, [`try_gather()`] |
 //! | `asyncio.wait`, `as_completed`, `shield` | [`wait`]`(tasks, `[`ReturnWhen`]`::…)`, [`as_completed`], [`shield`] |
@@ -130,14 +134,15 @@ pub use anyloop_core::tasks;
 pub use anyloop_core::time;
 pub use anyloop_core::{
     all_tasks, current_task, sleep, sleep_until, spawn, timeout, timeout_at, yield_now, Budget,
-    Capabilities, Elapsed, EventLoop, Handle, Host, Task, TaskError, TaskId, TaskRef, TaskState,
-    Tick, Unpark,
+    Capabilities, DoneCallback, Elapsed, EventLoop, Handle, Host, InvalidState, Task, TaskError,
+    TaskId, TaskRef, TaskState, Tick, Unpark,
 };
 // asyncio's "Coroutines and Tasks" chapter (see [`tasks`] for the table).
 pub use anyloop_core::{
     as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
-    print_call_graph, shield, task_local, try_gather, wait, CallGraph, Cancelled, ChildFailure,
-    GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
+    print_call_graph, shield, task_local, try_gather, wait, wait_for, CallGraph, Cancelled,
+    ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup,
+    TimerHandle,
 };
 pub use anyloop_macros::{main, test};
 

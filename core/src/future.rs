@@ -15,8 +15,21 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use crate::task::DoneCallback;
 use std::task::{Context, Poll, Waker};
+
+/// Runs `f` soon on the running loop (asyncio schedules done callbacks
+/// with `call_soon`), or now outside a loop.
+fn schedule(f: impl FnOnce() + 'static) {
+    if crate::in_loop() {
+        let _ = crate::call_soon(f);
+    } else {
+        f();
+    }
+}
 
 /// The error of awaiting a [`Promise`] that was cancelled, or a
 /// [`oneshot::Receiver`] whose sender was dropped without sending.
@@ -31,8 +44,13 @@ impl fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {}
 
+/// A done callback of a [`Promise`], with its key: given the promise, it
+/// makes the call to schedule (which owns a clone of the promise).
+type PromiseCallback<T> = (u64, MakeCall<T>);
+type MakeCall<T> = Box<dyn FnOnce(&Promise<T>) -> Box<dyn FnOnce()>>;
+
 enum PromiseState<T> {
-    Pending(Vec<Waker>),
+    Pending(Vec<Waker>, Vec<PromiseCallback<T>>),
     Done(T),
     Cancelled,
 }
@@ -80,7 +98,7 @@ impl<T> Default for Promise<T> {
 impl<T> fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &*self.state.borrow() {
-            PromiseState::Pending(_) => "pending",
+            PromiseState::Pending(..) => "pending",
             PromiseState::Done(_) => "done",
             PromiseState::Cancelled => "cancelled",
         };
@@ -92,24 +110,92 @@ impl<T> Promise<T> {
     /// A pending promise (asyncio's `loop.create_future()`).
     pub fn new() -> Self {
         Promise {
-            state: Rc::new(RefCell::new(PromiseState::Pending(Vec::new()))),
+            state: Rc::new(RefCell::new(PromiseState::Pending(Vec::new(), Vec::new()))),
         }
     }
 
     fn settle(&self, new: PromiseState<T>) -> Result<(), PromiseState<T>> {
-        let wakers = {
+        let (wakers, callbacks) = {
             let mut s = self.state.borrow_mut();
             match &mut *s {
-                PromiseState::Pending(w) => {
-                    let wakers = std::mem::take(w);
+                PromiseState::Pending(w, c) => {
+                    let taken = (std::mem::take(w), std::mem::take(c));
                     *s = new;
-                    wakers
+                    taken
                 }
                 _ => return Err(new),
             }
         };
         wakers.into_iter().for_each(Waker::wake);
+        if !callbacks.is_empty() {
+            let calls: Vec<_> = callbacks.into_iter().map(|(_, cb)| cb(self)).collect();
+            schedule(move || calls.into_iter().for_each(|call| call()));
+        }
         Ok(())
+    }
+
+    /// Calls `f` with the promise once it is set or cancelled (asyncio's
+    /// `Future.add_done_callback`): soon after, as a
+    /// [`call_soon`](crate::call_soon) callback, in the order callbacks
+    /// were added (at once when no loop runs); soon if it is already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop_core::future::Promise;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let p = Promise::new();
+    /// let seen = Rc::new(Cell::new(0));
+    /// let s = seen.clone();
+    /// p.add_done_callback(move |p: &Promise<u32>| s.set(p.result().unwrap().unwrap()));
+    /// p.set(5).unwrap();
+    /// anyloop_core::yield_now().await;
+    /// assert_eq!(seen.get(), 5);
+    /// # });
+    /// ```
+    pub fn add_done_callback(&self, f: impl FnOnce(&Promise<T>) + 'static) -> DoneCallback
+    where
+        T: 'static,
+    {
+        static KEYS: AtomicU64 = AtomicU64::new(0);
+        let key = KEYS.fetch_add(1, Ordering::Relaxed);
+        let pending = matches!(&*self.state.borrow(), PromiseState::Pending(..));
+        if !pending {
+            let me = self.clone();
+            schedule(move || f(&me));
+            return DoneCallback::new(key);
+        }
+        let cb: MakeCall<T> = Box::new(move |p| {
+            let me = p.clone();
+            Box::new(move || f(&me))
+        });
+        if let PromiseState::Pending(_, c) = &mut *self.state.borrow_mut() {
+            c.push((key, cb));
+        }
+        DoneCallback::new(key)
+    }
+
+    /// Removes a callback that has not been scheduled; false if there is
+    /// none (asyncio's `remove_done_callback`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let p = anyloop_core::future::Promise::<()>::new();
+    /// let cb = p.add_done_callback(|_| unreachable!());
+    /// assert!(p.remove_done_callback(cb));
+    /// p.cancel();
+    /// ```
+    pub fn remove_done_callback(&self, cb: DoneCallback) -> bool {
+        let removed = match &mut *self.state.borrow_mut() {
+            PromiseState::Pending(_, c) => c
+                .iter()
+                .position(|(k, _)| *k == cb.key())
+                .map(|i| c.remove(i)),
+            _ => None,
+        };
+        removed.is_some()
     }
 
     /// Sets the value and wakes every waiter (asyncio's `set_result`).
@@ -135,7 +221,7 @@ impl<T> Promise<T> {
     /// Set or cancelled (asyncio's `done()`).
     #[doc(alias = "done")]
     pub fn is_done(&self) -> bool {
-        !matches!(&*self.state.borrow(), PromiseState::Pending(_))
+        !matches!(&*self.state.borrow(), PromiseState::Pending(..))
     }
 
     /// Cancelled (asyncio's `cancelled()`).
@@ -150,7 +236,7 @@ impl<T: Clone> Promise<T> {
     /// while pending, `Some(Err(Cancelled))` when cancelled.
     pub fn result(&self) -> Option<Result<T, Cancelled>> {
         match &*self.state.borrow() {
-            PromiseState::Pending(_) => None,
+            PromiseState::Pending(..) => None,
             PromiseState::Done(v) => Some(Ok(v.clone())),
             PromiseState::Cancelled => Some(Err(Cancelled)),
         }
@@ -181,7 +267,7 @@ impl<T: Clone> Future for PromiseWait<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut s = self.promise.state.borrow_mut();
         match &mut *s {
-            PromiseState::Pending(wakers) => {
+            PromiseState::Pending(wakers, _) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
                     wakers.push(cx.waker().clone());
                 }

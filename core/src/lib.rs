@@ -55,12 +55,13 @@ pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};
 pub use handle::Handle;
 pub use host::{unsupported, Capabilities, Host, Unpark};
 pub use task::{
-    all_tasks, current_task, spawn, yield_now, Task, TaskError, TaskId, TaskRef, TaskState,
+    all_tasks, current_task, spawn, yield_now, DoneCallback, InvalidState, Task, TaskError, TaskId,
+    TaskRef, TaskState,
 };
 pub use tasks::{
     as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
-    print_call_graph, shield, try_gather, wait, CallGraph, Cancelled, ChildFailure, GroupClosed,
-    GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
+    print_call_graph, shield, try_gather, wait, wait_for, CallGraph, Cancelled, ChildFailure,
+    GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
 };
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
 

@@ -25,6 +25,32 @@ thread_local! {
 
 const UNREGISTERED: usize = usize::MAX;
 
+thread_local! {
+    /// Set while a cancelled `gather` drops its futures: a [`Task`] handle
+    /// dropped then, unfinished and being awaited, cancels its task
+    /// (asyncio: cancelling a gather cancels its children).
+    static CANCEL_AWAITED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (which drops futures) so that every unfinished, awaited
+/// [`Task`] handle it drops cancels its task.
+pub(crate) fn dropping_cancels_awaited<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CANCEL_AWAITED.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CANCEL_AWAITED.with(|c| c.replace(true)));
+    f()
+}
+
+/// Sets the flag of [`dropping_cancels_awaited`] and returns its previous
+/// value (for the `gather!` macros' guards).
+pub(crate) fn set_cancel_awaited(on: bool) -> bool {
+    CANCEL_AWAITED.with(|c| c.replace(on))
+}
+
 /// Where a task is in its life, for introspection (`all_tasks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -93,7 +119,21 @@ struct ColdData {
     /// Armed catch points: key and the waker that reaches each.
     catch: Vec<(u64, Waker)>,
     next_key: u64,
+    /// `add_done_callback`s, with their keys.
+    callbacks: Vec<(u64, LocalCallback)>,
 }
+
+/// A done callback: it may hold `!Send` values, so it is only ever
+/// stored, run and dropped on its task's loop thread.
+struct LocalCallback(Box<dyn FnOnce(&TaskRef)>);
+
+// SAFETY: a `LocalCallback` is created by `add_done_callback`, which
+// refuses to run anywhere but on the task's loop thread, and is taken out
+// of its task (to run or drop it) on that thread when the task finishes
+// or its future is dropped; a future dropped on a foreign thread leaks
+// its callbacks instead (see `TaskMeta::fire_done_callbacks`). The value
+// never moves to, runs or drops on another thread.
+unsafe impl Send for LocalCallback {}
 
 impl Cold {
     const fn new() -> Self {
@@ -177,8 +217,10 @@ const CANCEL_FORCE: u32 = 2;
 /// ...or that was offered to the armed catch points in the last poll,
 /// which took it not: the next poll drops the future...
 const CANCEL_TRIED: u32 = 4;
+/// Not a cancel bit: done callbacks are registered.
+const DONE_CALLBACKS: u32 = 8;
 /// ...and the count of requests, in steps of this (asyncio's `cancelling()`).
-const CANCEL_ONE: u32 = 8;
+const CANCEL_ONE: u32 = 16;
 
 /// Per-task data stored inside the `async-task` allocation.
 pub(crate) struct TaskMeta {
@@ -268,7 +310,11 @@ impl TaskMeta {
                     return None;
                 }
                 let n = c - CANCEL_ONE;
-                Some(if n < CANCEL_ONE { 0 } else { n })
+                Some(if n < CANCEL_ONE {
+                    n & DONE_CALLBACKS
+                } else {
+                    n
+                })
             });
         match prev {
             Ok(c) => c / CANCEL_ONE - 1,
@@ -317,6 +363,89 @@ impl TaskMeta {
             self.cold.set_msg(msg);
         }
         self.cancel.fetch_or(CANCEL_PENDING, Ordering::AcqRel);
+    }
+
+    /// Runs the done callbacks (soon, each with the task's reference, in
+    /// the order they were added), if there are any. Called once the task
+    /// has finished, on its loop thread, with its registry slot still set.
+    #[cold]
+    #[inline(never)]
+    fn fire_done_callbacks(&self) {
+        if self.cancel.load(Ordering::Acquire) & DONE_CALLBACKS == 0 {
+            return;
+        }
+        self.cancel.fetch_and(!DONE_CALLBACKS, Ordering::AcqRel);
+        let Some(m) = self.cold.get() else {
+            return;
+        };
+        let callbacks = std::mem::take(&mut Cold::lock(m).callbacks);
+        let slot = self.slot.load(Ordering::Relaxed);
+        let me = driver::try_with_current(|l| {
+            if !Arc::ptr_eq(&l.shared, &self.shared) {
+                return None;
+            }
+            l.registry.borrow().waker_of(slot).map(|waker| TaskRef {
+                waker,
+                meta: NonNull::from(self),
+            })
+        })
+        .flatten();
+        match me {
+            Some(me) => {
+                let _ = crate::call_soon(move || {
+                    for (_, cb) in callbacks {
+                        (cb.0)(&me);
+                    }
+                });
+            }
+            // Not on the task's loop (a `Send` task dropped elsewhere):
+            // the callbacks may hold that loop's `Rc`s; leak them.
+            None if driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &self.shared))
+                != Some(true) =>
+            {
+                std::mem::forget(callbacks)
+            }
+            None => drop(callbacks),
+        }
+    }
+
+    /// Adds a done callback (see [`Task::add_done_callback`]).
+    #[track_caller]
+    fn add_done_callback(&self, me: TaskRef, f: Box<dyn FnOnce(&TaskRef)>) -> DoneCallback {
+        let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &self.shared));
+        if home != Some(true) {
+            panic!(
+                "anyloop: add_done_callback must be called on the task's own loop thread \
+                 (done callbacks run there and may hold its `Rc`s)"
+            );
+        }
+        if self.state().is_finished() {
+            // asyncio: a callback added to a done future is scheduled at once.
+            let _ = crate::call_soon(move || f(&me));
+            return DoneCallback(u64::MAX);
+        }
+        let mut d = Cold::lock(self.cold.get_or_init());
+        let key = d.next_key;
+        d.next_key += 1;
+        d.callbacks.push((key, LocalCallback(f)));
+        self.cancel.fetch_or(DONE_CALLBACKS, Ordering::AcqRel);
+        DoneCallback(key)
+    }
+
+    /// Removes a done callback that has not run; false if there is none.
+    fn remove_done_callback(&self, cb: DoneCallback) -> bool {
+        // A removed callback is dropped here: only on its loop thread
+        // (elsewhere none is found).
+        let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &self.shared));
+        let (Some(true), Some(m)) = (home, self.cold.get()) else {
+            return false;
+        };
+        let removed = {
+            let mut d = Cold::lock(m);
+            let pos = d.callbacks.iter().position(|(k, _)| *k == cb.0);
+            pos.map(|i| d.callbacks.remove(i))
+        };
+        removed.is_some()
     }
 
     /// A cancel request is waiting to be delivered.
@@ -534,6 +663,92 @@ impl fmt::Display for TaskError {
 
 impl std::error::Error for TaskError {}
 
+/// A clone of a panic error carries the panic's message (a `String`
+/// payload), not the original payload, which need not be `Clone`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let t = anyloop_core::spawn(async { panic!("boom") });
+/// # if !std::panic::catch_unwind(|| ()).is_ok() { return; }
+/// let e = t.await.unwrap_err();
+/// # if !e.is_panic() { return; }
+/// assert_eq!(e.clone().panic_message(), Some("boom"));
+/// # });
+/// ```
+impl Clone for TaskError {
+    fn clone(&self) -> Self {
+        TaskError {
+            repr: match &self.repr {
+                Repr::Cancelled(m) => Repr::Cancelled(m.clone()),
+                Repr::Panicked(p) => Repr::Panicked(debug::Panicked::quiet(Box::new(
+                    TaskError::panic_text(p.payload()),
+                ))),
+                Repr::Failed => Repr::Failed,
+            },
+        }
+    }
+}
+
+/// Asking a task for its outcome before it finished, or after its output
+/// was taken: asyncio's `InvalidStateError`.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let mut t = anyloop_core::spawn(async { 1 });
+/// let err = t.outcome().unwrap_err();
+/// assert!(err.is_pending());
+/// assert_eq!(err.to_string(), "the task has not finished yet");
+/// # t.await.unwrap();
+/// # });
+/// ```
+#[doc(alias = "InvalidStateError")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidState {
+    taken: bool,
+}
+
+impl InvalidState {
+    /// The task has not finished yet.
+    pub fn is_pending(&self) -> bool {
+        !self.taken
+    }
+
+    /// The output was already taken (by awaiting the handle).
+    pub fn is_taken(&self) -> bool {
+        self.taken
+    }
+}
+
+impl fmt::Display for InvalidState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.taken {
+            "the task's output was already taken (awaited)"
+        } else {
+            "the task has not finished yet"
+        })
+    }
+}
+
+impl std::error::Error for InvalidState {}
+
+/// The key of a done callback, for [`Task::remove_done_callback`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DoneCallback(u64);
+
+impl DoneCallback {
+    pub(crate) fn new(key: u64) -> Self {
+        DoneCallback(key)
+    }
+
+    pub(crate) fn key(self) -> u64 {
+        self.0
+    }
+}
+
 /// The future stored in the task allocation: cancellation, panic capture,
 /// registry bookkeeping and introspection around the user's future.
 struct Wrapped<'a, F> {
@@ -551,7 +766,7 @@ impl<F> Wrapped<'_, F> {
         let prev = RUNNING.with(|r| r.replace(meta));
         let res = catch_unwind(AssertUnwindSafe(|| self.fut = None));
         RUNNING.with(|r| r.set(prev));
-        match res {
+        let err = match res {
             Ok(()) => {
                 meta.set_state(TaskState::Cancelled);
                 TaskError::cancelled(meta.cancel_message())
@@ -560,28 +775,38 @@ impl<F> Wrapped<'_, F> {
                 meta.set_state(TaskState::Failed);
                 TaskError::panicked(payload, meta)
             }
-        }
+        };
+        meta.fire_done_callbacks();
+        err
     }
 
-    /// The future returned a value while a cancel request was pending
-    /// (the task cancelled itself and returned without awaiting): as in
-    /// asyncio, the task ends cancelled.
+    /// The future returned a value with a cancel request pending (the
+    /// task cancelled itself and returned without awaiting: as in asyncio,
+    /// it ends cancelled) or with done callbacks to run.
     #[cold]
-    fn cancel_output<T>(&self, out: T) -> TaskError {
+    #[inline(never)]
+    fn finish_slow<T>(&self, out: T) -> Result<T, TaskError> {
         let meta = self.meta;
-        let prev = RUNNING.with(|r| r.replace(meta));
-        let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
-        RUNNING.with(|r| r.set(prev));
-        match res {
-            Ok(()) => {
-                meta.set_state(TaskState::Cancelled);
-                TaskError::cancelled(meta.cancel_message())
+        let res = if meta.cancel_pending() {
+            let prev = RUNNING.with(|r| r.replace(meta));
+            let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
+            RUNNING.with(|r| r.set(prev));
+            match res {
+                Ok(()) => {
+                    meta.set_state(TaskState::Cancelled);
+                    Err(TaskError::cancelled(meta.cancel_message()))
+                }
+                Err(payload) => {
+                    meta.set_state(TaskState::Failed);
+                    Err(TaskError::panicked(payload, meta))
+                }
             }
-            Err(payload) => {
-                meta.set_state(TaskState::Failed);
-                TaskError::panicked(payload, meta)
-            }
-        }
+        } else {
+            meta.set_state(TaskState::Done);
+            Ok(out)
+        };
+        meta.fire_done_callbacks();
+        res
     }
 }
 
@@ -654,10 +879,8 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(v)) => {
-                if meta.cancel_pending() {
-                    // The task cancelled itself and returned without
-                    // awaiting: as in asyncio, it ends cancelled.
-                    return Poll::Ready(Err(this.cancel_output(v)));
+                if meta.cancel.load(Ordering::Acquire) & (CANCEL_PENDING | DONE_CALLBACKS) != 0 {
+                    return Poll::Ready(this.finish_slow(v));
                 }
                 meta.set_state(TaskState::Done);
                 Poll::Ready(Ok(v))
@@ -666,6 +889,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 // Dropping a future that panicked may panic again: contain it.
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut = None));
                 meta.set_state(TaskState::Failed);
+                meta.fire_done_callbacks();
                 Poll::Ready(Err(TaskError::panicked(payload, meta)))
             }
         }
@@ -689,13 +913,14 @@ impl<F> Drop for Wrapped<'_, F> {
                 std::mem::forget(locals);
             }
         }
+        if !self.meta.state().is_finished() {
+            self.meta.set_state(TaskState::Cancelled);
+            self.meta.fire_done_callbacks();
+        }
         let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
         if slot != UNREGISTERED {
             let waker = driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
             drop(waker);
-        }
-        if !self.meta.state().is_finished() {
-            self.meta.set_state(TaskState::Cancelled);
         }
     }
 }
@@ -1151,18 +1376,163 @@ impl<T> Task<T> {
     }
 
     /// Detaches the task explicitly (same as dropping the handle).
-    pub fn detach(mut self) {
-        self.release();
+    pub fn detach(self) {
+        // Released here; the handle's `Drop` would only find it empty.
+        let mut this = ManuallyDrop::new(self);
+        this.release();
+        drop(this.done.take());
     }
 
     #[inline]
     fn release(&mut self) {
         if let Some(t) = self.inner.take() {
-            if !self.taken {
-                self.meta().awaiter.store(0, Ordering::Relaxed);
+            if !self.taken && self.meta().awaiter.load(Ordering::Relaxed) != 0 {
+                self.release_awaited();
             }
             t.detach();
         }
+    }
+
+    /// Dropping a handle that a task awaits: no awaiter any more, and a
+    /// cancelled gather dropping it cancels the task.
+    #[cold]
+    #[inline(never)]
+    fn release_awaited(&self) {
+        if CANCEL_AWAITED.with(Cell::get) {
+            self.cancel();
+        }
+        self.meta().awaiter.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the task finished cancelled (asyncio's `cancelled()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let mut t = anyloop_core::spawn(std::future::pending::<()>());
+    /// t.cancel();
+    /// assert!(!t.is_cancelled()); // requested, not finished yet
+    /// anyloop_core::yield_now().await;
+    /// assert!(t.is_cancelled());
+    /// assert!(t.outcome().unwrap().as_ref().unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    #[doc(alias = "cancelled")]
+    pub fn is_cancelled(&self) -> bool {
+        self.state() == TaskState::Cancelled
+    }
+
+    /// The task's outcome without consuming the handle (asyncio's
+    /// `result()` and `exception()` in one): `Ok(value)` or the
+    /// [`TaskError`]. Awaiting the handle afterwards still returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidState`] while the task runs (asyncio's
+    /// `InvalidStateError`), or after the output was taken by awaiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let mut t = anyloop_core::spawn(async { 6 * 7 });
+    /// assert!(t.outcome().unwrap_err().is_pending());
+    /// anyloop_core::yield_now().await;
+    /// assert_eq!(t.outcome().unwrap().as_ref().ok(), Some(&42));
+    /// assert!(t.exception().unwrap().is_none());
+    /// assert_eq!(t.await.unwrap(), 42); // still there
+    /// # });
+    /// ```
+    #[doc(alias = "result")]
+    pub fn outcome(&mut self) -> Result<&Result<T, TaskError>, InvalidState> {
+        if !self.taken {
+            if !self.is_finished() {
+                return Err(InvalidState { taken: false });
+            }
+            let _ = self.poll_finished(&mut Context::from_waker(Waker::noop()));
+        }
+        if let Some(Err(e)) = self.done.as_deref_mut() {
+            // Read through the handle: not "never retrieved".
+            e.retrieved();
+        }
+        self.done.as_deref().ok_or(InvalidState { taken: true })
+    }
+
+    /// The task's error, `None` if it returned a value (asyncio's
+    /// `exception()`; a cancelled task gives its cancellation error here
+    /// where asyncio raises `CancelledError`).
+    ///
+    /// # Errors
+    ///
+    /// As [`outcome`](Self::outcome).
+    ///
+    /// # Examples
+    ///
+    /// See [`outcome`](Self::outcome).
+    pub fn exception(&mut self) -> Result<Option<&TaskError>, InvalidState> {
+        Ok(self.outcome()?.as_ref().err())
+    }
+
+    /// A cheap, clonable handle that any number of tasks can await, also
+    /// after the task finished (each gets a clone of the outcome): for
+    /// asyncio code that awaits one task from several places, or twice.
+    ///
+    /// # Examples
+    ///
+    /// See [`SharedTask`](crate::tasks::SharedTask).
+    pub fn shared(self) -> crate::tasks::SharedTask<T>
+    where
+        T: Clone,
+    {
+        crate::tasks::SharedTask::new(self)
+    }
+
+    /// Calls `f` with the task's reference once the task has finished,
+    /// however it finished (asyncio's `add_done_callback`): soon after, as
+    /// a [`call_soon`](crate::call_soon) callback, in the order callbacks
+    /// were added; at once (soon) if the task has already finished.
+    ///
+    /// # Panics
+    ///
+    /// Off the task's loop thread (callbacks may hold its `Rc`s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// use std::{cell::RefCell, rc::Rc};
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// let t = anyloop_core::spawn(async { 1 });
+    /// let l = log.clone();
+    /// t.add_done_callback(move |task| l.borrow_mut().push(format!("{:?}", task.state())));
+    /// t.await.unwrap();
+    /// anyloop_core::yield_now().await;
+    /// assert_eq!(*log.borrow(), ["Done"]);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + 'static) -> DoneCallback {
+        self.meta().add_done_callback(self.task_ref(), Box::new(f))
+    }
+
+    /// Removes a callback added by [`add_done_callback`](Self::add_done_callback)
+    /// that has not been scheduled yet; false if there is none (asyncio's
+    /// `remove_done_callback`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop_core::doctest_run(async {
+    /// let t = anyloop_core::spawn(async {});
+    /// let cb = t.add_done_callback(|_| unreachable!());
+    /// assert!(t.remove_done_callback(cb));
+    /// assert!(!t.remove_done_callback(cb));
+    /// t.await.unwrap();
+    /// # });
+    /// ```
+    pub fn remove_done_callback(&self, cb: DoneCallback) -> bool {
+        self.meta().remove_done_callback(cb)
     }
 
     /// Records the running task (if any, on the same loop) as the one
@@ -1336,6 +1706,26 @@ impl TaskRef {
     /// See [`Task::uncancel`].
     pub fn uncancel(&self) -> u32 {
         self.meta().uncancel()
+    }
+
+    /// See [`Task::add_done_callback`].
+    ///
+    /// # Panics
+    ///
+    /// Off the task's loop thread.
+    #[track_caller]
+    pub fn add_done_callback(&self, f: impl FnOnce(&TaskRef) + 'static) -> DoneCallback {
+        self.meta().add_done_callback(self.clone(), Box::new(f))
+    }
+
+    /// See [`Task::remove_done_callback`].
+    pub fn remove_done_callback(&self, cb: DoneCallback) -> bool {
+        self.meta().remove_done_callback(cb)
+    }
+
+    /// Whether the task finished cancelled (asyncio's `cancelled()`).
+    pub fn is_cancelled(&self) -> bool {
+        self.state() == TaskState::Cancelled
     }
 
     /// The message of a pending or performed [`cancel_with`](Self::cancel_with),

@@ -2,6 +2,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::waiters::WaitList;
@@ -12,7 +13,7 @@ const NIL: usize = usize::MAX;
 ///
 /// Each of the `parties` tasks calls [`wait`](Self::wait); the last to
 /// arrive releases them all, and every one of them gets its arrival index
-/// (`0..parties`, the last arrival gets `parties - 1`). The barrier then
+/// (`0..inner.parties`, the last arrival gets `parties - 1`). The barrier then
 /// starts over for the next round.
 ///
 /// [`abort`](Self::abort) breaks the barrier: current and later waits fail
@@ -41,9 +42,22 @@ const NIL: usize = usize::MAX;
 /// ```
 #[doc(alias = "asyncio.Barrier")]
 pub struct Barrier {
+    inner: Rc<BarrierInner>,
+}
+
+struct BarrierInner {
     parties: usize,
     broken: Cell<bool>,
     waiters: RefCell<WaitList<Result<usize, BrokenBarrier>>>,
+}
+
+impl Clone for Barrier {
+    /// Another handle on the same barrier (cheap: a reference count).
+    fn clone(&self) -> Self {
+        Barrier {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl Barrier {
@@ -59,17 +73,19 @@ impl Barrier {
     /// let b = anyloop_core::sync::Barrier::new(2);
     /// assert_eq!(b.parties(), 2);
     /// ```
-    pub const fn new(parties: usize) -> Self {
+    pub fn new(parties: usize) -> Self {
         assert!(parties > 0, "anyloop: a Barrier needs at least one party");
         Barrier {
-            parties,
-            broken: Cell::new(false),
-            waiters: RefCell::new(WaitList::new()),
+            inner: Rc::new(BarrierInner {
+                parties,
+                broken: Cell::new(false),
+                waiters: RefCell::new(WaitList::new()),
+            }),
         }
     }
 
     /// Waits until `parties` tasks are waiting, then returns this task's
-    /// arrival index in `0..parties`.
+    /// arrival index in `0..inner.parties`.
     ///
     /// # Errors
     ///
@@ -108,7 +124,7 @@ impl Barrier {
     /// ```
     pub fn reset(&self) {
         self.fail_waiters();
-        self.broken.set(false);
+        self.inner.broken.set(false);
     }
 
     /// Breaks the barrier: waiting tasks and later [`wait`](Self::wait)s
@@ -124,13 +140,14 @@ impl Barrier {
     /// # });
     /// ```
     pub fn abort(&self) {
-        self.broken.set(true);
+        self.inner.broken.set(true);
         self.fail_waiters();
     }
 
     fn fail_waiters(&self) {
         loop {
             let next = self
+                .inner
                 .waiters
                 .borrow_mut()
                 .notify_first(Err(BrokenBarrier(())));
@@ -150,7 +167,7 @@ impl Barrier {
     /// assert_eq!(anyloop_core::sync::Barrier::new(4).parties(), 4);
     /// ```
     pub fn parties(&self) -> usize {
-        self.parties
+        self.inner.parties
     }
 
     /// Number of tasks waiting right now: asyncio's `n_waiting`.
@@ -161,7 +178,7 @@ impl Barrier {
     /// assert_eq!(anyloop_core::sync::Barrier::new(4).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
-        self.waiters.borrow().waiting()
+        self.inner.waiters.borrow().waiting()
     }
 
     /// Whether the barrier is broken: asyncio's `broken`.
@@ -175,16 +192,16 @@ impl Barrier {
     /// ```
     #[doc(alias = "broken")]
     pub fn is_broken(&self) -> bool {
-        self.broken.get()
+        self.inner.broken.get()
     }
 }
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Barrier")
-            .field("parties", &self.parties)
+            .field("parties", &self.inner.parties)
             .field("n_waiting", &self.n_waiting())
-            .field("broken", &self.broken.get())
+            .field("broken", &self.inner.broken.get())
             .finish()
     }
 }
@@ -212,34 +229,34 @@ impl Future for BarrierWait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let b = self.barrier;
         if self.key != NIL {
-            let res = b.waiters.borrow_mut().poll(self.key, cx.waker());
+            let res = b.inner.waiters.borrow_mut().poll(self.key, cx.waker());
             if res.is_some() {
                 self.key = NIL;
             }
             return res.map_or(Poll::Pending, Poll::Ready);
         }
-        if b.broken.get() {
+        if b.inner.broken.get() {
             return Poll::Ready(Err(BrokenBarrier(())));
         }
-        if b.waiters.borrow().waiting() + 1 < b.parties {
-            self.key = b.waiters.borrow_mut().push(cx.waker());
+        if b.inner.waiters.borrow().waiting() + 1 < b.inner.parties {
+            self.key = b.inner.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
         // The last party: release the others in arrival order.
-        for index in 0..b.parties - 1 {
-            let next = b.waiters.borrow_mut().notify_first(Ok(index));
+        for index in 0..b.inner.parties - 1 {
+            let next = b.inner.waiters.borrow_mut().notify_first(Ok(index));
             if let Ok(Some(w)) = next {
                 w.wake();
             }
         }
-        Poll::Ready(Ok(b.parties - 1))
+        Poll::Ready(Ok(b.inner.parties - 1))
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
         if self.key != NIL {
-            self.barrier.waiters.borrow_mut().remove(self.key);
+            self.barrier.inner.waiters.borrow_mut().remove(self.key);
         }
     }
 }

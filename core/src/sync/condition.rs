@@ -2,6 +2,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockFuture, LockGuard};
@@ -40,8 +41,21 @@ use super::waiters::WaitList;
 /// ```
 #[doc(alias = "asyncio.Condition")]
 pub struct Condition<T = ()> {
+    inner: Rc<ConditionInner<T>>,
+}
+
+struct ConditionInner<T> {
     lock: Lock<T>,
     waiters: RefCell<WaitList<()>>,
+}
+
+impl<T> Clone for Condition<T> {
+    /// Another handle on the same condition (cheap: a reference count).
+    fn clone(&self) -> Self {
+        Condition {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl<T> Condition<T> {
@@ -53,10 +67,12 @@ impl<T> Condition<T> {
     /// let cond = anyloop_core::sync::Condition::new(0_u64);
     /// # let _ = cond;
     /// ```
-    pub const fn new(value: T) -> Self {
+    pub fn new(value: T) -> Self {
         Condition {
-            lock: Lock::new(value),
-            waiters: RefCell::new(WaitList::new()),
+            inner: Rc::new(ConditionInner {
+                lock: Lock::new(value),
+                waiters: RefCell::new(WaitList::new()),
+            }),
         }
     }
 
@@ -73,7 +89,7 @@ impl<T> Condition<T> {
     /// ```
     #[doc(alias = "acquire")]
     pub fn lock(&self) -> LockFuture<'_, T> {
-        self.lock.lock()
+        self.inner.lock.lock()
     }
 
     /// Takes the lock if it is free; see [`Lock::try_lock`].
@@ -85,7 +101,7 @@ impl<T> Condition<T> {
     /// assert!(cond.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
-        self.lock.try_lock()
+        self.inner.lock.try_lock()
     }
 
     /// Whether the lock is held: asyncio's `locked()`.
@@ -99,7 +115,7 @@ impl<T> Condition<T> {
     /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
-        self.lock.is_locked()
+        self.inner.lock.is_locked()
     }
 
     /// Releases the lock held by `guard`, waits to be notified, then takes
@@ -141,7 +157,7 @@ impl<T> Condition<T> {
     /// ```
     pub fn wait<'a>(&'a self, guard: LockGuard<'a, T>) -> ConditionWait<'a, T> {
         assert!(
-            guard.lock().is_same(&self.lock),
+            guard.lock().is_same(&self.inner.lock),
             "anyloop: Condition::wait was given the guard of another lock"
         );
         ConditionWait {
@@ -206,7 +222,7 @@ impl<T> Condition<T> {
     pub fn notify(&self, n: usize) -> usize {
         let mut woken = 0;
         while woken < n {
-            let next = self.waiters.borrow_mut().notify_first(());
+            let next = self.inner.waiters.borrow_mut().notify_first(());
             match next {
                 Ok(w) => {
                     woken += 1;
@@ -232,28 +248,40 @@ impl<T> Condition<T> {
         self.notify(usize::MAX)
     }
 
-    /// The value, through exclusive access (no locking needed).
+    /// The value, through exclusive access (no locking needed): `None`
+    /// while other clones of the condition exist.
     ///
     /// # Examples
     ///
     /// ```
     /// let mut cond = anyloop_core::sync::Condition::new(1);
-    /// *cond.get_mut() = 2;
-    /// assert_eq!(cond.into_inner(), 2);
+    /// *cond.get_mut().unwrap() = 2;
+    /// assert_eq!(cond.into_inner().ok(), Some(2));
     /// ```
-    pub fn get_mut(&mut self) -> &mut T {
-        self.lock.get_mut()
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        Rc::get_mut(&mut self.inner).and_then(|i| i.lock.get_mut())
     }
 
-    /// Consumes the condition, returning the value.
+    /// Consumes the condition, returning the value; gives the condition
+    /// back while other clones of it exist.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` if the condition is shared with other clones.
     ///
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::sync::Condition::new(5).into_inner(), 5);
+    /// assert_eq!(anyloop_core::sync::Condition::new(5).into_inner().ok(), Some(5));
     /// ```
-    pub fn into_inner(self) -> T {
-        self.lock.into_inner()
+    pub fn into_inner(self) -> Result<T, Self> {
+        match Rc::try_unwrap(self.inner) {
+            Ok(inner) => match inner.lock.into_inner() {
+                Ok(v) => Ok(v),
+                Err(_) => unreachable!("the condition owns its lock alone"),
+            },
+            Err(inner) => Err(Condition { inner }),
+        }
     }
 }
 
@@ -267,8 +295,8 @@ impl<T: Default> Default for Condition<T> {
 impl<T: fmt::Debug> fmt::Debug for Condition<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition")
-            .field("lock", &self.lock)
-            .field("waiters", &self.waiters.borrow().waiting())
+            .field("lock", &self.inner.lock)
+            .field("waiters", &self.inner.waiters.borrow().waiting())
             .finish()
     }
 }
@@ -314,16 +342,16 @@ impl<'a, T> Future for ConditionWait<'a, T> {
         loop {
             match &mut self.state {
                 WaitState::Start(guard) => {
-                    let key = cond.waiters.borrow_mut().push(cx.waker());
+                    let key = cond.inner.waiters.borrow_mut().push(cx.waker());
                     // Queue first, then release: nobody can notify in between.
                     drop(guard.take());
                     self.state = WaitState::Waiting(key);
                     return Poll::Pending;
                 }
                 WaitState::Waiting(key) => {
-                    let notified = cond.waiters.borrow_mut().poll(*key, cx.waker());
+                    let notified = cond.inner.waiters.borrow_mut().poll(*key, cx.waker());
                     match notified {
-                        Some(()) => self.state = WaitState::Relocking(cond.lock.lock()),
+                        Some(()) => self.state = WaitState::Relocking(cond.inner.lock.lock()),
                         None => return Poll::Pending,
                     }
                 }
@@ -344,7 +372,7 @@ impl<T> Drop for ConditionWait<'_, T> {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.state, WaitState::Done) {
             WaitState::Waiting(key) => {
-                let notified = self.cond.waiters.borrow_mut().remove(key);
+                let notified = self.cond.inner.waiters.borrow_mut().remove(key);
                 if notified.is_some() {
                     // Do not swallow a notification meant for a waiter.
                     self.cond.notify(1);

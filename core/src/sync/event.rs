@@ -2,6 +2,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::waiters::WaitList;
@@ -38,8 +39,21 @@ const NIL: usize = usize::MAX;
 /// ```
 #[doc(alias = "asyncio.Event")]
 pub struct Event {
+    inner: Rc<EventInner>,
+}
+
+struct EventInner {
     set: Cell<bool>,
     waiters: RefCell<WaitList<()>>,
+}
+
+impl Clone for Event {
+    /// Another handle on the same event (cheap: a reference count).
+    fn clone(&self) -> Self {
+        Event {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl Event {
@@ -51,10 +65,12 @@ impl Event {
     /// let e = anyloop_core::sync::Event::new();
     /// assert!(!e.is_set());
     /// ```
-    pub const fn new() -> Self {
+    pub fn new() -> Self {
         Event {
-            set: Cell::new(false),
-            waiters: RefCell::new(WaitList::new()),
+            inner: Rc::new(EventInner {
+                set: Cell::new(false),
+                waiters: RefCell::new(WaitList::new()),
+            }),
         }
     }
 
@@ -70,11 +86,11 @@ impl Event {
     /// # });
     /// ```
     pub fn set(&self) {
-        if self.set.replace(true) {
+        if self.inner.set.replace(true) {
             return;
         }
         loop {
-            let next = self.waiters.borrow_mut().notify_first(());
+            let next = self.inner.waiters.borrow_mut().notify_first(());
             match next {
                 Ok(Some(w)) => w.wake(),
                 Ok(None) => {}
@@ -95,7 +111,7 @@ impl Event {
     /// assert!(!e.is_set());
     /// ```
     pub fn clear(&self) {
-        self.set.set(false);
+        self.inner.set.set(false);
     }
 
     /// Whether the event is set.
@@ -108,7 +124,7 @@ impl Event {
     /// assert!(e.is_set());
     /// ```
     pub fn is_set(&self) -> bool {
-        self.set.get()
+        self.inner.set.get()
     }
 
     /// Waits until the event is set; returns at once if it is.
@@ -151,8 +167,8 @@ impl Default for Event {
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
-            .field("set", &self.set.get())
-            .field("waiters", &self.waiters.borrow().waiting())
+            .field("set", &self.inner.set.get())
+            .field("waiters", &self.inner.waiters.borrow().waiting())
             .finish()
     }
 }
@@ -181,13 +197,13 @@ impl Future for EventWait<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let event = self.event;
         if self.key == NIL {
-            if event.set.get() {
+            if event.inner.set.get() {
                 return Poll::Ready(());
             }
-            self.key = event.waiters.borrow_mut().push(cx.waker());
+            self.key = event.inner.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
-        let woken = event.waiters.borrow_mut().poll(self.key, cx.waker());
+        let woken = event.inner.waiters.borrow_mut().poll(self.key, cx.waker());
         match woken {
             Some(()) => {
                 self.key = NIL;
@@ -201,7 +217,7 @@ impl Future for EventWait<'_> {
 impl Drop for EventWait<'_> {
     fn drop(&mut self) {
         if self.key != NIL {
-            self.event.waiters.borrow_mut().remove(self.key);
+            self.event.inner.waiters.borrow_mut().remove(self.key);
         }
     }
 }

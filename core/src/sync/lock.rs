@@ -3,6 +3,7 @@ use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::waiters::WaitList;
@@ -47,9 +48,22 @@ const NIL: usize = usize::MAX;
 /// ```
 #[doc(alias = "asyncio.Lock")]
 pub struct Lock<T = ()> {
+    inner: Rc<LockInner<T>>,
+}
+
+struct LockInner<T> {
     locked: Cell<bool>,
     waiters: RefCell<WaitList<()>>,
     value: RefCell<T>,
+}
+
+impl<T> Clone for Lock<T> {
+    /// Another handle on the same lock (cheap: a reference count).
+    fn clone(&self) -> Self {
+        Lock {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl<T> Lock<T> {
@@ -63,11 +77,13 @@ impl<T> Lock<T> {
     /// let counter = Lock::new(0_u32);
     /// # let _ = (plain, counter);
     /// ```
-    pub const fn new(value: T) -> Self {
+    pub fn new(value: T) -> Self {
         Lock {
-            locked: Cell::new(false),
-            waiters: RefCell::new(WaitList::new()),
-            value: RefCell::new(value),
+            inner: Rc::new(LockInner {
+                locked: Cell::new(false),
+                waiters: RefCell::new(WaitList::new()),
+                value: RefCell::new(value),
+            }),
         }
     }
 
@@ -110,11 +126,11 @@ impl<T> Lock<T> {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
-        if self.locked.get() {
+        if self.inner.locked.get() {
             None
         } else {
             // Unlocked implies no waiters: a release hands the lock on.
-            self.locked.set(true);
+            self.inner.locked.set(true);
             Some(self.guard())
         }
     }
@@ -135,38 +151,53 @@ impl<T> Lock<T> {
     /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
-        self.locked.get()
+        self.inner.locked.get()
     }
 
-    /// The guarded value, through exclusive access (no locking needed).
+    /// The guarded value, through exclusive access (no locking needed):
+    /// `None` while other clones of the lock exist.
     ///
     /// # Examples
     ///
     /// ```
     /// let mut lock = anyloop_core::sync::Lock::new(1);
-    /// *lock.get_mut() += 1;
-    /// assert_eq!(lock.into_inner(), 2);
+    /// *lock.get_mut().unwrap() += 1;
+    /// let other = lock.clone();
+    /// assert!(lock.get_mut().is_none()); // shared
+    /// drop(other);
+    /// assert_eq!(lock.into_inner().ok(), Some(2));
     /// ```
-    pub fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        Rc::get_mut(&mut self.inner).map(|i| i.value.get_mut())
     }
 
-    /// Consumes the lock, returning the guarded value.
+    /// Consumes the lock, returning the guarded value; gives the lock back
+    /// while other clones of it exist.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` if the lock is shared with other clones.
     ///
     /// # Examples
     ///
     /// ```
     /// let lock = anyloop_core::sync::Lock::new("v");
-    /// assert_eq!(lock.into_inner(), "v");
+    /// let other = lock.clone();
+    /// let lock = lock.into_inner().unwrap_err(); // still shared
+    /// drop(other);
+    /// assert_eq!(lock.into_inner().ok(), Some("v"));
     /// ```
-    pub fn into_inner(self) -> T {
-        self.value.into_inner()
+    pub fn into_inner(self) -> Result<T, Self> {
+        match Rc::try_unwrap(self.inner) {
+            Ok(inner) => Ok(inner.value.into_inner()),
+            Err(inner) => Err(Lock { inner }),
+        }
     }
 
     #[inline]
     fn guard(&self) -> LockGuard<'_, T> {
         LockGuard {
-            value: self.value.borrow_mut(),
+            value: self.inner.value.borrow_mut(),
             lock: self,
         }
     }
@@ -174,8 +205,8 @@ impl<T> Lock<T> {
     /// Releases the lock: hands it to the oldest waiter, or unlocks.
     #[inline]
     fn unlock(&self) {
-        if self.waiters.borrow().waiting() == 0 {
-            self.locked.set(false);
+        if self.inner.waiters.borrow().waiting() == 0 {
+            self.inner.locked.set(false);
         } else {
             self.hand_off();
         }
@@ -183,14 +214,14 @@ impl<T> Lock<T> {
 
     #[inline(never)]
     fn hand_off(&self) {
-        let next = self.waiters.borrow_mut().notify_first(());
+        let next = self.inner.waiters.borrow_mut().notify_first(());
         match next {
             Ok(waker) => {
                 if let Some(w) = waker {
                     w.wake();
                 }
             }
-            Err(()) => self.locked.set(false),
+            Err(()) => self.inner.locked.set(false),
         }
     }
 
@@ -209,11 +240,11 @@ impl<T: Default> Default for Lock<T> {
 impl<T: fmt::Debug> fmt::Debug for Lock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Lock");
-        match self.value.try_borrow() {
-            Ok(v) if !self.locked.get() => d.field("value", &*v),
+        match self.inner.value.try_borrow() {
+            Ok(v) if !self.inner.locked.get() => d.field("value", &*v),
             _ => d.field("value", &format_args!("<locked>")),
         };
-        d.field("waiters", &self.waiters.borrow().waiting())
+        d.field("waiters", &self.inner.waiters.borrow().waiting())
             .finish()
     }
 }
@@ -313,10 +344,10 @@ impl<'a, T> LockFuture<'a, T> {
     fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
         let lock = self.lock;
         if self.key == NIL {
-            self.key = lock.waiters.borrow_mut().push(cx.waker());
+            self.key = lock.inner.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
-        let served = lock.waiters.borrow_mut().poll(self.key, cx.waker());
+        let served = lock.inner.waiters.borrow_mut().poll(self.key, cx.waker());
         match served {
             Some(()) => {
                 self.key = NIL;
@@ -330,7 +361,7 @@ impl<'a, T> LockFuture<'a, T> {
 impl<T> LockFuture<'_, T> {
     #[inline(never)]
     fn leave_queue(&mut self) {
-        let served = self.lock.waiters.borrow_mut().remove(self.key);
+        let served = self.lock.inner.waiters.borrow_mut().remove(self.key);
         if served.is_some() {
             // The lock was handed to us: pass it on.
             self.lock.unlock();

@@ -1,8 +1,9 @@
 //! Synchronization primitives for tasks: asyncio's "Synchronization
 //! Primitives" chapter.
 //!
-//! All of them are single-loop (they are `!Sync`, share them between tasks
-//! with an `Rc`), fair (waiters are served in FIFO order: a released lock
+//! All of them are cheap-`Clone` handles, like the queues: clones share
+//! one primitive (a reference count), so tasks share a lock or an event
+//! without `Rc` boilerplate. They are single-loop, fair (waiters are served in FIFO order: a released lock
 //! or permit goes straight to the oldest waiter, so later arrivals cannot
 //! barge in) and cancel-safe (a waiter whose future is dropped never takes
 //! the lock or permit and never swallows a wake-up meant for another
@@ -35,19 +36,32 @@
 //!
 //! # Threads
 //!
-//! The primitives are `Send` (when the guarded value is), so a loop can be
-//! handed one before it starts, but never `Sync`: they are shared between
-//! the tasks of one loop, not between threads.
+//! The primitives belong to one loop: they are neither `Send` nor `Sync`
+//! (a clone is a reference count shared with the loop's tasks, like the
+//! queues). Create them inside the loop, or share between threads with
+//! [`Handle`](crate::Handle) and channels instead. (Design decision: cheap
+//! `Clone` was chosen over `Send`, which they were before they became
+//! clonable; a `Send` + `Clone` primitive would need atomics on every
+//! operation.)
 //!
 //! ```compile_fail
 //! fn assert_sync<T: Sync>() {}
 //! assert_sync::<anyloop_core::sync::Lock<u32>>();
 //! ```
 //!
-//! ```
+//! ```compile_fail
 //! fn assert_send<T: Send>() {}
-//! assert_send::<anyloop_core::sync::Lock<u32>>();
 //! assert_send::<anyloop_core::sync::Semaphore>();
+//! ```
+//!
+//! ```
+//! fn assert_clone<T: Clone>() {}
+//! assert_clone::<anyloop_core::sync::Lock<u32>>();
+//! assert_clone::<anyloop_core::sync::Event>();
+//! assert_clone::<anyloop_core::sync::Condition>();
+//! assert_clone::<anyloop_core::sync::Semaphore>();
+//! assert_clone::<anyloop_core::sync::BoundedSemaphore>();
+//! assert_clone::<anyloop_core::sync::Barrier>();
 //! ```
 //!
 //! # Examples

@@ -2,6 +2,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::waiters::WaitList;
@@ -48,10 +49,23 @@ const NIL: usize = usize::MAX;
 /// ```
 #[doc(alias = "asyncio.Semaphore")]
 pub struct Semaphore {
+    inner: Rc<SemaphoreInner>,
+}
+
+struct SemaphoreInner {
     permits: Cell<usize>,
     waiters: RefCell<WaitList<()>>,
     /// Releases beyond this are refused (`usize::MAX`: unbounded).
     bound: usize,
+}
+
+impl Clone for Semaphore {
+    /// Another handle on the same semaphore (cheap: a reference count).
+    fn clone(&self) -> Self {
+        Semaphore {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 impl Semaphore {
@@ -63,15 +77,17 @@ impl Semaphore {
     /// let sem = anyloop_core::sync::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
-    pub const fn new(permits: usize) -> Self {
+    pub fn new(permits: usize) -> Self {
         Semaphore::with_bound(permits, usize::MAX)
     }
 
-    const fn with_bound(permits: usize, bound: usize) -> Self {
+    fn with_bound(permits: usize, bound: usize) -> Self {
         Semaphore {
-            permits: Cell::new(permits),
-            waiters: RefCell::new(WaitList::new()),
-            bound,
+            inner: Rc::new(SemaphoreInner {
+                permits: Cell::new(permits),
+                waiters: RefCell::new(WaitList::new()),
+                bound,
+            }),
         }
     }
 
@@ -113,12 +129,12 @@ impl Semaphore {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        let n = self.permits.get();
+        let n = self.inner.permits.get();
         if n == 0 {
             None
         } else {
             // Free permits imply no waiters: a release hands permits on.
-            self.permits.set(n - 1);
+            self.inner.permits.set(n - 1);
             Some(SemaphorePermit { sem: self })
         }
     }
@@ -148,7 +164,7 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn available_permits(&self) -> usize {
-        self.permits.get()
+        self.inner.permits.get()
     }
 
     /// Whether [`acquire`](Self::acquire) would wait: asyncio's `locked()`.
@@ -161,19 +177,19 @@ impl Semaphore {
     /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
-        self.permits.get() == 0
+        self.inner.permits.get() == 0
     }
 
     /// Gives a permit to the oldest waiter, or back to the count (capped
     /// at the bound). Returns false if the count was at its bound.
     #[inline]
     fn add_permit(&self) -> bool {
-        let n = self.permits.get();
-        if n >= self.bound {
+        let n = self.inner.permits.get();
+        if n >= self.inner.bound {
             return false;
         }
-        if n == 0 && self.waiters.borrow().waiting() > 0 {
-            let next = self.waiters.borrow_mut().notify_first(());
+        if n == 0 && self.inner.waiters.borrow().waiting() > 0 {
+            let next = self.inner.waiters.borrow_mut().notify_first(());
             if let Ok(waker) = next {
                 if let Some(w) = waker {
                     w.wake();
@@ -181,7 +197,7 @@ impl Semaphore {
                 return true;
             }
         }
-        self.permits.set(n + 1);
+        self.inner.permits.set(n + 1);
         true
     }
 }
@@ -189,8 +205,8 @@ impl Semaphore {
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Semaphore")
-            .field("permits", &self.permits.get())
-            .field("waiters", &self.waiters.borrow().waiting())
+            .field("permits", &self.inner.permits.get())
+            .field("waiters", &self.inner.waiters.borrow().waiting())
             .finish()
     }
 }
@@ -282,10 +298,10 @@ impl<'a> SemaphoreAcquire<'a> {
     fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let sem = self.sem;
         if self.key == NIL {
-            self.key = sem.waiters.borrow_mut().push(cx.waker());
+            self.key = sem.inner.waiters.borrow_mut().push(cx.waker());
             return Poll::Pending;
         }
-        let served = sem.waiters.borrow_mut().poll(self.key, cx.waker());
+        let served = sem.inner.waiters.borrow_mut().poll(self.key, cx.waker());
         match served {
             Some(()) => {
                 self.key = NIL;
@@ -299,7 +315,7 @@ impl<'a> SemaphoreAcquire<'a> {
 impl SemaphoreAcquire<'_> {
     #[inline(never)]
     fn leave_queue(&mut self) {
-        let served = self.sem.waiters.borrow_mut().remove(self.key);
+        let served = self.sem.inner.waiters.borrow_mut().remove(self.key);
         if served.is_some() {
             // A permit was handed to us: pass it on.
             self.sem.add_permit();
@@ -340,6 +356,7 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 /// # });
 /// ```
 #[doc(alias = "asyncio.BoundedSemaphore")]
+#[derive(Clone)]
 pub struct BoundedSemaphore {
     sem: Semaphore,
 }
@@ -353,7 +370,7 @@ impl BoundedSemaphore {
     /// let sem = anyloop_core::sync::BoundedSemaphore::new(2);
     /// assert_eq!(sem.bound(), 2);
     /// ```
-    pub const fn new(permits: usize) -> Self {
+    pub fn new(permits: usize) -> Self {
         BoundedSemaphore {
             sem: Semaphore::with_bound(permits, permits),
         }
@@ -430,7 +447,7 @@ impl BoundedSemaphore {
     /// assert_eq!(anyloop_core::sync::BoundedSemaphore::new(3).bound(), 3);
     /// ```
     pub fn bound(&self) -> usize {
-        self.sem.bound
+        self.sem.inner.bound
     }
 
     /// See [`Semaphore::is_locked`].
@@ -449,9 +466,9 @@ impl BoundedSemaphore {
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BoundedSemaphore")
-            .field("permits", &self.sem.permits.get())
-            .field("bound", &self.sem.bound)
-            .field("waiters", &self.sem.waiters.borrow().waiting())
+            .field("permits", &self.sem.inner.permits.get())
+            .field("bound", &self.sem.inner.bound)
+            .field("waiters", &self.sem.inner.waiters.borrow().waiting())
             .finish()
     }
 }

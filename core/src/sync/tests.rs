@@ -82,7 +82,7 @@ fn lock_dropped_waiter_passes_the_lock_on() {
     drop(g);
     drop(c);
     assert!(!lock.is_locked());
-    assert_eq!(lock.into_inner(), 1);
+    assert_eq!(lock.into_inner().ok(), Some(1));
 }
 
 #[test]

@@ -8,6 +8,65 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::ready::ReadySet;
+use crate::task::{dropping_cancels_awaited, set_cancel_awaited};
+
+/// Guards of the `gather!` macros: futures declared after a `DropScope`
+/// and before its [`Armed`] guard are dropped (when the gather is dropped
+/// unfinished) so that awaited [`Task`](crate::Task) handles among them
+/// cancel their tasks. Public for the macros only.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct DropScope {
+    prev: std::cell::Cell<Option<bool>>,
+}
+
+impl DropScope {
+    #[doc(hidden)]
+    pub fn new() -> Self {
+        DropScope::default()
+    }
+
+    /// The guard to declare after the futures.
+    #[doc(hidden)]
+    pub fn arm(&self) -> Armed<'_> {
+        Armed {
+            scope: self,
+            on: true,
+        }
+    }
+}
+
+impl Drop for DropScope {
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev.get() {
+            set_cancel_awaited(prev);
+        }
+    }
+}
+
+/// See [`DropScope`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Armed<'a> {
+    scope: &'a DropScope,
+    on: bool,
+}
+
+impl Armed<'_> {
+    /// The gather finished: its leftovers are not cancelled.
+    #[doc(hidden)]
+    pub fn disarm(&mut self) {
+        self.on = false;
+    }
+}
+
+impl Drop for Armed<'_> {
+    fn drop(&mut self) {
+        if self.on {
+            self.scope.prev.set(Some(set_cancel_awaited(true)));
+        }
+    }
+}
 
 pin_project! {
     /// One future of a `gather`, then its output. Public for the macros only.
@@ -92,19 +151,18 @@ impl<T, E> TryOutput for Result<T, E> {
 /// Each argument is anything `IntoFuture`: an `async` block, a call of an
 /// `async fn`, a [`Task`](crate::Task). The futures run inside the calling
 /// task (no task is spawned, so they may borrow locals); pass
-/// [`spawn`](crate::spawn)ed tasks to run them as separate tasks, which
-/// then keep running if the gather is cancelled. A future's output that is
+/// [`spawn`](crate::spawn)ed tasks to run them as separate tasks. A future's output that is
 /// an error does not stop the others: every future runs to completion
 /// (asyncio's `return_exceptions=True`; see [`try_gather!`](crate::try_gather!)
 /// to stop at the first error).
 ///
 /// # Cancellation
 ///
-/// Dropping the gather (e.g. when the awaiting task is cancelled) drops
-/// the futures it still runs, which cancels them, as cancelling asyncio's
-/// `gather()` cancels its awaitables. [`Task`](crate::Task)s among them are
-/// detached instead (dropping a `Task` handle never cancels in anyloop);
-/// use a [`TaskGroup`](crate::TaskGroup) to cancel spawned tasks together.
+/// Dropping the gather unfinished (e.g. when the awaiting task is
+/// cancelled) drops the futures it still runs, which cancels them, and
+/// cancels the unfinished [`Task`](crate::Task)s it awaits (also those
+/// awaited inside its futures), as cancelling asyncio's `gather()` cancels
+/// its children. (A `Task` handle dropped anywhere else detaches.)
 ///
 /// # Examples
 ///
@@ -138,7 +196,8 @@ macro_rules! gather {
 /// On the first error the other futures are dropped when the returned
 /// future is, which cancels plain futures and detaches [`Task`](crate::Task)s:
 /// spawned tasks keep running, as in asyncio (where the others are not
-/// cancelled when `gather` raises).
+/// cancelled when `gather` raises). Dropped before it finished, it cancels
+/// like [`gather!`](crate::gather!).
 ///
 /// # Examples
 ///
@@ -172,12 +231,14 @@ macro_rules! __gather_impl {
     };
     (@gather [$(($name:ident $e:expr))*]) => {
         async {
+            let scope = $crate::tasks::__private::DropScope::new();
             $(
                 let mut $name = ::core::pin::pin!($crate::tasks::__private::MaybeDone::new(
                     ::core::future::IntoFuture::into_future($e),
                 ));
             )*
-            ::core::future::poll_fn(|cx| {
+            let mut armed = scope.arm();
+            let out = ::core::future::poll_fn(|cx| {
                 let mut all = true;
                 $( all &= $name.as_mut().poll_step(cx); )*
                 if all {
@@ -186,17 +247,21 @@ macro_rules! __gather_impl {
                     ::core::task::Poll::Pending
                 }
             })
-            .await
+            .await;
+            armed.disarm();
+            out
         }
     };
     (@try [$(($name:ident $e:expr))*]) => {
         async {
+            let scope = $crate::tasks::__private::DropScope::new();
             $(
                 let mut $name = ::core::pin::pin!($crate::tasks::__private::MaybeDone::new(
                     ::core::future::IntoFuture::into_future($e),
                 ));
             )*
-            ::core::future::poll_fn(|cx| {
+            let mut armed = scope.arm();
+            let out = ::core::future::poll_fn(|cx| {
                 use $crate::tasks::__private::TryOutput as _;
                 let mut all = true;
                 $(
@@ -221,7 +286,9 @@ macro_rules! __gather_impl {
                     ::core::task::Poll::Pending
                 }
             })
-            .await
+            .await;
+            armed.disarm();
+            out
         }
     };
 }
@@ -237,11 +304,22 @@ macro_rules! __gather_impl {
 ///
 /// # Cancellation
 ///
-/// Dropping the gather (e.g. when the awaiting task is cancelled) drops
-/// the futures it still runs, which cancels them, as cancelling asyncio's
-/// `gather()` cancels its awaitables. [`Task`](crate::Task)s among them are
-/// detached instead (dropping a `Task` handle never cancels in anyloop);
-/// use a [`TaskGroup`](crate::TaskGroup) to cancel spawned tasks together.
+/// Dropping the gather unfinished (e.g. when the awaiting task is
+/// cancelled) drops the futures it still runs, which cancels them, and
+/// cancels the unfinished [`Task`](crate::Task)s it awaits, as cancelling
+/// asyncio's `gather()` cancels its children.
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// use std::time::Duration;
+/// let child = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(3600)));
+/// let probe = child.task_ref();
+/// let g = anyloop_core::timeout(Duration::from_millis(5), anyloop_core::gather([child]));
+/// assert!(g.await.is_err()); // the gather was dropped unfinished...
+/// anyloop_core::yield_now().await;
+/// assert!(probe.is_cancelled()); // ...and cancelled its child
+/// # });
+/// ```
 ///
 /// # Examples
 ///
@@ -277,6 +355,7 @@ where
         set: ReadySet::new(futs.len()),
         left: futs.len(),
         futs,
+        finished: false,
     }
 }
 
@@ -297,6 +376,19 @@ pub struct Gather<F: Future> {
     set: ReadySet,
     /// Futures without an output yet.
     left: usize,
+    /// Returned its output (`try_gather`: its first error).
+    finished: bool,
+}
+
+impl<F: Future> Drop for Gather<F> {
+    fn drop(&mut self) {
+        if self.left > 0 && !self.finished {
+            // Cancelled unfinished: awaited tasks among the futures are
+            // cancelled with them (asyncio cancels a gather's children).
+            let futs = std::mem::take(&mut self.futs);
+            dropping_cancels_awaited(|| drop(futs));
+        }
+    }
 }
 
 impl<F: Future> Gather<F> {
@@ -355,7 +447,8 @@ impl<F: Future> fmt::Debug for Gather<F> {
 ///
 /// On the first error the remaining futures are dropped with the returned
 /// future: plain futures are cancelled, [`Task`](crate::Task)s detached
-/// (they keep running, as in asyncio).
+/// (they keep running, as in asyncio). Dropped before it finished, it
+/// cancels like [`gather`](gather()).
 ///
 /// # Examples
 ///
@@ -408,6 +501,9 @@ where
         let inner = &mut self.inner;
         if let Some(i) = inner.poll_woken(cx, |o| o.is_err()) {
             if let Err(e) = Pin::new(&mut inner.futs[i]).take() {
+                // The others keep running (asyncio's gather does not
+                // cancel them when it raises).
+                inner.finished = true;
                 return Poll::Ready(Err(e));
             }
         }

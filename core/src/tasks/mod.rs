@@ -17,7 +17,10 @@
 //! | `try: await aw` / `except CancelledError:` | [`catch_cancel`]`(aw).await` → `Err(`[`Cancelled`]`)` (see [below](#cancellation-two-styles)) |
 //! | `raise` (re-raise the `CancelledError`) | [`Cancelled::propagate`] |
 //! | `asyncio.CancelledError` | [`Cancelled`] (caught in the body), [`TaskError::is_cancelled`](crate::TaskError::is_cancelled) (from the `Task`) |
-//! | `Task.done()`, `Task.result()`, `Task.exception()` | [`Task::is_finished`](crate::Task::is_finished), `task.await` → `Ok(value)` / `Err(TaskError)` |
+//! | `Task.done()`, `Task.cancelled()` | [`Task::is_finished`](crate::Task::is_finished), [`Task::is_cancelled`](crate::Task::is_cancelled) |
+//! | `Task.result()`, `Task.exception()`, `InvalidStateError` | [`Task::outcome`](crate::Task::outcome) → `&Result<T, TaskError>`, [`Task::exception`](crate::Task::exception); [`InvalidState`](crate::InvalidState) while pending (the handle is not consumed); `task.await` → `Ok(value)` / `Err(TaskError)` |
+//! | `await t` from several coroutines, or twice | [`Task::shared`](crate::Task::shared) → [`SharedTask`] (cheap `Clone`, `T: Clone`) |
+//! | `Task.add_done_callback(cb)`, `remove_done_callback(cb)` | [`Task::add_done_callback`](crate::Task::add_done_callback) → [`DoneCallback`](crate::DoneCallback), [`Task::remove_done_callback`](crate::Task::remove_done_callback) (also on [`TaskRef`](crate::TaskRef) and [`Promise`](crate::future::Promise::add_done_callback)) |
 //! | `Task.get_name()`, `Task.get_coro()`, task id | [`Task::name`](crate::Task::name), —, [`Task::id`](crate::Task::id) |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`](crate::current_task), [`all_tasks`](crate::all_tasks) ([`TaskRef`](crate::TaskRef): id, name, [`state`](crate::TaskRef::state), cancel) |
 //! | `await asyncio.sleep(0)`, `asyncio.sleep(s)` | [`yield_now`](crate::yield_now), [`sleep`](crate::sleep)`(Duration)`, [`sleep_until`](crate::sleep_until) |
@@ -25,8 +28,9 @@
 //! | `await asyncio.gather(*aws)` | [`gather`](gather())`(iter).await` → `Vec` (results in argument order) |
 //! | `gather(..., return_exceptions=True)` | [`gather`](gather()) / [`gather!`](crate::gather!) (every output, errors included) |
 //! | `gather(..., return_exceptions=False)` | [`try_gather`](try_gather())`(iter)`, [`try_gather!`](crate::try_gather!): first `Err` |
-//! | cancelling `gather()` cancels its awaitables | dropping a gather drops (cancels) its futures; `Task` handles are detached (use a [`TaskGroup`]) |
-//! | `await asyncio.wait_for(aw, t)` | [`timeout`](crate::timeout)`(dur, fut)` → `Result<T, Elapsed>` |
+//! | cancelling `gather()` cancels its awaitables | cancelling (dropping) an unfinished gather drops its futures and cancels the [`Task`](crate::Task)s it awaits |
+//! | `await asyncio.wait_for(task, t)` | [`wait_for`]`(task, dur)`: cancels the task on expiry and returns `Err(Elapsed)` after it finished |
+//! | `await asyncio.wait_for(coro, t)` | [`timeout`](crate::timeout)`(dur, fut)` → `Result<T, Elapsed>` (drops `fut` on expiry) |
 //! | `async with asyncio.timeout(t) as cm:` | [`timeout`](crate::timeout)`(dur, fut)`, or [`TimeoutScope::after`](crate::time::TimeoutScope::after)`(dur).run(fut)` |
 //! | `asyncio.timeout_at(when)` | [`timeout_at`](crate::timeout_at), [`TimeoutScope::new`](crate::time::TimeoutScope::new)`(Some(when))` |
 //! | `cm.when()`, `cm.reschedule(t)`, `cm.expired()` | [`TimeoutScope::when`](crate::time::TimeoutScope::when), [`reschedule`](crate::time::TimeoutScope::reschedule), [`expired`](crate::time::TimeoutScope::expired) |
@@ -122,6 +126,50 @@
 //! # });
 //! ```
 //!
+//! # Differences from asyncio
+//!
+//! What stays different, on purpose:
+//!
+//! - **Dropping a `Task` handle detaches the task** (it keeps running);
+//!   in asyncio an unreferenced task may be garbage-collected. Cancel
+//!   explicitly with [`Task::cancel`](crate::Task::cancel).
+//! - **Cancelling a task that awaits a `Task` handle does not cancel the
+//!   awaited task** (the handle is dropped, which detaches it); asyncio's
+//!   `await task` forwards the cancellation. [`gather`](gather()),
+//!   [`gather!`](crate::gather!), [`try_gather`](try_gather()) and
+//!   [`wait_for`] do forward it to the tasks they await, as asyncio's do;
+//!   for anything else use a [`TaskGroup`] (dropping it cancels its
+//!   children) or [`catch_cancel`] and cancel by hand.
+//! - [`wait`]: as asyncio's, it never cancels anything (on timeout either);
+//!   it takes `Task` handles (asyncio 3.11+ refuses coroutines too) and
+//!   returns `(done, pending)` as `Vec`s in input order instead of sets.
+//!   Dropping the `Wait` future detaches the tasks.
+//! - [`as_completed`]: yields outputs in completion order from
+//!   `next().await` (asyncio 3.13 also yields the original tasks when
+//!   iterated asynchronously); plain futures run inside the calling task,
+//!   so they progress only while it awaits `next`; its timeout ends the
+//!   iteration with [`Elapsed`](crate::Elapsed) (asyncio raises
+//!   `TimeoutError` from the iterator) and, like asyncio's, cancels
+//!   nothing: dropping the iterator drops plain futures (cancelling them)
+//!   and detaches tasks.
+//! - [`shield`]: takes a future and runs it as a new task, whose handle
+//!   is the shield; passing a `Task` wraps it in a second task (any `Task`
+//!   is already shielded, since dropping its handle does not cancel it).
+//!   As in asyncio, cancelling the awaiter leaves the work running, and
+//!   cancelling the inner work itself (from inside, or through its handle)
+//!   makes the shield end cancelled.
+//! - [`wait_for`] waits for the task's cleanup after a timeout (asyncio
+//!   3.12); cancelling the awaiter of a `wait_for` cancels the task
+//!   without waiting for its cleanup (asyncio waits).
+//! - A [`catch_cancel`] point catches requests only while it is pending;
+//!   an `await` outside one ends the task (Rust's cancellation), where
+//!   asyncio would raise `CancelledError` at any `await` and let any
+//!   enclosing `try` see it.
+//! - A [`TaskGroup`] child's handle gives [`TaskError::is_failed`](crate::TaskError::is_failed)
+//!   for a child that returned an error; the error itself is in the
+//!   group's [`GroupError`] (asyncio shares one exception object between
+//!   the task and the `ExceptionGroup`; a Rust error has one owner).
+//!
 //! # Examples
 //!
 //! asyncio's `gather` example, with the same output order:
@@ -162,8 +210,10 @@ mod graph;
 mod group;
 pub(crate) mod local;
 mod ready;
+mod shared;
 mod shield;
 mod wait;
+mod wait_for;
 
 pub use callbacks::{call_at, call_later, call_soon, TimerHandle};
 pub use cancel::{catch_cancel, Cancelled, CatchCancel};
@@ -171,14 +221,16 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use graph::{capture_call_graph, print_call_graph, CallGraph};
 pub use group::{ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, TaskGroup};
 pub use local::LocalKey;
+pub use shared::SharedTask;
 pub use shield::shield;
 pub use wait::{
     as_completed, wait, AsCompleted, AsCompletedTimeout, Next, NextTimeout, ReturnWhen, Wait,
 };
+pub use wait_for::{wait_for, WaitFor};
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::gather::{MaybeDone, TryOutput};
+    pub use super::gather::{Armed, DropScope, MaybeDone, TryOutput};
 }
 
 #[cfg(test)]
