@@ -73,8 +73,9 @@ pub fn wait_for<T>(task: Task<T>, limit: Duration) -> WaitFor<T> {
 /// ```
 /// # anyloop_core::doctest_run(async {
 /// let t = anyloop_core::spawn(async { 1 });
+/// anyloop_core::yield_now().await; // the task runs and finishes
 /// let w: anyloop_core::tasks::WaitFor<i32> = anyloop_core::wait_for(t, std::time::Duration::ZERO);
-/// assert_eq!(w.await.unwrap().unwrap(), 1); // done before the check
+/// assert_eq!(w.await.unwrap().unwrap(), 1); // a done task: its result, even at zero
 /// # });
 /// ```
 #[must_use = "futures do nothing unless awaited"]
