@@ -25,6 +25,13 @@ thread_local! {
 
 const UNREGISTERED: usize = usize::MAX;
 
+/// [`Task::phase`]: the handle was never polled while its task ran...
+const FRESH: u8 = 0;
+/// ...was (its task may have an awaiter recorded)...
+const AWAITED: u8 = 1;
+/// ...or its output was taken out of the `FallibleTask`.
+const TAKEN: u8 = 2;
+
 thread_local! {
     /// Set while a cancelled `gather` drops its futures: a [`Task`] handle
     /// dropped then, unfinished and being awaited, cancels its task
@@ -474,6 +481,19 @@ pub(crate) fn with_running_locals<R>(
     Some(f(cell))
 }
 
+/// Dropping a [`Task`] handle that a task awaits: no awaiter any more, and
+/// a cancelled gather dropping it cancels the task (not generic: one copy).
+#[cold]
+#[inline(never)]
+fn release_awaited(meta: &TaskMeta, raw: RawTaskWaker) {
+    if CANCEL_AWAITED.with(Cell::get) {
+        // SAFETY: the caller's `FallibleTask` keeps the allocation alive.
+        let waker = unsafe { raw.borrow() };
+        meta.request_cancel(None, &waker, false);
+    }
+    meta.awaiter.store(0, Ordering::Relaxed);
+}
+
 /// Records the running task (if any, on the same loop as `meta`'s task)
 /// as the one awaiting that task, for `capture_call_graph`.
 fn note_awaiter(meta: &TaskMeta) {
@@ -780,6 +800,18 @@ impl<F> Wrapped<'_, F> {
         err
     }
 
+    /// The future panicked (out of line, like the other ends but the
+    /// common one, so that they cost the poll nothing).
+    #[cold]
+    #[inline(never)]
+    fn panicked(&mut self, payload: Box<dyn Any + Send>) -> TaskError {
+        // Dropping a future that panicked may panic again: contain it.
+        let _ = catch_unwind(AssertUnwindSafe(|| self.fut = None));
+        self.meta.set_state(TaskState::Failed);
+        self.meta.fire_done_callbacks();
+        TaskError::panicked(payload, self.meta)
+    }
+
     /// The future returned a value with a cancel request pending (the
     /// task cancelled itself and returned without awaiting: as in asyncio,
     /// it ends cancelled) or with done callbacks to run.
@@ -885,13 +917,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 meta.set_state(TaskState::Done);
                 Poll::Ready(Ok(v))
             }
-            Err(payload) => {
-                // Dropping a future that panicked may panic again: contain it.
-                let _ = catch_unwind(AssertUnwindSafe(|| this.fut = None));
-                meta.set_state(TaskState::Failed);
-                meta.fire_done_callbacks();
-                Poll::Ready(Err(TaskError::panicked(payload, meta)))
-            }
+            Err(payload) => Poll::Ready(Err(this.panicked(payload))),
         }
     }
 }
@@ -1099,7 +1125,7 @@ where
     }
     Task {
         inner: Some(task.fallible()),
-        taken: false,
+        phase: FRESH,
         done: None,
         raw,
         meta,
@@ -1163,7 +1189,7 @@ where
     runnable.schedule();
     Task {
         inner: Some(task.fallible()),
-        taken: false,
+        phase: FRESH,
         done: None,
         raw,
         meta,
@@ -1225,8 +1251,9 @@ pub struct Task<T> {
     /// kept after the output was taken: it keeps the task allocation (and
     /// `meta`, `raw`) alive as long as the handle.
     inner: Option<async_task::FallibleTask<Result<T, TaskError>, TaskMeta>>,
-    /// The output was taken out of `inner`.
-    taken: bool,
+    /// [`FRESH`], [`AWAITED`] or [`TAKEN`]: one byte, so that releasing
+    /// the handle tests one value for all of them.
+    phase: u8,
     /// The output taken out by [`Task::poll_finished`] (`wait`,
     /// `as_completed`), not yet returned. Boxed so that the common path
     /// (spawn, await) pays one null check for it, not an enum's drop glue.
@@ -1326,7 +1353,7 @@ impl<T> Task<T> {
     #[doc(alias = "done")]
     #[inline]
     pub fn is_finished(&self) -> bool {
-        self.taken || self.inner.as_ref().is_none_or(|t| t.is_finished())
+        self.phase == TAKEN || self.inner.as_ref().is_none_or(|t| t.is_finished())
     }
 
     /// Whether a cancellation was requested and not taken back
@@ -1376,32 +1403,33 @@ impl<T> Task<T> {
     }
 
     /// Detaches the task explicitly (same as dropping the handle).
+    #[inline]
     pub fn detach(self) {
-        // Released here; the handle's `Drop` would only find it empty.
+        // Released here; the handle's `Drop` would only find it empty
+        // (an out-of-line call per detach).
         let mut this = ManuallyDrop::new(self);
         this.release();
         drop(this.done.take());
     }
 
+    /// Detaches the task. Only a handle that was polled while its task ran
+    /// ([`AWAITED`]) has more to do (its task has an awaiter to forget, and
+    /// a cancelled gather dropping it cancels the task): one byte compare
+    /// on the common paths (a handle never polled, or one whose output was
+    /// taken), where the awaiter is already clear.
+    ///
+    /// Called once per handle (by `Drop` or `detach`). The cold call comes
+    /// before the `FallibleTask` is taken out, so that nothing between the
+    /// take and the detach can unwind (no spill for a landing pad).
     #[inline]
     fn release(&mut self) {
+        if self.phase == AWAITED {
+            self.phase = FRESH;
+            release_awaited(self.meta(), self.raw);
+        }
         if let Some(t) = self.inner.take() {
-            if !self.taken && self.meta().awaiter.load(Ordering::Relaxed) != 0 {
-                self.release_awaited();
-            }
             t.detach();
         }
-    }
-
-    /// Dropping a handle that a task awaits: no awaiter any more, and a
-    /// cancelled gather dropping it cancels the task.
-    #[cold]
-    #[inline(never)]
-    fn release_awaited(&self) {
-        if CANCEL_AWAITED.with(Cell::get) {
-            self.cancel();
-        }
-        self.meta().awaiter.store(0, Ordering::Relaxed);
     }
 
     /// Whether the task finished cancelled (asyncio's `cancelled()`).
@@ -1446,7 +1474,7 @@ impl<T> Task<T> {
     /// ```
     #[doc(alias = "result")]
     pub fn outcome(&mut self) -> Result<&Result<T, TaskError>, InvalidState> {
-        if !self.taken {
+        if self.phase != TAKEN {
             if !self.is_finished() {
                 return Err(InvalidState { taken: false });
             }
@@ -1550,12 +1578,13 @@ impl<T> Task<T> {
     /// once it finished, the output then stays in the handle for the next
     /// `.await` (which returns at once). `wait` and `as_completed` use it.
     pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.taken {
+        if self.phase == TAKEN {
             return Poll::Ready(());
         }
         if let Some(t) = &mut self.inner {
             let out = match Pin::new(t).poll(cx) {
                 Poll::Pending => {
+                    self.phase = AWAITED;
                     self.note_awaiter();
                     return Poll::Pending;
                 }
@@ -1565,7 +1594,7 @@ impl<T> Task<T> {
             meta.awaiter.store(0, Ordering::Relaxed);
             // `None`: the loop shut down before the task could finish.
             let res = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
-            self.taken = true;
+            self.phase = TAKEN;
             self.done = Some(Box::new(res));
         }
         Poll::Ready(())
@@ -1578,8 +1607,9 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let out = match &mut this.inner {
-            Some(t) if !this.taken => match Pin::new(t).poll(cx) {
+            Some(t) if this.phase != TAKEN => match Pin::new(t).poll(cx) {
                 Poll::Pending => {
+                    this.phase = AWAITED;
                     this.note_awaiter();
                     return Poll::Pending;
                 }
@@ -1595,7 +1625,7 @@ impl<T> Future for Task<T> {
                 None => panic!("anyloop: a Task was polled after it completed"),
             },
         };
-        this.taken = true;
+        this.phase = TAKEN;
         let meta = this.meta();
         meta.awaiter.store(0, Ordering::Relaxed);
         // `None`: the loop shut down before the task could finish.
