@@ -58,11 +58,11 @@ fn main() {
     }
     let rounds = rounds.unwrap_or(if quick { 3 } else { 9 });
     if cpu {
-        #[cfg(not(target_family = "wasm"))]
+        #[cfg(unix)]
         workloads::set_work_clock(thread_cpu_ns);
-        #[cfg(target_family = "wasm")]
+        #[cfg(not(unix))]
         {
-            eprintln!("runtime bench: --cpu is native only (no thread CPU clock on wasip1)");
+            eprintln!("runtime bench: --cpu is Unix only (no thread CPU clock on wasip1 or here)");
             cpu = false;
         }
     }
@@ -165,7 +165,7 @@ fn wstd_column(name: &str) -> Option<workloads::Measure> {
 }
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), for `--cpu`.
-#[cfg(not(target_family = "wasm"))]
+#[cfg(unix)]
 fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,

@@ -15,8 +15,10 @@
 //! 1024) so no one loses SYNs in the connect burst. Arguments: `--rounds N`
 //! (default 5), `--cpu` (thread CPU time instead of wall time), `--quick` (smaller sizes, 3 rounds), `--peer NAME` (one
 //! peer only, e.g. under strace or callgrind), name filters.
-#![cfg_attr(target_family = "wasm", no_main)]
-#![cfg(not(target_family = "wasm"))]
+//!
+//! Unix only (the listener setup and the thread CPU clock are Unix calls).
+#![cfg_attr(not(unix), no_main)]
+#![cfg(unix)]
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -25,12 +25,12 @@
 //!
 //! # Hosts
 //!
-//! | | native | WASI (p1) | web |
-//! |---|---|---|---|
-//! | `add_reader` / `add_writer` | any pollable fd (`epoll`/`kqueue` + `poll(2)`) | stdio and preopened sockets (`poll_oneoff`) | `Unsupported` |
-//! | `sock_recv` / `sock_sendall` / `sock_accept` | yes | over preopened listeners | `Unsupported` |
-//! | `sock_connect` | yes | `Unsupported` | `Unsupported` |
-//! | `run_in_executor(None, f)` | blocking pool | `Unsupported` (no threads) | `Unsupported` |
+//! | | native (Unix) | Windows | WASI (p1) | web |
+//! |---|---|---|---|---|
+//! | `add_reader` / `add_writer` | any pollable fd (`epoll`/`kqueue` + `poll(2)`) | sockets (`RawSocket`; IOCP/AFD + `WSAPoll`), as asyncio's `SelectorEventLoop` | stdio and preopened sockets (`poll_oneoff`) | `Unsupported` |
+//! | `sock_recv` / `sock_sendall` / `sock_accept` | yes | yes | over preopened listeners | `Unsupported` |
+//! | `sock_connect` | yes | yes | `Unsupported` | `Unsupported` |
+//! | `run_in_executor(None, f)` | blocking pool | blocking pool | `Unsupported` (no threads) | `Unsupported` |
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -1046,8 +1046,15 @@ fn fd_of(s: &impl std::os::fd::AsRawFd) -> RawFd {
     s.as_raw_fd()
 }
 
+/// Windows: the socket handle (asyncio's `SelectorEventLoop` there also
+/// takes sockets only).
+#[cfg(windows)]
+fn fd_of(s: &impl std::os::windows::io::AsRawSocket) -> RawFd {
+    s.as_raw_socket()
+}
+
 /// The browser has no descriptors; [`no_sockets_here`] stops every call first.
-#[cfg(not(any(unix, target_os = "wasi")))]
+#[cfg(not(any(unix, windows, target_os = "wasi")))]
 fn fd_of<T>(_: &T) -> RawFd {
     -1
 }

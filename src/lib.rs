@@ -108,18 +108,18 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(all(not(target_family = "wasm"), any(unix, windows)))]
 use anyloop_native as backend;
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 use anyloop_wasi as backend;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 use anyloop_web as backend;
 #[cfg(not(any(
-    not(target_family = "wasm"),
+    all(not(target_family = "wasm"), any(unix, windows)),
     all(target_arch = "wasm32", any(target_os = "wasi", target_os = "unknown"))
 )))]
 compile_error!(
-    "anyloop: unsupported target (supported: native unix, wasm32-wasip2, wasm32-wasip1, wasm32-unknown-unknown)"
+    "anyloop: unsupported target (supported: native Unix, Windows, wasm32-wasip2, wasm32-wasip1, wasm32-unknown-unknown)"
 );
 
 use std::future::Future;

@@ -80,8 +80,11 @@ async fn slow_poll_warning_names_the_task_and_where_it_was_spawned() {
     assert_eq!(*line, Some(spawn_line), "{text}");
     assert!(
         text.starts_with(&format!(
-            "Executing <Task name='blocker' id={id} spawned at tests{}debug.rs:{spawn_line}:",
-            std::path::MAIN_SEPARATOR
+            // `file!()`: the path as the compiler saw it (`tests/debug.rs`
+            // when cross-compiled for Windows on Linux, `tests\debug.rs`
+            // when built on Windows), which is what `Location` carries.
+            "Executing <Task name='blocker' id={id} spawned at {}:{spawn_line}:",
+            file!()
         )),
         "{text}"
     );

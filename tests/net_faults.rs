@@ -171,7 +171,10 @@ async fn full_accept_backlog_is_served_once_the_server_accepts() {
 #[anyloop::test]
 async fn ten_thousand_resets_leak_nothing_and_the_server_keeps_serving() {
     let _serial = serial();
-    const TOTAL: usize = 10_000;
+    // Windows: 2,000. There is no descriptor table to watch for leaks
+    // (`open_fds` counts /proc/self/fd), and under Wine every connection
+    // costs several wineserver round trips (~6 ms each).
+    const TOTAL: usize = if cfg!(windows) { 2_000 } else { 10_000 };
     const WAVE: usize = 500;
     common::raise_fd_limit(4 * WAVE as u64 + 256);
     let f = fixture().await;
@@ -227,9 +230,11 @@ async fn ten_thousand_resets_leak_nothing_and_the_server_keeps_serving() {
     common::shut_down(&f.server).await;
 }
 
-/// Restores the SIGPIPE disposition on drop.
+/// Restores the SIGPIPE disposition on drop (Unix; Windows has no SIGPIPE).
+#[cfg(unix)]
 struct SigpipeDefault(libc::sighandler_t);
 
+#[cfg(unix)]
 impl SigpipeDefault {
     fn set() -> SigpipeDefault {
         // SAFETY: `signal` only swaps the process's SIGPIPE disposition;
@@ -239,6 +244,7 @@ impl SigpipeDefault {
     }
 }
 
+#[cfg(unix)]
 impl Drop for SigpipeDefault {
     fn drop(&mut self) {
         // SAFETY: as in `set`: puts the saved disposition back.
@@ -252,6 +258,7 @@ async fn writes_after_the_peer_closed_fail_without_sigpipe() {
     // With SIGPIPE at its default, a write on a socket whose peer is gone
     // would kill the process unless the runtime asks the kernel not to
     // raise it (MSG_NOSIGNAL); the error must come back instead.
+    #[cfg(unix)]
     let _sigpipe = SigpipeDefault::set();
     let f = fixture().await;
     for _ in 0..4 {
@@ -268,7 +275,10 @@ async fn writes_after_the_peer_closed_fail_without_sigpipe() {
         assert!(
             matches!(
                 kind,
-                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                // Windows: WSAECONNABORTED when the stack aborted it.
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
             ),
             "{kind:?}"
         );
@@ -277,12 +287,15 @@ async fn writes_after_the_peer_closed_fail_without_sigpipe() {
     common::shut_down(&f.server).await;
 
     // The same over a Unix socket pair.
-    let (a, b) = anyloop::net::UnixStream::pair().unwrap();
-    drop(b);
-    let err = loop {
-        if let Err(e) = a.write(&[0u8; 4096]).await {
-            break e;
-        }
-    };
-    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+    #[cfg(unix)]
+    {
+        let (a, b) = anyloop::net::UnixStream::pair().unwrap();
+        drop(b);
+        let err = loop {
+            if let Err(e) = a.write(&[0u8; 4096]).await {
+                break e;
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+    }
 }

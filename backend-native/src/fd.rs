@@ -1,25 +1,42 @@
 //! Readiness of a descriptor the caller owns: the native side of asyncio's
 //! `loop.add_reader` / `add_writer` and the `loop.sock_*` methods.
+//!
+//! On Windows the "descriptor" is a socket (`RawSocket`), as with asyncio's
+//! `SelectorEventLoop` there: IOCP/AFD and `WSAPoll` only poll sockets.
 
 use std::io;
-pub use std::os::fd::RawFd;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::task::{Context, Poll};
 
 use rustix::event::{PollFd, PollFlags};
 
 use crate::reactor::{Async, Direction};
+use crate::sys::{self, AsSource, BorrowedSource};
+
+/// A descriptor number: `RawFd` on Unix, a socket's `RawSocket` on Windows.
+pub type RawFd = crate::sys::RawSource;
 
 /// A raw descriptor number the reactor watches without owning it.
 struct Borrowed(RawFd);
 
-impl AsFd for Borrowed {
-    fn as_fd(&self) -> BorrowedFd<'_> {
+impl AsSource for Borrowed {
+    #[cfg(unix)]
+    fn as_fd(&self) -> BorrowedSource<'_> {
+        self.borrow()
+    }
+
+    #[cfg(windows)]
+    fn as_socket(&self) -> BorrowedSource<'_> {
+        self.borrow()
+    }
+}
+
+impl Borrowed {
+    fn borrow(&self) -> BorrowedSource<'_> {
         // SAFETY: `FdWatch::new` documents that the caller keeps `fd` open
         // while the watch exists (asyncio's rule for `add_reader`); the
         // reactor deletes it from the poller when the watch is dropped.
         // A descriptor closed too early only makes epoll/kqueue forget it.
-        unsafe { BorrowedFd::borrow_raw(self.0) }
+        unsafe { sys::borrow_raw(self.0) }
     }
 }
 
@@ -63,7 +80,7 @@ impl FdWatch {
     ///
     /// # Errors
     ///
-    /// The OS error of `poll(2)` or of arming the poller.
+    /// The OS error of `poll(2)` (Windows: `WSAPoll`) or of arming the poller.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_dir(Direction::Read, cx)
     }
@@ -72,7 +89,7 @@ impl FdWatch {
     ///
     /// # Errors
     ///
-    /// The OS error of `poll(2)` or of arming the poller.
+    /// The OS error of `poll(2)` (Windows: `WSAPoll`) or of arming the poller.
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_dir(Direction::Write, cx)
     }
@@ -85,7 +102,7 @@ impl FdWatch {
         // The level first: an edge-triggered registration alone would miss
         // data a callback left unread.
         let fd = self.inner.get_ref();
-        let mut fds = [PollFd::new(fd, flags)];
+        let mut fds = [PollFd::from_borrowed_fd(fd.borrow(), flags)];
         let zero = rustix::event::Timespec {
             tv_sec: 0,
             tv_nsec: 0,

@@ -33,6 +33,7 @@ pub mod process;
 mod reactor;
 #[cfg(unix)]
 pub mod signal;
+mod sys;
 
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
@@ -50,9 +51,13 @@ pub fn now_ns() -> u64 {
     clock_origin().elapsed().as_nanos() as u64
 }
 
+/// The host's name in errors and [`Capabilities::host`]: `"native"` on
+/// Unix, `"windows"` on Windows (where more is `Unsupported`).
+pub const HOST: &str = if cfg!(windows) { "windows" } else { "native" };
+
 /// What the native host can do.
 pub const CAPABILITIES: Capabilities = Capabilities {
-    host: "native",
+    host: HOST,
     blocking: true,
     threads: true,
     catch_panic: cfg!(panic = "unwind"),
@@ -104,7 +109,7 @@ impl NativeHost {
 
 impl Host for NativeHost {
     fn name(&self) -> &'static str {
-        "native"
+        HOST
     }
 
     fn now_ns(&self) -> u64 {

@@ -95,13 +95,15 @@ use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
 use crate::reactor::{Async, Direction};
+use crate::sys::OwnedSource;
 
 /// Listen backlog of [`TcpListener::bind`] (tokio and asyncio's
 /// `start_server` use similar values; the kernel caps it at `somaxconn`).
 pub const LISTEN_BACKLOG: i32 = 1024;
 
 /// A non-blocking, close-on-exec TCP socket of `addr`'s family.
-fn tcp_socket(addr: SocketAddr) -> io::Result<std::os::fd::OwnedFd> {
+#[cfg(unix)]
+fn tcp_socket(addr: SocketAddr) -> io::Result<OwnedSource> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType};
     let family = if addr.is_ipv4() {
         AddressFamily::INET
@@ -114,6 +116,52 @@ fn tcp_socket(addr: SocketAddr) -> io::Result<std::os::fd::OwnedFd> {
         SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
         None,
     )?)
+}
+
+/// A non-blocking, non-inheritable TCP socket of `addr`'s family (what
+/// std's sockets are on Windows: `WSASocketW` with
+/// `WSA_FLAG_NO_HANDLE_INHERIT`, so child processes do not inherit it).
+#[cfg(windows)]
+fn tcp_socket(addr: SocketAddr) -> io::Result<OwnedSource> {
+    use std::os::windows::io::FromRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{
+        WSASocketW, AF_INET, AF_INET6, INVALID_SOCKET, IPPROTO_TCP, SOCK_STREAM,
+        WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED,
+    };
+    wsa_startup()?;
+    let family = if addr.is_ipv4() { AF_INET } else { AF_INET6 };
+    // SAFETY: plain arguments and no protocol-info pointer (null is allowed).
+    let raw = unsafe {
+        WSASocketW(
+            family.into(),
+            SOCK_STREAM,
+            IPPROTO_TCP,
+            std::ptr::null(),
+            0,
+            WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT,
+        )
+    };
+    if raw == INVALID_SOCKET {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a socket this call just created and owns alone.
+    let socket = unsafe { OwnedSource::from_raw_socket(raw as _) };
+    rustix::io::ioctl_fionbio(&socket, true)?;
+    Ok(socket)
+}
+
+/// Initializes Winsock once for this process (std does the same lazily
+/// before its first socket call; sockets made here come before any).
+#[cfg(windows)]
+fn wsa_startup() -> io::Result<()> {
+    static STARTED: std::sync::OnceLock<Result<(), i32>> = std::sync::OnceLock::new();
+    let res = STARTED.get_or_init(|| {
+        // Never cleaned up: Winsock lives as long as the process, as with std.
+        rustix::net::wsa_startup()
+            .map(drop)
+            .map_err(|e| e.raw_os_error())
+    });
+    res.map_err(io::Error::from_raw_os_error)
 }
 
 /// A TCP listening socket (asyncio's `Server` socket).
@@ -162,6 +210,9 @@ impl TcpListener {
     /// Binds to one socket address (`SO_REUSEADDR`, backlog [`LISTEN_BACKLOG`]).
     pub fn bind_addr(addr: SocketAddr) -> io::Result<TcpListener> {
         let fd = tcp_socket(addr)?;
+        // Windows' SO_REUSEADDR lets another socket steal the port; its
+        // default already allows rebinding a port in TIME_WAIT.
+        #[cfg(unix)]
         rustix::net::sockopt::set_socket_reuseaddr(&fd, true)?;
         if addr.is_ipv6() {
             // Like asyncio: an IPv6 listener does not also take IPv4.
@@ -249,7 +300,8 @@ impl TcpStream {
         let fd = tcp_socket(addr)?;
         match rustix::net::connect(&fd, &addr) {
             Ok(()) => {}
-            Err(e) if e == rustix::io::Errno::INPROGRESS || e == rustix::io::Errno::AGAIN => {}
+            // In progress: EINPROGRESS on Unix, WSAEWOULDBLOCK on Windows.
+            Err(e) if e == rustix::io::Errno::INPROGRESS || e == rustix::io::Errno::WOULDBLOCK => {}
             Err(e) => return Err(e.into()),
         }
         let stream = net::TcpStream::from(fd);

@@ -17,13 +17,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use polling::{Event, Events, PollMode, Poller};
+
+use crate::sys::{self, AsSource, BorrowedSource, RawSource};
 
 thread_local! {
     static REACTOR: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
@@ -70,7 +71,7 @@ impl Reactor {
         })
     }
 
-    pub(crate) fn register(self: &Rc<Self>, fd: BorrowedFd<'_>) -> io::Result<Rc<Source>> {
+    pub(crate) fn register(self: &Rc<Self>, fd: BorrowedSource<'_>) -> io::Result<Rc<Source>> {
         let key = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut s = self.sources.borrow_mut();
             s.push(None);
@@ -81,9 +82,9 @@ impl Reactor {
         let added = unsafe {
             if self.edge {
                 self.poller
-                    .add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge)
+                    .add_with_mode(sys::raw(fd), Event::all(key), PollMode::Edge)
             } else {
-                self.poller.add(fd.as_raw_fd(), Event::none(key))
+                self.poller.add(sys::raw(fd), Event::none(key))
             }
         };
         if let Err(e) = added {
@@ -92,7 +93,7 @@ impl Reactor {
         }
         let source = Rc::new(Source {
             reactor: self.clone(),
-            fd: fd.as_raw_fd(),
+            fd: sys::raw(fd),
             key,
             wakers: RefCell::new(Wakers::default()),
             // Unknown until an operation says otherwise: try it first.
@@ -167,10 +168,10 @@ struct Wakers {
 const READ: u8 = 1;
 const WRITE: u8 = 2;
 
-/// A file descriptor registered with the reactor.
+/// A file descriptor (Windows: a socket) registered with the reactor.
 pub(crate) struct Source {
     reactor: Rc<Reactor>,
-    fd: RawFd,
+    fd: RawSource,
     key: usize,
     wakers: RefCell<Wakers>,
     /// Readiness per direction (`READ | WRITE` bits), edge mode only.
@@ -191,7 +192,7 @@ impl Source {
         // SAFETY: `fd` stays open while its `Async` exists, and sources are
         // only reached through their `Async` or the reactor's table, from
         // which `Async::drop` removes them before closing the descriptor.
-        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        let fd = unsafe { sys::borrow_raw(self.fd) };
         self.reactor.poller.modify(fd, interest)
     }
 
@@ -253,16 +254,16 @@ impl Source {
 }
 
 /// An I/O object registered with the reactor (async-io's `Async<T>`).
-pub(crate) struct Async<T: AsFd> {
+pub(crate) struct Async<T: AsSource> {
     source: Rc<Source>,
     io: Option<T>,
 }
 
-impl<T: AsFd> Async<T> {
+impl<T: AsSource> Async<T> {
     /// Registers `io`, which must already be in non-blocking mode.
     pub(crate) fn new_nonblocking(io: T) -> io::Result<Self> {
         let reactor = Reactor::current()?;
-        let source = reactor.register(io.as_fd())?;
+        let source = reactor.register(sys::as_source(&io))?;
         Ok(Async {
             source,
             io: Some(io),
@@ -281,7 +282,7 @@ impl<T: AsFd> Async<T> {
     pub(crate) fn into_inner(mut self) -> io::Result<T> {
         match self.io.take() {
             Some(io) => {
-                let r = self.source.reactor.poller.delete(io.as_fd());
+                let r = self.source.reactor.poller.delete(sys::as_source(&io));
                 // `Drop` frees the key and wakes any waiter.
                 drop(self);
                 r.map(|()| io)
@@ -353,7 +354,7 @@ impl<T: AsFd> Async<T> {
     }
 }
 
-impl<T: AsFd> Drop for Async<T> {
+impl<T: AsSource> Drop for Async<T> {
     fn drop(&mut self) {
         let reactor = &self.source.reactor;
         let key = self.source.key;
@@ -361,7 +362,7 @@ impl<T: AsFd> Drop for Async<T> {
         reactor.free.borrow_mut().push(key);
         if let Some(io) = self.io.take() {
             // Deregister before `io` closes the descriptor.
-            let _ = reactor.poller.delete(io.as_fd());
+            let _ = reactor.poller.delete(sys::as_source(&io));
             drop(io);
         }
         // Wake anyone still waiting so they observe the closed object.

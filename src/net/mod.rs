@@ -280,6 +280,7 @@ where
 ///
 /// ```
 /// # anyloop::run(async {
+/// # if !anyloop::capabilities().unix_sockets { return Ok(()); } // Windows
 /// let path = std::env::temp_dir().join(format!("anyloop-oc-{}.sock", std::process::id()));
 /// let server = anyloop::net::start_unix_server(|_r, w| async move { w.write(b"hi\n") }, &path).await?;
 /// let (mut r, _w) = anyloop::net::open_unix_connection(&path).await?;

@@ -5,7 +5,10 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
-#[cfg(not(all(target_os = "wasi", target_env = "p2")))]
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))]
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
@@ -26,13 +29,19 @@ fn unsupported(feature: &str) -> io::Error {
 /// let err = anyloop::net::UdpSocket::bind("127.0.0.1:0").unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
 /// ```
-#[cfg(not(all(target_os = "wasi", target_env = "p2")))] // WASI 0.2 has UDP
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))] // natively and on WASI 0.2: real UDP
 #[doc(alias = "create_datagram_endpoint")]
 pub struct UdpSocket {
     never: Infallible,
 }
 
-#[cfg(not(all(target_os = "wasi", target_env = "p2")))] // WASI 0.2 has UDP
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))] // natively and on WASI 0.2: real UDP
 impl UdpSocket {
     /// Returns `Unsupported`.
     ///
@@ -116,7 +125,10 @@ impl UdpSocket {
     }
 }
 
-#[cfg(not(all(target_os = "wasi", target_env = "p2")))] // WASI 0.2 has UDP
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))] // natively and on WASI 0.2: real UDP
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.never {}
@@ -294,7 +306,10 @@ impl AsyncWrite for &UnixStream {
 
 /// Closes the socket, as on hosts that have one (so `drop(x)` reads the
 /// same on every host).
-#[cfg(not(all(target_os = "wasi", target_env = "p2")))] // WASI 0.2 has UDP
+#[cfg(all(
+    target_family = "wasm",
+    not(all(target_os = "wasi", target_env = "p2"))
+))] // natively and on WASI 0.2: real UDP
 impl Drop for UdpSocket {
     fn drop(&mut self) {
         match self.never {}

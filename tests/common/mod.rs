@@ -65,7 +65,7 @@ pub async fn deadline<F: Future>(what: &str, fut: F) -> F::Output {
 
 /// Raises the soft limit on open files to at least `want` (native, where
 /// the hard limit allows). Returns the soft limit now in force.
-#[cfg(not(target_family = "wasm"))]
+#[cfg(unix)]
 pub fn raise_fd_limit(want: u64) -> u64 {
     use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
     let cur = getrlimit(Resource::Nofile);
@@ -87,7 +87,9 @@ pub fn raise_fd_limit(want: u64) -> u64 {
     }
 }
 
-#[cfg(target_family = "wasm")]
+/// No descriptor limit to raise here (WASI, web; Windows sockets are
+/// handles, limited by memory only).
+#[cfg(not(unix))]
 pub fn raise_fd_limit(want: u64) -> u64 {
     want
 }

@@ -7,7 +7,7 @@ pub(crate) fn all() -> Result<()> {
     rust_targets()?;
     crate::wasi::install()?;
     crate::web::install()?;
-    Ok(())
+    crate::windows::install()
 }
 
 /// `rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown`

@@ -6,7 +6,9 @@
 //!    `fuzz/`), then the loom models of `core/tests/loom.rs` ([`verify`]);
 //! 2. WASI: the suite for `wasm32-wasip2` under wasmtime, for `wasm32-wasip1` under wasmtime and Node's `node:wasi`, the WASI examples ([`wasi`]);
 //! 3. browser: the suite for `wasm32-unknown-unknown` in headless Chromium ([`web`]);
-//! 4. `www/`: `npm ci && npm test` ([`web`]).
+//! 4. `www/`: `npm ci && npm test` ([`web`]);
+//! 5. Windows: clippy for `x86_64-pc-windows-gnu`, and the suite
+//!    cross-compiled with mingw-w64 and run under Wine ([`windows`]).
 
 mod bench;
 mod fuzz;
@@ -17,6 +19,7 @@ mod verify;
 mod wasi;
 mod web;
 mod web_example;
+mod windows;
 mod www;
 
 use std::process::ExitCode;
@@ -25,7 +28,7 @@ fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
-         test [--host native|wasi|web|www]...   install what is missing, run the suite on every host (or the given ones)\n  \
+         test [--host native|wasi|web|www|windows]...  install what is missing, run the suite on every host (or the given ones)\n  \
          bench [--host native|wasi|web] [-- ARGS] side-by-side benchmarks vs the peers, ratios printed\n                                             \
          (ARGS: --quick, --rounds N, workload name filters)\n  \
          install                                 only install the toolchain pieces\n  \
@@ -133,6 +136,9 @@ fn test(hosts: &[String]) -> util::Result<()> {
     }
     if want("www") {
         summary.push(web::test_www()?);
+    }
+    if want("windows") {
+        summary.push(windows::test()?);
     }
     println!("\n== xtask test summary ==");
     for line in &summary {

@@ -95,3 +95,71 @@ pub(crate) fn count_tests(out: &str) -> (u64, u64, u64) {
     }
     (passed, failed, ignored)
 }
+
+/// Whether this process runs as root.
+pub(crate) fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Why `apt-get install` cannot run here, if it cannot: no `apt-get`, or
+/// neither root nor a password-less `sudo`.
+pub(crate) fn apt_unusable() -> Option<String> {
+    if which("apt-get").is_none() {
+        return Some("no apt-get on PATH (not a Debian/Ubuntu machine)".into());
+    }
+    if is_root() {
+        return None;
+    }
+    let sudo = which("sudo").is_some()
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if sudo {
+        None
+    } else {
+        Some("not root and no password-less sudo for apt-get".into())
+    }
+}
+
+/// `apt-get update && apt-get install -y PACKAGES` (through `sudo` unless
+/// root), non-interactively; `lean` adds `--no-install-recommends`.
+pub(crate) fn apt_install(packages: &[&str], lean: bool) -> Result<()> {
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = if sudo {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update"]))?;
+    let mut install = apt(&["install", "-y"]);
+    if lean {
+        install.arg("--no-install-recommends");
+    }
+    run(install.args(packages))
+}
+
+/// Cargo's target directory (respects `CARGO_TARGET_DIR`).
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            if d.is_absolute() {
+                d
+            } else {
+                root().join(d)
+            }
+        }
+        None => root().join("target"),
+    }
+}

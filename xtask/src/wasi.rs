@@ -132,7 +132,7 @@ fn make_executable(_exe: &Path) -> Result<()> {
 /// Whether `wasmtime` accepts `-S preview2=n -S tcplisten=...` (probed
 /// with an empty module).
 fn has_tcplisten(wasmtime: &Path) -> Result<bool> {
-    let dir = target_dir().join("tools");
+    let dir = util::target_dir().join("tools");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let empty = dir.join("empty.wasm");
     std::fs::write(&empty, b"\0asm\x01\0\0\0").map_err(|e| format!("{}: {e}", empty.display()))?;
@@ -152,7 +152,7 @@ pub(crate) fn wasmtime_tcplisten() -> Result<PathBuf> {
     if has_tcplisten(&w)? {
         return Ok(w);
     }
-    let dir = target_dir()
+    let dir = util::target_dir()
         .join("tools")
         .join(format!("wasmtime-{TCPLISTEN_WASMTIME}"));
     let exe = dir.join("wasmtime_cli").join("wasmtime");
@@ -265,22 +265,10 @@ pub(crate) fn build_examples(target: &str, examples: &[&str]) -> Result<PathBuf>
         c.args(["--example", e]);
     }
     util::run(&mut c)?;
-    Ok(target_dir().join(target).join("release").join("examples"))
-}
-
-/// Cargo's target directory (respects `CARGO_TARGET_DIR`).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => {
-            let d = PathBuf::from(d);
-            if d.is_absolute() {
-                d
-            } else {
-                util::root().join(d)
-            }
-        }
-        None => util::root().join("target"),
-    }
+    Ok(util::target_dir()
+        .join(target)
+        .join("release")
+        .join("examples"))
 }
 
 /// The native test that drives the WASI examples under wasmtime.

@@ -8,7 +8,6 @@
 //! network) plus a fresh `--user-data-dir` per run.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use crate::util::{self, Result};
 
@@ -27,32 +26,11 @@ fn install_chromium() -> Result<()> {
     if util::which("chromium").is_some() && util::which("chromedriver").is_some() {
         return Ok(());
     }
-    let sudo = !is_root();
-    let apt = |args: &[&str]| {
-        let mut c = if sudo {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        } else {
-            Command::new("apt-get")
-        };
-        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        c
-    };
-    util::run(&mut apt(&["update"]))?;
-    util::run(&mut apt(&["install", "-y", "chromium", "chromium-driver"]))?;
+    util::apt_install(&["chromium", "chromium-driver"], false)?;
     if util::which("chromedriver").is_none() {
         return Err("apt-get installed chromium-driver but `chromedriver` is not on PATH".into());
     }
     Ok(())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 /// Writes `target/webdriver.json`: the crate root's `webdriver.json` plus a
