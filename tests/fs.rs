@@ -68,7 +68,12 @@ async fn whole_files_round_trip() {
         "created by append"
     );
 
-    assert_eq!(fs::copy(&text, dir.join("copy.txt")).await.unwrap(), 8);
+    let copied = fs::copy(&text, dir.join("copy.txt")).await.unwrap();
+    // std reads the count on Windows from CopyFileExW's progress callback,
+    // which Wine 8 never calls (it returns 0 there); the copy itself works.
+    if !common::under_wine() {
+        assert_eq!(copied, 8);
+    }
     fs::rename(dir.join("copy.txt"), dir.join("moved.txt"))
         .await
         .unwrap();
@@ -148,6 +153,10 @@ async fn a_file_reads_writes_and_seeks() {
     assert_eq!(last, data[data.len() - 1..]);
 
     // A write after a short read lands right after what was read.
+    // Closed before the directory is removed: on Windows without POSIX
+    // delete semantics (Wine, older Windows) an open file leaves it
+    // "not empty".
+    drop(f);
     let mut f = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -173,6 +182,7 @@ async fn a_file_reads_writes_and_seeks() {
         .unwrap();
     f.write_all(b"END").await.unwrap();
     f.close().await.unwrap();
+    drop(f);
     let all = fs::read(&path).await.unwrap();
     assert_eq!(&all[20..], b"END");
     fs::remove_dir_all(&dir).await.unwrap();

@@ -38,6 +38,12 @@ pub fn supported_feature<T>(res: io::Result<T>, cap: bool, what: &str, feature: 
     supported(res, cap, what)
 }
 
+/// Whether this Windows program runs under Wine (`cargo xtask test --host
+/// windows`), where a few Windows behaviours differ; see the callers.
+pub fn under_wine() -> bool {
+    cfg!(windows) && std::path::Path::new(r"C:\windows\system32\winecfg.exe").exists()
+}
+
 /// Whether TCP servers and clients can both run in this process.
 pub fn tcp_loopback() -> bool {
     let caps = anyloop::capabilities();
