@@ -99,12 +99,31 @@
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
 //! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
+//! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
 //! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio; files on preopened dirs |
 //! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners, files on preopened dirs |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
 //!
 //! [`capabilities`] tells what the current host can do; features it lacks
 //! return `io::ErrorKind::Unsupported` errors that name the feature and host.
+//!
+//! # Platform support
+//!
+//! asyncio's "Platform Support" chapter for anyloop: `—` means the call
+//! compiles there and returns `io::ErrorKind::Unsupported` naming the
+//! feature and the host. Generated from [`platform::PLATFORMS`]; a test
+//! (`tests/platform_support.rs`) compares it with these docs and the README
+//! and, on every host the suite runs on, with [`capabilities`].
+//!
+//! | host | target | `run` (blocks) | `to_thread`, threads | panics caught | TCP listen | TCP connect | UDP | Unix sockets | subprocesses | signals | files | async stdio | notes |
+//! |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+//! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through pidfd (5.3+) or `SIGCHLD` |
+//! | macOS, BSD | `*-apple-darwin`, `*-unknown-freebsd`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | kqueue; child exits through `SIGCHLD` |
+//! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | — | — | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; Ctrl-C not yet; tested under Wine |
+//! | WASI 0.2 | `wasm32-wasip2` | yes | — | — | yes | yes | yes | — | — | — | yes | yes | `wasi:io/poll`; sockets as the runtime grants (`-S inherit-network`) |
+//! | WASI preview 1 | `wasm32-wasip1` | yes | — | — | preopened | — | — | — | — | — | yes | yes | `poll_oneoff`; listeners preopened by the runtime (`--tcplisten`) |
+//! | browser, main thread | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | never blocks: `spawn_root` / `#[anyloop::main]`; JS promises |
+//! | browser, Worker | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | as on the main thread |
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
@@ -127,6 +146,8 @@ use std::future::Future;
 pub use anyloop_core::debug;
 pub use anyloop_core::future;
 pub use anyloop_core::future::oneshot;
+/// The platform table: what each host can do (see [Platform support](crate#platform-support)).
+pub use anyloop_core::platform;
 pub use anyloop_core::queue;
 pub use anyloop_core::sync;
 pub use anyloop_core::task;

@@ -1,5 +1,6 @@
-//! anyloop's native host: Linux epoll and macOS/BSD kqueue through the
-//! [`polling`](https://docs.rs/polling) crate.
+//! anyloop's native host: Linux epoll, macOS/BSD kqueue and Windows IOCP
+//! (with AFD socket polling) through the [`polling`](https://docs.rs/polling)
+//! crate.
 //!
 //! Applications use the `anyloop` facade; this crate provides its
 //! [`NativeHost`], sockets and the blocking pool.
@@ -16,6 +17,14 @@
 //!   children are reaped by a `SIGCHLD` action, never left as zombies;
 //! - signals (Unix, [`signal`]): `signal-hook-registry` handlers and a
 //!   self-pipe each listening loop watches.
+//!
+//! On Windows the same reactor registers sockets (`RawSocket`) instead of
+//! descriptors: `polling` waits in `GetQueuedCompletionStatusEx` and polls
+//! sockets through AFD, in oneshot mode (it has no edge mode there); the
+//! clock is `QueryPerformanceCounter`; unpark posts a completion packet.
+//! Subprocesses, signals and Unix sockets are `Unsupported` there (the host
+//! is named `"windows"` in the errors); `add_reader`/`sock_*` take sockets,
+//! as asyncio's `SelectorEventLoop` on Windows does.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,

@@ -43,6 +43,7 @@ mod driver;
 pub mod future;
 mod handle;
 mod host;
+pub mod platform;
 pub mod queue;
 mod shim;
 pub mod sync;
