@@ -1,6 +1,8 @@
 //! Line echo server (asyncio's "TCP echo server using streams") on
 //! 127.0.0.1 (port from the first argument, default 8888, on every host).
 //! Every client gets its own task; connects and disconnects are logged.
+//! Ctrl-C closes the server and its connections, then ends the program
+//! as an interrupted `asyncio.run` does (exit status 130).
 //!
 //! ```text
 //! cargo run --example echo -- 8888
@@ -72,7 +74,19 @@ async fn main() -> io::Result<()> {
         None => 8888,
     };
     let server = serve(port).await?;
-    server.serve_forever().await;
+    // Ctrl-C: `anyloop::run` cancels this main task as `asyncio.run` does;
+    // the cancel comes back here (asyncio's `except CancelledError`), the
+    // open connections are ended, and the program then ends interrupted.
+    if let Err(cancelled) = anyloop::catch_cancel(server.serve_forever()).await {
+        server.close();
+        server.abort_clients();
+        server.wait_closed().await;
+        println!(
+            "echo: shut down ({})",
+            cancelled.message().unwrap_or("cancelled")
+        );
+        cancelled.propagate();
+    }
     Ok(())
 }
 

@@ -68,6 +68,24 @@
 //! loop watches (see the `anyloop-native` crate's `signal` module).
 //! While nobody listens for a signal any more, its handler performs the
 //! default action, as `remove_signal_handler` restoring `SIG_DFL` would.
+//!
+//! # Design decisions
+//!
+//! - **One process-wide handler per signal, one self-pipe per loop.**
+//!   Signal handlers are process-global; `signal-hook-registry` chains
+//!   ours with any other library's. The handler only sets atomics and
+//!   writes a byte, so everything a user callback does runs on the loop
+//!   (asyncio's `add_signal_handler` callbacks also run on the loop,
+//!   never in signal context).
+//! - **Counted deliveries.** A [`Signal`] sees every delivery after it was
+//!   created (coalesced as the OS does while nobody looks), so `recv` in a
+//!   loop misses nothing between two awaits.
+//! - **Ctrl-C is asyncio's.** [`run`](crate::run) cancels the main task,
+//!   so destructors and [`catch_cancel`](crate::catch_cancel) cleanups
+//!   run, then ends the process by `SIGINT` itself (what a shell reports
+//!   as 130), not by `exit(130)`: a parent sees the same status as from a
+//!   program without handlers. `tests/signal.rs` runs `examples/echo.rs`
+//!   (a plain `#[anyloop::main]` server) and checks all of it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

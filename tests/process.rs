@@ -406,13 +406,10 @@ async fn many_processes_at_once() {
     }
 }
 
-/// `examples/jobs.rs`, run as the program it is (cargo builds the
-/// examples next to this test binary).
+/// `examples/jobs.rs`, run as the program it is.
 #[cfg(all(unix, not(target_family = "wasm")))]
 fn jobs_example() -> std::process::Command {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    std::process::Command::new(dir.join("examples").join("jobs"))
+    common::example("jobs")
 }
 
 #[cfg(all(unix, not(target_family = "wasm")))]

@@ -185,3 +185,56 @@ fn a_program_that_listens_for_ctrl_c_handles_it_itself() {
     });
     assert_eq!(res, Ok("handled"));
 }
+
+/// A plain `anyloop::run` program (`examples/echo.rs` through
+/// `#[anyloop::main]`: no signal code of its own) ends on Ctrl-C as a
+/// Python program does on an uncaught `KeyboardInterrupt` out of
+/// `asyncio.run`: its main task is cancelled and its cleanup runs (echo
+/// catches the cancel, closes its connections and says so), then it is
+/// killed by `SIGINT`: exit status 130 in a shell.
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn a_plain_run_program_exits_130_on_ctrl_c() {
+    use std::io::{BufRead, Read, Write};
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut child = common::example("echo")
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start examples/echo");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read the first line");
+    let addr = first
+        .trim()
+        .strip_prefix("echo: listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    // The loop is serving: a client gets its line back.
+    let mut client = std::net::TcpStream::connect(&addr).expect("connect");
+    client.write_all(b"ping\n").unwrap();
+    let mut back = [0u8; 5];
+    client.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"ping\n");
+
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    // The cleanup ended the connection and printed its line.
+    let mut rest = Vec::new();
+    let n = client.read_to_end(&mut rest).unwrap_or(0);
+    assert_eq!(n, 0, "no more data after the shutdown: {rest:?}");
+    let lines: Vec<String> = out.lines().map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "echo: shut down (interrupted by Ctrl-C (SIGINT))"),
+        "{lines:?}"
+    );
+    assert_eq!(status.signal(), Some(SIGINT), "{status}");
+    let shell_status = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    assert_eq!(shell_status, 130);
+}

@@ -26,6 +26,9 @@ use polling::{Event, Events, PollMode, Poller};
 
 use crate::sys::{self, AsSource, BorrowedSource, RawSource};
 
+#[cfg(kqueue)]
+pub(crate) mod proc;
+
 thread_local! {
     static REACTOR: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
 }
@@ -72,28 +75,40 @@ impl Reactor {
     }
 
     pub(crate) fn register(self: &Rc<Self>, fd: BorrowedSource<'_>) -> io::Result<Rc<Source>> {
+        self.register_with(sys::raw(fd), |key| {
+            // SAFETY: the source is deleted from the poller in `Async::drop`
+            // before the owning `Async` closes the descriptor.
+            unsafe {
+                if self.edge {
+                    self.poller
+                        .add_with_mode(sys::raw(fd), Event::all(key), PollMode::Edge)
+                } else {
+                    self.poller.add(sys::raw(fd), Event::none(key))
+                }
+            }
+        })
+    }
+
+    /// Allocates a key, lets `add` register it with the poller and, if
+    /// that worked, records a source under it (`fd` is -1 for a kqueue
+    /// filter, which is never re-armed: see the `proc` module).
+    fn register_with(
+        self: &Rc<Self>,
+        fd: RawSource,
+        add: impl FnOnce(usize) -> io::Result<()>,
+    ) -> io::Result<Rc<Source>> {
         let key = self.free.borrow_mut().pop().unwrap_or_else(|| {
             let mut s = self.sources.borrow_mut();
             s.push(None);
             s.len() - 1
         });
-        // SAFETY: the source is deleted from the poller in `Async::drop`
-        // before the owning `Async` closes the descriptor.
-        let added = unsafe {
-            if self.edge {
-                self.poller
-                    .add_with_mode(sys::raw(fd), Event::all(key), PollMode::Edge)
-            } else {
-                self.poller.add(sys::raw(fd), Event::none(key))
-            }
-        };
-        if let Err(e) = added {
+        if let Err(e) = add(key) {
             self.free.borrow_mut().push(key);
             return Err(e);
         }
         let source = Rc::new(Source {
             reactor: self.clone(),
-            fd: sys::raw(fd),
+            fd,
             key,
             wakers: RefCell::new(Wakers::default()),
             // Unknown until an operation says otherwise: try it first.
@@ -103,6 +118,15 @@ impl Reactor {
         });
         self.sources.borrow_mut()[key] = Some(source.clone());
         Ok(source)
+    }
+
+    /// Forgets `source` (its registration is already deleted from the
+    /// poller) and wakes anyone still waiting on it.
+    fn deregister(&self, source: &Source) {
+        self.sources.borrow_mut()[source.key] = None;
+        self.free.borrow_mut().push(source.key);
+        let w = std::mem::take(&mut *source.wakers.borrow_mut());
+        w.readers.into_iter().chain(w.writers).for_each(Waker::wake);
     }
 
     /// Waits for I/O or `timeout`, then wakes the tasks whose sources are ready.
@@ -214,6 +238,34 @@ impl Source {
         !self.edge || self.ready.get() & Self::bit(dir) != 0
     }
 
+    /// Runs `op` until it does not return `WouldBlock`, waiting for
+    /// readiness in `dir` in between.
+    fn poll_op<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            if !self.is_ready(dir) {
+                // Edge mode, no event since the last `WouldBlock`: the
+                // operation would fail again; wait for the next edge.
+                self.push_waker(dir, cx.waker());
+                return Poll::Pending;
+            }
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    match self.register_interest(dir, cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Ready(Ok(())) => continue,
+                    }
+                }
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
     /// Stores `waker` among the waiters in `dir`, unless it is there already.
     fn push_waker(&self, dir: Direction, waker: &Waker) {
         let mut w = self.wakers.borrow_mut();
@@ -299,24 +351,7 @@ impl<T: AsSource> Async<T> {
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            if !self.source.is_ready(dir) {
-                // Edge mode, no event since the last `WouldBlock`: the
-                // operation would fail again; wait for the next edge.
-                self.source.push_waker(dir, cx.waker());
-                return Poll::Pending;
-            }
-            match op(self.get_ref()) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.source.register_interest(dir, cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                        Poll::Ready(Ok(())) => continue,
-                    }
-                }
-                res => return Poll::Ready(res),
-            }
-        }
+        self.source.poll_op(dir, cx, || op(self.get_ref()))
     }
 
     /// Waits for the next readiness event in `dir` (oneshot: arms the
@@ -357,16 +392,12 @@ impl<T: AsSource> Async<T> {
 impl<T: AsSource> Drop for Async<T> {
     fn drop(&mut self) {
         let reactor = &self.source.reactor;
-        let key = self.source.key;
-        reactor.sources.borrow_mut()[key] = None;
-        reactor.free.borrow_mut().push(key);
         if let Some(io) = self.io.take() {
             // Deregister before `io` closes the descriptor.
             let _ = reactor.poller.delete(sys::as_source(&io));
             drop(io);
         }
         // Wake anyone still waiting so they observe the closed object.
-        let w = std::mem::take(&mut *self.source.wakers.borrow_mut());
-        w.readers.into_iter().chain(w.writers).for_each(Waker::wake);
+        reactor.deregister(&self.source);
     }
 }

@@ -1,5 +1,5 @@
 //! Files and directories without blocking the loop (Python's aiofiles,
-//! tokio's `fs`): whole-file helpers ([`read`], [`write`], [`append`],
+//! tokio's `fs`): whole-file helpers ([`read`], [`write`](write()), [`append`],
 //! ...), an async [`File`] with read/write/seek through `futures-io`'s
 //! traits, and directory calls ([`read_dir`], [`create_dir_all`],
 //! [`metadata`], [`rename`], [`remove_file`], ...).
@@ -44,7 +44,7 @@
 //! | `async with aiofiles.open(p, "rb") as f: await f.read()` | [`File::open`], then `futures-io` reads (`AsyncReadExt::read_to_end`) |
 //! | `aiofiles.open(p, "wb")`, `"ab"`, `"r+b"` | [`File::create`], [`OpenOptions`] (`append`, `read`+`write`) |
 //! | `await f.seek(n)`, `f.tell()` | `AsyncSeekExt::seek` |
-//! | `pathlib.Path.read_bytes/read_text/write_bytes` (in a thread) | [`read`], [`read_to_string`], [`write`], [`append`] |
+//! | `pathlib.Path.read_bytes/read_text/write_bytes` (in a thread) | [`read`], [`read_to_string`], [`write`](write()), [`append`] |
 //! | `aiofiles.os.listdir/scandir` | [`read_dir`] |
 //! | `aiofiles.os.stat`, `makedirs`, `mkdir`, `remove`, `rmdir`, `rename` | [`metadata`], [`create_dir_all`], [`create_dir`], [`remove_file`], [`remove_dir`], [`rename`] |
 //! | `shutil.copyfile`, `shutil.rmtree` | [`copy`], [`remove_dir_all`] |
@@ -148,6 +148,7 @@ where
 /// # Examples
 ///
 /// See the [module docs](self).
+#[doc(alias = "read_bytes")]
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     with_path(path.as_ref(), std::fs::read).await
 }
@@ -157,6 +158,7 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// # Errors
 ///
 /// As [`read`]; `InvalidData` if the file is not UTF-8.
+#[doc(alias = "read_text")]
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     with_path(path.as_ref(), std::fs::read_to_string).await
 }
@@ -166,6 +168,8 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 /// # Errors
 ///
 /// As [`read`].
+#[doc(alias = "write_bytes")]
+#[doc(alias = "write_text")]
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let data = contents.as_ref().to_vec();
     with_path(path.as_ref(), move |p| std::fs::write(p, data)).await
@@ -194,6 +198,7 @@ pub async fn append(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::R
 /// # Errors
 ///
 /// As [`read`].
+#[doc(alias = "copyfile")]
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let to = to.as_ref().to_path_buf();
     with_path(from.as_ref(), move |from| std::fs::copy(from, to)).await
@@ -286,6 +291,7 @@ pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Met
 /// # Errors
 ///
 /// As [`read`] (e.g. `PermissionDenied` on a parent).
+#[doc(alias = "exists")]
 pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
     with_path(path.as_ref(), |p| p.try_exists()).await
 }

@@ -62,10 +62,37 @@
 //!
 //! `std::process::Command` spawns (posix_spawn or fork/exec); the parent's
 //! pipe ends are made non-blocking and registered with the loop. The exit
-//! is noticed without a thread per child: a pidfd on Linux 5.3+, otherwise
-//! `SIGCHLD` (see the `anyloop-native` crate's `process` module). A
-//! [`Process`] dropped before its child exited hands the pid to a reaper
-//! that a `SIGCHLD` handler runs, so no zombie is ever left behind.
+//! is noticed without a thread per child: a pidfd on Linux 5.3+, kqueue's
+//! `EVFILT_PROC` filter on macOS and the BSDs, otherwise `SIGCHLD` (see
+//! the `anyloop-native` crate's `process` module). A [`Process`] dropped
+//! before its child exited hands the pid to a reaper that a `SIGCHLD`
+//! handler runs, so no zombie is ever left behind.
+//!
+//! Tested on Linux by `cargo xtask test` (pidfd and the forced `SIGCHLD`
+//! route); the kqueue route is compiled and linted for FreeBSD
+//! (`x86_64-unknown-freebsd`) here and runs the same suite on macOS/BSD.
+//!
+//! # Design decisions
+//!
+//! - **std's builder underneath.** [`Command`] wraps
+//!   `std::process::Command`, so spawning is std's (posix_spawn where it
+//!   can, close-on-exec everywhere, the same error for a missing
+//!   program); a std `Stdio` or `File` converts into [`Stdio`].
+//! - **Pipes are streams.** A child's pipes are the streams chapter's
+//!   [`StreamReader`] / [`StreamWriter`], as in asyncio (`proc.stdout` is
+//!   a `StreamReader` there too): `readline`, limits and `drain` work
+//!   unchanged, and `communicate` is written once on top of them.
+//! - **No thread per child, no zombie.** The loop's own poller reports the
+//!   exit (pidfd, kqueue) or a `SIGCHLD` subscription does; an orphan is
+//!   reaped from the `SIGCHLD` handler itself (only atomics and
+//!   `waitpid(WNOHANG)`, async-signal-safe), so it is reaped when it
+//!   exits even if no loop runs any more. tokio instead reaps orphans at
+//!   the next spawn or signal; async-process uses a thread.
+//! - **Dropping is not killing** (asyncio, std): a dropped [`Process`]
+//!   keeps running unless [`Command::kill_on_drop`] asked otherwise.
+//! - **Capabilities tell the truth.** `capabilities().subprocess` is true
+//!   on Unix only; elsewhere the same API compiles and every spawn returns
+//!   `Unsupported` naming the feature and the host.
 
 #[cfg(all(not(target_family = "wasm"), unix))]
 use crate::backend::process as sys;
@@ -450,6 +477,8 @@ impl Command {
     /// # Errors
     ///
     /// As [`spawn`](Self::spawn), and the errors of reading the pipes.
+    #[doc(alias = "capture_output")]
+    #[doc(alias = "check_output")]
     pub async fn output(&mut self) -> io::Result<Output> {
         let mut p = self.spawn_with(Kind::Null, Kind::Piped)?;
         p.communicate(b"").await

@@ -44,6 +44,22 @@ pub fn under_wine() -> bool {
     cfg!(windows) && std::path::Path::new(r"C:\windows\system32\winecfg.exe").exists()
 }
 
+/// `examples/<name>.rs` as the program it is: `cargo test` builds the
+/// examples next to the test binaries (`target/<profile>/examples/`).
+#[cfg(not(target_family = "wasm"))]
+pub fn example(name: &str) -> std::process::Command {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test` (which builds the examples) \
+         or `cargo build --example {name}` first",
+        path.display()
+    );
+    std::process::Command::new(path)
+}
+
 /// Whether TCP servers and clients can both run in this process.
 pub fn tcp_loopback() -> bool {
     let caps = anyloop::capabilities();

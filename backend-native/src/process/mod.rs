@@ -6,13 +6,27 @@
 //! - Linux 5.3+: a pidfd (`pidfd_open`) registered with the loop's epoll;
 //!   it becomes readable when the child exits.
 //! - macOS and the BSDs: kqueue's `EVFILT_PROC` / `NOTE_EXIT` filter on
-//!   the loop's kqueue.
-//! - Elsewhere, or where those fail (old kernels, seccomp filters): a
-//!   `SIGCHLD` subscription (see [`crate::signal`]); every `SIGCHLD` makes
-//!   each waiting child try `waitpid(pid, WNOHANG)`.
+//!   the loop's own kqueue (`polling`'s kqueue extension; the reactor's
+//!   `proc` module), registered once per child (oneshot) and deleted
+//!   right after the child is reaped, before its pid can be reused.
+//! - Elsewhere, or where those fail (old kernels, seccomp filters, macOS
+//!   refusing to watch a child that already exited): a `SIGCHLD`
+//!   subscription (see [`crate::signal`]); every `SIGCHLD` makes each
+//!   waiting child try `waitpid(pid, WNOHANG)`.
 //!
+//! Every route starts with a `waitpid(WNOHANG)`, so an exit before the
+//! registration is never missed, and no route needs a thread per child.
 //! A child dropped before it was reaped goes to the `reap` table, where
 //! a `SIGCHLD` action reaps it as soon as it exits: no zombie is left.
+//!
+//! # What is tested where
+//!
+//! `cargo xtask test` runs on Linux: the pidfd route, and the `SIGCHLD`
+//! route forced with [`force_sigchld`] (this module's tests and
+//! `tests/process.rs`). The kqueue route is built and linted for
+//! FreeBSD (`cargo clippy -p anyloop-native --target
+//! x86_64-unknown-freebsd`) but not run on these machines; its test here
+//! (`ExitNotifier::Kqueue`) and the whole suite run on macOS/BSD.
 
 mod reap;
 
@@ -26,6 +40,8 @@ use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+#[cfg(kqueue)]
+use crate::reactor::proc::ProcExit;
 use crate::reactor::{Async, Direction};
 use crate::signal::{self, Signals};
 
@@ -34,8 +50,14 @@ enum Exit {
     /// Linux: the child's pidfd, readable once it exits.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     Pidfd(Async<OwnedFd>),
+    /// macOS and the BSDs: kqueue's `EVFILT_PROC` / `NOTE_EXIT` filter.
+    #[cfg(kqueue)]
+    Kqueue(ProcExit),
     /// Any Unix: `SIGCHLD` deliveries.
     Sigchld(Signals),
+    /// Reaped: the notifier is released (a pidfd closed, a kqueue filter
+    /// deleted, a `SIGCHLD` subscription ended).
+    Done,
 }
 
 /// Which mechanism a child uses to report its exit (for tests and docs).
@@ -43,6 +65,8 @@ enum Exit {
 pub enum ExitNotifier {
     /// A Linux pidfd.
     Pidfd,
+    /// kqueue's process filter (macOS, BSD).
+    Kqueue,
     /// `SIGCHLD`.
     Sigchld,
 }
@@ -62,6 +86,7 @@ pub fn force_sigchld(on: bool) {
 pub struct Child {
     child: Option<std::process::Child>,
     exit: Exit,
+    notifier: ExitNotifier,
     status: Option<std::process::ExitStatus>,
     kill_on_drop: bool,
 }
@@ -98,10 +123,11 @@ pub struct Pipes {
 pub fn spawn(cmd: &mut std::process::Command, kill_on_drop: bool) -> io::Result<(Child, Pipes)> {
     let mut std_child = cmd.spawn()?;
     match setup(&mut std_child) {
-        Ok((exit, pipes)) => Ok((
+        Ok((exit, notifier, pipes)) => Ok((
             Child {
                 child: Some(std_child),
                 exit,
+                notifier,
                 status: None,
                 kill_on_drop,
             },
@@ -115,7 +141,7 @@ pub fn spawn(cmd: &mut std::process::Command, kill_on_drop: bool) -> io::Result<
     }
 }
 
-fn setup(child: &mut std::process::Child) -> io::Result<(Exit, Pipes)> {
+fn setup(child: &mut std::process::Child) -> io::Result<(Exit, ExitNotifier, Pipes)> {
     let pipes = Pipes {
         stdin: child
             .stdin
@@ -139,7 +165,14 @@ fn setup(child: &mut std::process::Child) -> io::Result<(Exit, Pipes)> {
         Some(exit) => exit,
         None => Exit::Sigchld(Signals::internal(signal::SIGCHLD)?),
     };
-    Ok((exit, pipes))
+    let notifier = match &exit {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Exit::Pidfd(_) => ExitNotifier::Pidfd,
+        #[cfg(kqueue)]
+        Exit::Kqueue(_) => ExitNotifier::Kqueue,
+        _ => ExitNotifier::Sigchld,
+    };
+    Ok((exit, notifier, pipes))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -161,7 +194,17 @@ fn exit_notifier(child: &std::process::Child) -> Option<Exit> {
     }
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(kqueue)]
+fn exit_notifier(child: &std::process::Child) -> Option<Exit> {
+    if SIGCHLD_ONLY.load(Ordering::Relaxed) {
+        return None;
+    }
+    // On failure (macOS: the child exited already, ESRCH) the `SIGCHLD`
+    // route starts with a `waitpid(WNOHANG)`, which sees that exit.
+    ProcExit::new(child).ok().map(Exit::Kqueue)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android", kqueue)))]
 fn exit_notifier(_child: &std::process::Child) -> Option<Exit> {
     None
 }
@@ -177,11 +220,7 @@ impl Child {
 
     /// How this child's exit is noticed.
     pub fn notifier(&self) -> ExitNotifier {
-        match &self.exit {
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            Exit::Pidfd(_) => ExitNotifier::Pidfd,
-            Exit::Sigchld(_) => ExitNotifier::Sigchld,
-        }
+        self.notifier
     }
 
     /// The exit status if the child has exited (reaping it), without
@@ -194,6 +233,11 @@ impl Child {
         if self.status.is_none() {
             if let Some(c) = self.child.as_mut() {
                 self.status = c.try_wait()?;
+                if self.status.is_some() {
+                    // Reaped: release the notifier now (a kqueue filter
+                    // must go before the pid can be reused).
+                    self.exit = Exit::Done;
+                }
             }
         }
         Ok(self.status)
@@ -212,40 +256,41 @@ impl Child {
             if let Some(s) = self.try_wait()? {
                 return Poll::Ready(Ok(s));
             }
-            match &mut self.exit {
+            // For the event-driven notifiers: `WouldBlock` means "not
+            // exited yet, wait for the event".
+            let child = &mut self.child;
+            let mut reap = || match child.as_mut() {
+                Some(c) => c.try_wait()?.ok_or(io::ErrorKind::WouldBlock.into()),
+                None => Err(io::ErrorKind::NotFound.into()),
+            };
+            let res = match &mut self.exit {
+                // Readable once the child has exited.
                 #[cfg(any(target_os = "linux", target_os = "android"))]
-                Exit::Pidfd(fd) => {
-                    // Readable once the child has exited; `WouldBlock`
-                    // means "not yet, wait for the next edge".
-                    let child = &mut self.child;
-                    let res = fd.poll_io(Direction::Read, cx, |_| match child.as_mut() {
-                        Some(c) => c.try_wait()?.ok_or(io::ErrorKind::WouldBlock.into()),
-                        None => Err(io::ErrorKind::NotFound.into()),
-                    });
-                    return match res {
-                        Poll::Ready(Ok(s)) => {
-                            self.status = Some(s);
-                            Poll::Ready(Ok(s))
-                        }
-                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                        Poll::Pending => Poll::Pending,
-                    };
-                }
+                Exit::Pidfd(fd) => fd.poll_io(Direction::Read, cx, |_| reap()),
+                // Fires once, when the child has exited.
+                #[cfg(kqueue)]
+                Exit::Kqueue(k) => k.poll_exit(cx, &mut reap),
                 Exit::Sigchld(s) => match s.poll_recv(cx) {
                     Poll::Ready(Ok(())) => continue,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    // A SIGCHLD between `try_wait` and the subscription's
+                    // check is counted; one before it was seen by
+                    // `try_wait`. Look once more for an exit that raced
+                    // with registering the waker.
                     Poll::Pending => {
-                        // A SIGCHLD between `try_wait` and the subscription's
-                        // check is counted; one before it was seen by
-                        // `try_wait`. Look once more for an exit that raced
-                        // with registering the waker.
-                        return match self.try_wait()? {
-                            Some(s) => Poll::Ready(Ok(s)),
-                            None => Poll::Pending,
-                        };
+                        return self
+                            .try_wait()?
+                            .map_or(Poll::Pending, |s| Poll::Ready(Ok(s)))
                     }
                 },
+                // `try_wait` above returned the status.
+                Exit::Done => Poll::Ready(Err(io::Error::other("child reaped without a status"))),
+            };
+            if let Poll::Ready(Ok(s)) = res {
+                self.status = Some(s);
+                self.exit = Exit::Done;
             }
+            return res;
         }
     }
 
@@ -433,12 +478,17 @@ mod tests {
             assert_eq!(child.notifier(), ExitNotifier::Sigchld);
             assert_eq!(wait(&mut child).unwrap().code(), Some(i as i32));
         }
+        // The event-driven notifier of this OS.
+        let (mut child, _) = spawn(&mut std::process::Command::new("true"), false).unwrap();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            let (mut child, _) = spawn(&mut std::process::Command::new("true"), false).unwrap();
-            assert_eq!(child.notifier(), ExitNotifier::Pidfd);
-            assert!(wait(&mut child).unwrap().success());
-        }
+        assert_eq!(child.notifier(), ExitNotifier::Pidfd);
+        #[cfg(kqueue)]
+        assert_eq!(child.notifier(), ExitNotifier::Kqueue);
+        assert!(wait(&mut child).unwrap().success());
+        // A child that is already a zombie when waited for.
+        let (mut child, _) = spawn(&mut std::process::Command::new("true"), false).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(wait(&mut child).unwrap().success());
     }
 
     #[test]
