@@ -76,6 +76,7 @@
 //! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
 //! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
 //! | `create_subprocess_exec`, `create_subprocess_shell`, `Process.communicate/wait/returncode` | [`process::Command`], [`process::Command::shell`], [`process::Process`] (full table in [`process`]) |
+//! | `loop.subprocess_exec`, `loop.subprocess_shell`, `SubprocessProtocol`, `SubprocessTransport` | [`process::subprocess_exec`], [`process::subprocess_shell`], [`process::SubprocessProtocol`], [`process::SubprocessTransport`] |
 //! | `loop.add_signal_handler`, `remove_signal_handler` | [`signal::add_signal_handler`], [`signal::remove_signal_handler`], awaitable [`signal::ctrl_c`] (full table in [`signal`]) |
 //! | aiofiles (`aiofiles.open`, `aiofiles.os.*`) | [`fs::File`], [`fs::read`], [`fs::write`], [`fs::read_dir`], ... (full table in [`fs`]) |
 //! | `KeyboardInterrupt` out of `asyncio.run` | [`run`] cancels the main task on Ctrl-C; [`Runner::try_run`] returns [`signal::Interrupted`] |

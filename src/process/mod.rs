@@ -49,6 +49,22 @@
 //! | `proc.send_signal(sig)`, `terminate()`, `kill()` | [`Process::send_signal`], [`Process::terminate`], [`Process::kill`] |
 //! | `proc.stdin`, `proc.stdout`, `proc.stderr` | [`Process::stdin`] ([`StreamWriter`]), [`Process::stdout`], [`Process::stderr`] ([`StreamReader`]) |
 //! | `subprocess.run(..., capture_output=True)` | [`Command::output`] |
+//! | `await loop.subprocess_exec(factory, prog, *args)`, `loop.subprocess_shell(factory, cmd)` | [`subprocess_exec`]`(factory, &mut Command::new(prog))`, [`subprocess_shell`]`(factory, cmd)` → [`SubprocessTransport`] |
+//! | `SubprocessProtocol.pipe_data_received(fd, data)`, `pipe_connection_lost`, `process_exited` | [`SubprocessProtocol`]'s methods of the same names |
+//! | `transport.get_pipe_transport(fd)`, `get_pid()`, `get_returncode()`, `close()` | [`SubprocessTransport::pipe_transport`], [`SubprocessTransport::pid`], [`SubprocessTransport::returncode`], [`SubprocessTransport::close`] |
+//!
+//! # Transports and protocols
+//!
+//! asyncio's callback style is here too: [`subprocess_exec`] and
+//! [`subprocess_shell`] start a child and drive a [`SubprocessProtocol`]
+//! (`pipe_data_received(fd, data)`, `pipe_connection_lost`,
+//! `process_exited`, `connection_lost` last) with a
+//! [`SubprocessTransport`] whose pipes are `anyloop::net`
+//! [`Transport`](crate::net::Transport)s (write buffer, water marks,
+//! `pause_reading`). One task per pipe drives it with the same code as a
+//! socket's; the protocol is shared by them (and the exit watcher) in a
+//! `RefCell` that no callback can re-enter, since transport methods only
+//! set flags and wake a task.
 //!
 //! # Hosts
 //!
@@ -100,6 +116,10 @@ use crate::backend::process as sys;
 mod unsupported;
 #[cfg(not(all(not(target_family = "wasm"), unix)))]
 use unsupported as sys;
+
+mod protocol;
+
+pub use protocol::{subprocess_exec, subprocess_shell, SubprocessProtocol, SubprocessTransport};
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -505,6 +525,19 @@ impl Command {
     }
 
     fn spawn_with(&mut self, din: Kind, dout: Kind) -> io::Result<Process> {
+        let (child, pipes) = self.spawn_raw(din, dout)?;
+        let limit = self.limit;
+        Ok(Process {
+            child,
+            stdin: pipes.stdin.map(StreamWriter::new),
+            stdout: pipes.stdout.map(|r| StreamReader::with_limit(r, limit)),
+            stderr: pipes.stderr.map(|r| StreamReader::with_limit(r, limit)),
+        })
+    }
+
+    /// Spawns with `din` for an unset stdin and `dout` for unset stdout
+    /// and stderr; a merged stderr comes back as the stdout pipe.
+    fn spawn_raw(&mut self, din: Kind, dout: Kind) -> io::Result<(sys::Child, sys::Pipes)> {
         if !crate::capabilities().subprocess {
             return Err(crate::capabilities().unsupported("subprocesses (anyloop::process)"));
         }
@@ -560,14 +593,12 @@ impl Command {
                 format!("cannot run {:?}: {e}", self.inner.get_program()),
             )
         })?;
-        let stdout = merged.or(pipes.stdout);
-        let limit = self.limit;
-        Ok(Process {
-            child,
-            stdin: pipes.stdin.map(StreamWriter::new),
-            stdout: stdout.map(|r| StreamReader::with_limit(r, limit)),
-            stderr: pipes.stderr.map(|r| StreamReader::with_limit(r, limit)),
-        })
+        let pipes = sys::Pipes {
+            stdin: pipes.stdin,
+            stdout: merged.or(pipes.stdout),
+            stderr: pipes.stderr,
+        };
+        Ok((child, pipes))
     }
 }
 

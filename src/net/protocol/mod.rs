@@ -1,6 +1,9 @@
 //! asyncio's transports and protocols: callback-style networking for
 //! library and framework authors ([`Protocol`], [`BufferedProtocol`],
 //! [`DatagramProtocol`], [`Transport`], [`DatagramTransport`]).
+//! asyncio's `SubprocessProtocol` is
+//! [`anyloop::process::SubprocessProtocol`](crate::process::SubprocessProtocol);
+//! a child's pipes are [`Transport`]s there too.
 //!
 //! A protocol is an object whose methods the loop calls as things happen
 //! on a connection (`connection_made`, `data_received`, `eof_received`,
@@ -90,6 +93,7 @@ use std::io;
 use std::path::Path;
 
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
+pub(crate) use stream::start_io;
 pub use stream::{Buffered, StreamProtocol, Transport, DEFAULT_READ_SIZE};
 
 use super::server::{Accepted, BoxHandler};

@@ -490,12 +490,23 @@ impl AsyncWrite for &Stdio {
 pub(crate) fn start_stdio<P: StreamProtocol>(
     proto: P,
 ) -> (Transport, Pin<Box<dyn Future<Output = ()>>>) {
-    let (transport, proto) = new_transport(proto, None, None);
     let stdio = Stdio {
         stdin: RefCell::new(crate::io::stdin()),
         stdout: RefCell::new(crate::io::stdout()),
     };
-    let fut = Box::pin(drive(stdio, proto, transport.clone()));
+    start_io(stdio, proto)
+}
+
+/// The transport of any duplex I/O object without addresses (stdio, a
+/// child's pipe), and its driving future.
+pub(crate) fn start_io<S, P>(io: S, proto: P) -> (Transport, Pin<Box<dyn Future<Output = ()>>>)
+where
+    S: Unpin + 'static,
+    for<'a> &'a S: AsyncRead + AsyncWrite,
+    P: StreamProtocol,
+{
+    let (transport, proto) = new_transport(proto, None, None);
+    let fut = Box::pin(drive(io, proto, transport.clone()));
     (transport, fut)
 }
 
