@@ -145,11 +145,10 @@ fn install(g: &'static Globals, sig: i32) -> io::Result<()> {
             let _ = signal_hook::low_level::emulate_default_handler(sig);
             return;
         }
-        // Pending before anything else can observe this delivery (a
-        // runner counting presses, below), so a later subscription's
-        // `broadcast` attributes it to the listeners of this moment.
+        // Pending before anything else can observe this delivery, so a
+        // later subscription's `broadcast` attributes it to the listeners
+        // of this moment.
         slot.pending.store(true, Ordering::SeqCst);
-        let _ = rustix::io::write(&g.write, &[sig as u8]);
         if sig == SIGINT
             && RUNNERS.load(Ordering::SeqCst) > 0
             && slot.user.load(Ordering::SeqCst) == 0
@@ -159,6 +158,11 @@ fn install(g: &'static Globals, sig: i32) -> io::Result<()> {
             // as an unhandled SIGINT would.
             let _ = signal_hook::low_level::emulate_default_handler(sig);
         }
+        // Last: a loop woken by this byte (possibly on another thread,
+        // while this handler is preempted) must find the press counted
+        // already, or a runner would check `PRESSES` too early and wait
+        // for a wake-up that never comes.
+        let _ = rustix::io::write(&g.write, &[sig as u8]);
     };
     // SAFETY: `action` only uses atomics, `write(2)` on a non-blocking pipe
     // and signal-hook's `emulate_default_handler` (documented for use in
