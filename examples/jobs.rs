@@ -1,5 +1,5 @@
 //! Runs shell commands concurrently, a few at a time: a small job runner
-//! on `anyloop::process`, `Semaphore`, `timeout` and `signal::ctrl_c`.
+//! on `anyloop::process`, `Semaphore`, `timeout` and `signal::Signal` (Ctrl-C).
 //!
 //! ```text
 //! cargo run --example jobs -- [--jobs N] [--timeout SECS] 'CMD' 'CMD' ...
@@ -171,6 +171,11 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    // Subscribe to Ctrl-C before any command starts: a command's first line
+    // can be read (and printed) within the first poll of `all` below, and a
+    // Ctrl-C that comes before the subscription would be `run`'s (which
+    // cancels `main` and ends the process by SIGINT, without the summary).
+    let mut ctrl_c = anyloop::signal::Signal::new(anyloop::signal::SIGINT);
     let sem = Rc::new(Semaphore::new(args.jobs));
     let outcomes: Vec<RefCell<Outcome>> = args
         .commands
@@ -190,11 +195,13 @@ async fn main() {
     // Handling Ctrl-C ourselves (rather than letting `run` cancel `main`)
     // lets us print the summary; dropping `all` kills the running commands.
     let interrupted = async {
-        match anyloop::signal::ctrl_c().await {
-            Ok(()) => true,
-            // No signals on this host: never interrupted.
-            Err(_) => std::future::pending().await,
+        if let Ok(sigint) = &mut ctrl_c {
+            if sigint.recv().await.is_ok() {
+                return true;
+            }
         }
+        // No signals on this host: never interrupted.
+        std::future::pending().await
     };
     let interrupted = futures_lite::future::or(
         async {
