@@ -28,7 +28,7 @@ struct Client {
     /// Lines to send to it.
     queue: Queue<Rc<[u8]>>,
     /// Set when it is disconnected for being too slow.
-    kicked: Rc<Event>,
+    kicked: Event,
 }
 
 type Clients = Rc<RefCell<BTreeMap<u64, Client>>>;
@@ -55,7 +55,7 @@ fn broadcast(clients: &Clients, from: u64, line: &[u8]) {
 
 async fn client(id: u64, clients: Clients, mut reader: StreamReader, writer: StreamWriter) {
     let queue = Queue::new(BACKLOG);
-    let kicked = Rc::new(Event::new());
+    let kicked = Event::new();
     clients.borrow_mut().insert(
         id,
         Client {

@@ -18,7 +18,6 @@
 //! `asyncio.timeout` and `loop.add_signal_handler(SIGINT, ...)`.
 use std::cell::RefCell;
 use std::io;
-use std::rc::Rc;
 use std::time::Duration;
 
 use anyloop::process::{Command, Stdio};
@@ -176,7 +175,7 @@ async fn main() {
     // Ctrl-C that comes before the subscription would be `run`'s (which
     // cancels `main` and ends the process by SIGINT, without the summary).
     let mut ctrl_c = anyloop::signal::Signal::new(anyloop::signal::SIGINT);
-    let sem = Rc::new(Semaphore::new(args.jobs));
+    let sem = Semaphore::new(args.jobs); // a cheap `Clone` handle, like asyncio's shared object
     let outcomes: Vec<RefCell<Outcome>> = args
         .commands
         .iter()
