@@ -123,24 +123,29 @@ async fn gather_of_nothing_is_empty() {
 /// not completed yet) are also cancelled" -- tasks included.
 #[anyloop::test]
 async fn cancelling_the_awaiter_cancels_gathered_tasks() {
+    // The children sleep far longer than the test: only the cancel can
+    // end them, whatever the machine's speed.
     let done = Rc::new(RefCell::new(0));
     let d = done.clone();
     let children: Vec<_> = (0..3)
         .map(|_| {
             let d = d.clone();
             spawn(async move {
-                sleep(ms(20)).await;
+                sleep(Duration::from_secs(3600)).await;
                 *d.borrow_mut() += 1;
             })
         })
         .collect();
     let refs: Vec<_> = children.iter().map(|t| t.task_ref()).collect();
     let waiter = spawn(gather(children));
-    sleep(ms(5)).await;
+    anyloop::yield_now().await; // the waiter starts awaiting the children
     waiter.cancel();
     assert!(waiter.await.unwrap_err().is_cancelled());
-    while !refs.iter().all(|r| r.is_finished()) {
-        sleep(ms(10)).await;
+    for _ in 0..100 {
+        if refs.iter().all(|r| r.is_finished()) {
+            break;
+        }
+        anyloop::yield_now().await;
     }
     assert!(refs.iter().all(|r| r.is_cancelled()));
     assert_eq!(*done.borrow(), 0);
