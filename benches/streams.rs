@@ -9,7 +9,13 @@
 //!   for the echo (requests/s, higher is better; connects included);
 //! - `proto_echo_64k`, `proto_requests`: the same, with anyloop's server
 //!   written as an asyncio `Protocol` (`create_server_on`) instead of
-//!   Streams (the clients and the peers' rows are the same).
+//!   Streams (the clients and the peers' rows are the same);
+//! - `tls_echo`: `echo_64k` over TLS 1.3 (rustls with ring everywhere:
+//!   anyloop's `ssl=` streams vs tokio + tokio-rustls vs smol +
+//!   futures-rustls; MB/s);
+//! - `tls_handshakes`: connections one after another, each a TLS
+//!   handshake and one echoed line (handshakes/s; the same rustls
+//!   configurations, session resumption as rustls' default).
 //!
 //! Every peer's listener is the same socket setup (`SO_REUSEADDR`, backlog
 //! 1024) so no one loses SYNs in the connect burst. Arguments: `--rounds N`
@@ -63,18 +69,64 @@ struct Sizes {
     echo_bytes: usize,
     clients: usize,
     requests: usize,
+    tls_bytes: usize,
+    handshakes: usize,
 }
 
 const FULL: Sizes = Sizes {
     echo_bytes: 256 << 20,
     clients: 1000,
     requests: 50,
+    tls_bytes: 128 << 20,
+    handshakes: 500,
 };
 const QUICK: Sizes = Sizes {
     echo_bytes: 32 << 20,
     clients: 200,
     requests: 10,
+    tls_bytes: 16 << 20,
+    handshakes: 100,
 };
+
+/// The rustls configurations every peer uses: a self-signed certificate
+/// for "localhost", ring's crypto.
+mod certs {
+    use std::sync::{Arc, OnceLock};
+
+    use futures_rustls::rustls::{self, pki_types::PrivateKeyDer};
+
+    pub(crate) struct Configs {
+        pub(crate) client: Arc<rustls::ClientConfig>,
+        pub(crate) server: Arc<rustls::ServerConfig>,
+    }
+
+    pub(crate) fn get() -> &'static Configs {
+        static CONFIGS: OnceLock<Configs> = OnceLock::new();
+        CONFIGS.get_or_init(|| {
+            let c = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
+            let der = c.cert.der().clone();
+            let key = PrivateKeyDer::try_from(c.signing_key.serialize_der()).expect("key");
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(der.clone()).expect("root");
+            let client = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let server = rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_no_client_auth()
+                .with_single_cert(vec![der], key)
+                .expect("cert");
+            Configs {
+                client: Arc::new(client),
+                server: Arc::new(server),
+            }
+        })
+    }
+}
 
 /// A listening socket on 127.0.0.1 with a 1024 backlog, as std.
 fn listener() -> std::net::TcpListener {
@@ -104,7 +156,8 @@ fn line(i: usize) -> Vec<u8> {
 mod anyloop_peer {
     use super::*;
     use anyloop::net::{
-        open_connection, start_server_on, Protocol, StreamReader, StreamWriter, Transport,
+        open_connection, start_server_on, tls, ConnectOptions, Protocol, ServerOptions,
+        StreamReader, StreamWriter, Transport,
     };
 
     async fn echo_bytes(mut r: StreamReader, w: StreamWriter) -> std::io::Result<()> {
@@ -211,6 +264,77 @@ mod anyloop_peer {
         })
     }
 
+    fn serve_tls<H, F>(h: H) -> (anyloop::net::Server, u16)
+    where
+        H: Fn(StreamReader, StreamWriter) -> F + 'static,
+        F: Future<Output = std::io::Result<()>> + 'static,
+    {
+        let l = anyloop::net::TcpListener::from_std(listener()).expect("listener");
+        let port = l.local_addr().expect("addr").port();
+        let cfg = tls::ServerConfig::from_rustls(certs::get().server.clone());
+        let server = ServerOptions::new()
+            .ssl(cfg)
+            .start_server_on(h, l)
+            .expect("server");
+        (server, port)
+    }
+
+    fn tls_options() -> ConnectOptions {
+        ConnectOptions::new()
+            .ssl(tls::ClientConfig::from_rustls(certs::get().client.clone()))
+            .server_hostname("localhost")
+    }
+
+    pub(crate) fn tls_echo(total: usize) -> f64 {
+        anyloop::run(async move {
+            let (server, port) = serve_tls(echo_bytes);
+            let (mut r, w) = tls_options()
+                .open_connection("127.0.0.1", port)
+                .await
+                .expect("connect");
+            let start = Clock::start();
+            let msg = vec![0x5Au8; MSG];
+            let send = async {
+                for _ in 0..total / MSG {
+                    w.write(&msg);
+                    w.drain().await.expect("drain");
+                }
+            };
+            let recv = async {
+                let mut got = 0;
+                while got < total {
+                    got += r.read(MSG).await.expect("read").len();
+                }
+            };
+            futures_lite::future::zip(send, recv).await;
+            let secs = start.secs();
+            server.close();
+            server.abort_clients();
+            total as f64 / secs / 1e6
+        })
+    }
+
+    pub(crate) fn tls_handshakes(n: usize) -> f64 {
+        anyloop::run(async move {
+            let (server, port) = serve_tls(echo_lines);
+            let opts = tls_options();
+            let start = Clock::start();
+            for i in 0..n {
+                let (mut r, w) = opts
+                    .open_connection("127.0.0.1", port)
+                    .await
+                    .expect("connect");
+                let l = line(i);
+                w.write(&l);
+                assert_eq!(r.readline().await.expect("read"), l);
+            }
+            let secs = start.secs();
+            server.close();
+            server.abort_clients();
+            n as f64 / secs
+        })
+    }
+
     pub(crate) fn requests(s: Sizes) -> f64 {
         requests_with(s, false)
     }
@@ -262,6 +386,36 @@ mod tokio_peer {
         tokio::task::LocalSet::new().block_on(&rt, fut)
     }
 
+    /// Echoes a connection: line by line, or in chunks of up to `MSG`.
+    async fn echo_conn<R, W>(rd: R, mut wr: W, lines: bool)
+    where
+        R: tokio::io::AsyncRead + Unpin,
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        if lines {
+            let mut rd = BufReader::new(rd);
+            let mut buf = String::new();
+            loop {
+                buf.clear();
+                if rd.read_line(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                if wr.write_all(buf.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        } else {
+            let mut rd = rd;
+            let mut buf = vec![0u8; MSG];
+            loop {
+                let n = rd.read(&mut buf).await.unwrap_or(0);
+                if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
     fn serve(lines: bool) -> u16 {
         let l = TcpListener::from_std(listener()).expect("listener");
         let port = l.local_addr().expect("addr").port();
@@ -270,29 +424,8 @@ mod tokio_peer {
                 let (s, _) = l.accept().await.expect("accept");
                 s.set_nodelay(true).expect("nodelay");
                 tokio::task::spawn_local(async move {
-                    let (rd, mut wr) = s.into_split();
-                    if lines {
-                        let mut rd = BufReader::new(rd);
-                        let mut buf = String::new();
-                        loop {
-                            buf.clear();
-                            if rd.read_line(&mut buf).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if wr.write_all(buf.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    } else {
-                        let mut rd = rd;
-                        let mut buf = vec![0u8; MSG];
-                        loop {
-                            let n = rd.read(&mut buf).await.unwrap_or(0);
-                            if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
+                    let (rd, wr) = s.into_split();
+                    echo_conn(rd, wr, lines).await;
                 });
             }
         });
@@ -323,6 +456,82 @@ mod tokio_peer {
             };
             futures_lite::future::zip(send, recv).await;
             total as f64 / start.secs() / 1e6
+        })
+    }
+
+    /// A TLS echo server (`lines`: line by line, as `serve`).
+    fn serve_tls(lines: bool) -> u16 {
+        let l = TcpListener::from_std(listener()).expect("listener");
+        let port = l.local_addr().expect("addr").port();
+        let acceptor = tokio_rustls::TlsAcceptor::from(certs::get().server.clone());
+        tokio::task::spawn_local(async move {
+            loop {
+                let (s, _) = l.accept().await.expect("accept");
+                s.set_nodelay(true).expect("nodelay");
+                let acceptor = acceptor.clone();
+                tokio::task::spawn_local(async move {
+                    let Ok(tls) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let (rd, wr) = tokio::io::split(tls);
+                    echo_conn(rd, wr, lines).await;
+                });
+            }
+        });
+        port
+    }
+
+    async fn connect_tls(port: u16) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        let name = "localhost".try_into().expect("name");
+        tokio_rustls::TlsConnector::from(certs::get().client.clone())
+            .connect(name, s)
+            .await
+            .expect("handshake")
+    }
+
+    pub(crate) fn tls_echo(total: usize) -> f64 {
+        run(async move {
+            let port = serve_tls(false);
+            let (mut rd, mut wr) = tokio::io::split(connect_tls(port).await);
+            let start = Clock::start();
+            let msg = vec![0x5Au8; MSG];
+            let send = async {
+                for _ in 0..total / MSG {
+                    wr.write_all(&msg).await.expect("write");
+                }
+                wr.flush().await.expect("flush");
+            };
+            let recv = async {
+                let mut buf = vec![0u8; MSG];
+                let mut got = 0;
+                while got < total {
+                    got += rd.read(&mut buf).await.expect("read");
+                }
+            };
+            futures_lite::future::zip(send, recv).await;
+            total as f64 / start.secs() / 1e6
+        })
+    }
+
+    pub(crate) fn tls_handshakes(n: usize) -> f64 {
+        run(async move {
+            let port = serve_tls(true);
+            let start = Clock::start();
+            for i in 0..n {
+                let (rd, mut wr) = tokio::io::split(connect_tls(port).await);
+                let mut rd = BufReader::new(rd);
+                let l = line(i);
+                wr.write_all(&l).await.expect("write");
+                wr.flush().await.expect("flush");
+                let mut buf = String::new();
+                rd.read_line(&mut buf).await.expect("read");
+                assert_eq!(buf.as_bytes(), l);
+            }
+            n as f64 / start.secs()
         })
     }
 
@@ -372,6 +581,37 @@ mod smol_peer {
         f(Rc::new(LocalExecutor::new()))
     }
 
+    /// Echoes a connection: line by line, or in chunks of up to `MSG`;
+    /// flushes every write (a TLS writer holds data until flushed).
+    async fn echo_conn<R, W>(rd: R, mut wr: W, lines: bool)
+    where
+        R: futures_lite::AsyncRead + Unpin,
+        W: futures_lite::AsyncWrite + Unpin,
+    {
+        if lines {
+            let mut rd = BufReader::new(rd);
+            let mut buf = String::new();
+            loop {
+                buf.clear();
+                if rd.read_line(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                if wr.write_all(buf.as_bytes()).await.is_err() || wr.flush().await.is_err() {
+                    return;
+                }
+            }
+        } else {
+            let mut rd = rd;
+            let mut buf = vec![0u8; MSG];
+            loop {
+                let n = rd.read(&mut buf).await.unwrap_or(0);
+                if n == 0 || wr.write_all(&buf[..n]).await.is_err() || wr.flush().await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
     fn serve(ex: &Rc<LocalExecutor<'static>>, lines: bool) -> u16 {
         let l = TcpListener::try_from(listener()).expect("listener");
         let port = l.local_addr().expect("addr").port();
@@ -381,29 +621,7 @@ mod smol_peer {
                 let (s, _) = l.accept().await.expect("accept");
                 s.set_nodelay(true).expect("nodelay");
                 ex2.spawn(async move {
-                    let mut wr = s.clone();
-                    if lines {
-                        let mut rd = BufReader::new(s);
-                        let mut buf = String::new();
-                        loop {
-                            buf.clear();
-                            if rd.read_line(&mut buf).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            if wr.write_all(buf.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    } else {
-                        let mut rd = s;
-                        let mut buf = vec![0u8; MSG];
-                        loop {
-                            let n = rd.read(&mut buf).await.unwrap_or(0);
-                            if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
+                    echo_conn(s.clone(), s, lines).await;
                 })
                 .detach();
             }
@@ -437,6 +655,89 @@ mod smol_peer {
                 };
                 futures_lite::future::zip(send, recv).await;
                 total as f64 / start.secs() / 1e6
+            }))
+        })
+    }
+
+    /// A TLS echo server on futures-rustls (`lines`: line by line).
+    fn serve_tls(ex: &Rc<LocalExecutor<'static>>, lines: bool) -> u16 {
+        let l = TcpListener::try_from(listener()).expect("listener");
+        let port = l.local_addr().expect("addr").port();
+        let acceptor = futures_rustls::TlsAcceptor::from(certs::get().server.clone());
+        let ex2 = ex.clone();
+        ex.spawn(async move {
+            loop {
+                let (s, _) = l.accept().await.expect("accept");
+                s.set_nodelay(true).expect("nodelay");
+                let acceptor = acceptor.clone();
+                ex2.spawn(async move {
+                    let Ok(tls) = acceptor.accept(s).await else {
+                        return;
+                    };
+                    let (rd, wr) = futures_lite::io::split(tls);
+                    echo_conn(rd, wr, lines).await;
+                })
+                .detach();
+            }
+        })
+        .detach();
+        port
+    }
+
+    async fn connect_tls(port: u16) -> futures_rustls::client::TlsStream<TcpStream> {
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        let name = "localhost".try_into().expect("name");
+        futures_rustls::TlsConnector::from(certs::get().client.clone())
+            .connect(name, s)
+            .await
+            .expect("handshake")
+    }
+
+    pub(crate) fn tls_echo(total: usize) -> f64 {
+        run(|ex| {
+            let port = serve_tls(&ex, false);
+            async_io::block_on(ex.run(async move {
+                let (mut rd, mut wr) = futures_lite::io::split(connect_tls(port).await);
+                let start = Clock::start();
+                let msg = vec![0x5Au8; MSG];
+                let send = async {
+                    for _ in 0..total / MSG {
+                        wr.write_all(&msg).await.expect("write");
+                        wr.flush().await.expect("flush");
+                    }
+                };
+                let recv = async {
+                    let mut buf = vec![0u8; MSG];
+                    let mut got = 0;
+                    while got < total {
+                        got += rd.read(&mut buf).await.expect("read");
+                    }
+                };
+                futures_lite::future::zip(send, recv).await;
+                total as f64 / start.secs() / 1e6
+            }))
+        })
+    }
+
+    pub(crate) fn tls_handshakes(n: usize) -> f64 {
+        run(|ex| {
+            let port = serve_tls(&ex, true);
+            async_io::block_on(ex.run(async move {
+                let start = Clock::start();
+                for i in 0..n {
+                    let (rd, mut wr) = futures_lite::io::split(connect_tls(port).await);
+                    let mut rd = BufReader::new(rd);
+                    let l = line(i);
+                    wr.write_all(&l).await.expect("write");
+                    wr.flush().await.expect("flush");
+                    let mut buf = String::new();
+                    rd.read_line(&mut buf).await.expect("read");
+                    assert_eq!(buf.as_bytes(), l);
+                }
+                n as f64 / start.secs()
             }))
         })
     }
@@ -546,6 +847,24 @@ fn main() {
                 ("smol", smol_peer::requests),
             ],
         ),
+        (
+            "tls_echo",
+            "MB/s",
+            [
+                ("anyloop", |s| anyloop_peer::tls_echo(s.tls_bytes)),
+                ("tokio", |s| tokio_peer::tls_echo(s.tls_bytes)),
+                ("smol", |s| smol_peer::tls_echo(s.tls_bytes)),
+            ],
+        ),
+        (
+            "tls_handshakes",
+            "hs/s",
+            [
+                ("anyloop", |s| anyloop_peer::tls_handshakes(s.handshakes)),
+                ("tokio", |s| tokio_peer::tls_handshakes(s.handshakes)),
+                ("smol", |s| smol_peer::tls_handshakes(s.handshakes)),
+            ],
+        ),
     ];
     println!(
         "anyloop Streams vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-net), \
@@ -557,10 +876,14 @@ fn main() {
         }
     );
     println!(
-        "sizes: echo_64k {} MiB in 64 KiB messages; requests {} clients x {} lines",
+        "sizes: echo_64k {} MiB in 64 KiB messages; requests {} clients x {} lines; \
+         tls_echo {} MiB; tls_handshakes {} connections; TLS peers: tokio + tokio-rustls, \
+         smol + futures-rustls (rustls + ring for all)",
         sizes.echo_bytes >> 20,
         sizes.clients,
-        sizes.requests
+        sizes.requests,
+        sizes.tls_bytes >> 20,
+        sizes.handshakes
     );
     println!(
         "\n{:<14} {:>6} {:>12} {:>12} {:>12} {:>8}",

@@ -94,6 +94,37 @@
 //! What each message means: [`debug`]. The monitor console looks inside a
 //! running program (`ps`, `where ID`, `cancel ID`, `stats`): [`monitor`],
 //! with a recorded session.
+//! | `open_connection(ssl=)`, `start_server(ssl=)`, `writer.start_tls()` | [`net::ConnectOptions::ssl`], [`net::ServerOptions::ssl`], [`net::StreamWriter::start_tls`] ([`net::tls`]) |
+//! | `open_connection(sock=)` | [`net::wrap`] |
+//!
+//! # tokio → anyloop
+//!
+//! | tokio | anyloop |
+//! |---|---|
+//! | `#[tokio::main]` (current_thread), `Runtime::block_on` | [`#[anyloop::main]`](main), [`run`], [`Runner::run`] |
+//! | `#[tokio::test]` | [`#[anyloop::test]`](test) (also runs on WASI and in the browser) |
+//! | `tokio::spawn`, `task::spawn_local`, `JoinHandle` | [`spawn`] → [`Task`] (no `Send` bound; dropping detaches like tokio) |
+//! | `JoinHandle::abort`, `JoinError::is_cancelled` | [`Task::cancel`], [`TaskError::is_cancelled`] |
+//! | `tokio::task::yield_now` | [`yield_now`] |
+//! | `tokio::time::{sleep, sleep_until, timeout, Instant}` | [`sleep`], [`sleep_until`], [`timeout`], [`time::Instant`] |
+//! | `tokio::join!`, `try_join!`, `JoinSet` | [`gather!`], [`try_gather()`], [`TaskGroup`] |
+//! | `tokio::select!` | [`wait`] / [`as_completed`], or `futures_lite::future::or` |
+//! | `task::spawn_blocking` | [`to_thread`] |
+//! | `Handle::current().spawn` from another thread | [`Handle::spawn`], [`Handle::call_soon_threadsafe`] |
+//! | `tokio::sync::{Mutex, Notify, Semaphore, Barrier, oneshot}` | [`sync::Lock`], [`sync::Event`] / [`sync::Condition`], [`sync::Semaphore`], [`sync::Barrier`], [`oneshot`] |
+//! | `tokio::sync::mpsc` | [`queue::Queue`] (or async-channel, see [`ecosystem`]) |
+//! | `tokio::task_local!` | [`task_local!`] |
+//! | `tokio::net::{TcpListener, TcpStream, UdpSocket, UnixStream}` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::UnixStream`] (`futures-io` traits) |
+//! | `tokio::io::{BufReader, AsyncBufReadExt::read_line}` + `split` | [`net::StreamReader`] / [`net::StreamWriter`] ([`net::wrap`] for any transport) |
+//! | tokio-rustls | [`net::tls`] (rustls through futures-rustls) |
+//! | hyper-util's `TokioIo`, `TokioExecutor`, `TokioTimer` | `anyloop::hyper::{Io, Executor, Timer}` (feature `hyper`) |
+//! | a tokio-only crate (reqwest, ...) | `async_compat::Compat::new(fut)` around the call: see [`ecosystem`] |
+//!
+//! # Ecosystem
+//!
+//! TLS, WebSocket, hyper HTTP/1 and HTTP/2, channels and tokio-only
+//! crates, with recipes that the test suite compiles and runs: see
+//! [`ecosystem`].
 //!
 //! # Hosts
 //!
@@ -179,6 +210,17 @@ pub mod signal;
 pub use event_loop::{
     get_running_loop, try_get_running_loop, wrap_future, Executor, Job, RunningLoop,
 };
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+#[doc = include_str!("../docs/ecosystem.md")]
+pub mod ecosystem {}
+
+/// The README's Rust examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// Standard input and output without blocking other tasks.
 ///

@@ -179,3 +179,26 @@ fn fetch_example_prints_the_status_line() {
         "{request}"
     );
 }
+
+/// `examples/http_server.rs` (feature `hyper`): a GET and an echoed POST.
+#[cfg(feature = "hyper")]
+#[test]
+fn http_server_example_answers_get_and_echoes_post() {
+    let port = free_port();
+    let (_child, _log) = start("http_server", port);
+    let ask = |req: &str| {
+        let mut s = connect(port);
+        s.write_all(req.as_bytes()).expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        resp
+    };
+    let get = ask("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    assert!(get.starts_with("HTTP/1.1 200 OK"), "{get}");
+    assert!(get.ends_with("Hello from anyloop + hyper!\n"), "{get}");
+    let post = ask(
+        "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 9\r\nconnection: close\r\n\r\nsome data",
+    );
+    assert!(post.starts_with("HTTP/1.1 200 OK"), "{post}");
+    assert!(post.ends_with("\r\n\r\nsome data"), "{post}");
+}

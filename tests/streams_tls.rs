@@ -65,22 +65,10 @@ mod native {
         }
     }
 
-    async fn echo(mut r: StreamReader, w: StreamWriter) -> io::Result<()> {
-        loop {
-            let chunk = r.read(64 * 1024).await?;
-            if chunk.is_empty() {
-                w.close();
-                return w.wait_closed().await;
-            }
-            w.write(&chunk);
-            w.drain().await?;
-        }
-    }
-
     async fn tls_echo_server(cfg: tls::ServerConfig) -> Server {
         ServerOptions::new()
             .ssl(cfg)
-            .start_server(echo, "127.0.0.1", 0)
+            .start_server(common::echo_until_eof, "127.0.0.1", 0)
             .await
             .unwrap()
     }
@@ -104,7 +92,7 @@ mod native {
                         info.peer_certificates().len(),
                     );
                     w.write(line.as_bytes());
-                    echo(r, w).await
+                    common::echo_until_eof(r, w).await
                 },
                 "127.0.0.1",
                 0,
@@ -259,7 +247,7 @@ mod native {
         let server = ServerOptions::new()
             .ssl(tls::ServerConfig::new([c.der.clone()], c.key).unwrap())
             .ssl_handshake_timeout(Duration::from_millis(200))
-            .start_server(echo, "127.0.0.1", 0)
+            .start_server(common::echo_until_eof, "127.0.0.1", 0)
             .await
             .unwrap();
         let (mut r, _w) = open_connection("127.0.0.1", server.local_addr().unwrap().port())
@@ -283,7 +271,7 @@ mod native {
                     w.write(b"220 go ahead\r\n");
                     w.start_tls_server(&cfg).await?;
                     assert!(w.tls_info().is_some());
-                    echo(r, w).await
+                    common::echo_until_eof(r, w).await
                 }
             },
             "127.0.0.1",
@@ -316,7 +304,7 @@ mod native {
         let server = anyloop::spawn(async move {
             let (r, w) = wrap(b);
             w.start_tls_server(&server_cfg).await?;
-            echo(r, w).await
+            common::echo_until_eof(r, w).await
         });
         let (mut r, w) = wrap(a);
         let cfg = tls::ClientConfig::with_root_certificates([&c.der]).unwrap();

@@ -7,25 +7,13 @@ mod common;
 
 use std::io;
 
-use anyloop::net::{wrap, ConnectOptions, StreamReader, StreamWriter, TcpListener};
-
-async fn echo(mut r: StreamReader, w: StreamWriter) -> io::Result<()> {
-    loop {
-        let chunk = r.read(64 * 1024).await?;
-        if chunk.is_empty() {
-            w.close();
-            return w.wait_closed().await;
-        }
-        w.write(&chunk);
-        w.drain().await?;
-    }
-}
+use anyloop::net::{wrap, ConnectOptions, TcpListener};
 
 #[anyloop::test]
 async fn wrapped_pipe_echoes_lines_and_bulk_data_both_ways_at_once() {
     let (a, b) = common::pipe();
     let (r, w) = wrap(b);
-    let server = anyloop::spawn(echo(r, w));
+    let server = anyloop::spawn(common::echo_until_eof(r, w));
 
     let (mut r, w) = wrap(a);
     w.write(b"hello\n");

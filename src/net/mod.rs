@@ -83,6 +83,7 @@
 //! the feature and the host.
 
 mod error;
+mod pair;
 pub mod protocol;
 mod reader;
 mod server;
@@ -104,6 +105,7 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 
 pub use error::{IncompleteReadError, LimitOverrunError};
+pub use pair::StreamPair;
 pub use protocol::{
     connect_accepted_socket, connect_stdio, create_connection, create_datagram_endpoint,
     create_server, create_server_on, create_unix_connection, create_unix_server, Buffered,

@@ -124,6 +124,22 @@ pub async fn shut_down(server: &anyloop::net::Server) {
     deadline("Server::wait_closed", server.wait_closed()).await;
 }
 
+/// Echoes what `r` reads until end of stream, then closes `w`.
+pub async fn echo_until_eof(
+    mut r: anyloop::net::StreamReader,
+    w: anyloop::net::StreamWriter,
+) -> io::Result<()> {
+    loop {
+        let chunk = r.read(64 * 1024).await?;
+        if chunk.is_empty() {
+            w.close();
+            return w.wait_closed().await;
+        }
+        w.write(&chunk);
+        w.drain().await?;
+    }
+}
+
 /// One end of an in-memory full-duplex byte pipe (see [`pipe`]).
 pub struct PipeEnd {
     rx: std::rc::Rc<std::cell::RefCell<PipeBuf>>,
