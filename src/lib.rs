@@ -120,6 +120,14 @@
 //! | hyper-util's `TokioIo`, `TokioExecutor`, `TokioTimer` | `anyloop::hyper::{Io, Executor, Timer}` (feature `hyper`) |
 //! | a tokio-only crate (reqwest, ...) | `async_compat::Compat::new(fut)` around the call: see [`ecosystem`] |
 //!
+//! Searching these docs for an asyncio name finds its anyloop item: every
+//! item whose name differs from asyncio's carries the asyncio name alone as
+//! a doc alias (`create_task`, `wait_for`, `run_until_complete`,
+//! `add_done_callback`, `get_extra_info`, ...), without an `asyncio.` or
+//! `loop.` prefix. Misuse panics (spawning or reading the clock outside a
+//! loop, a nested [`run`], ...) are `#[track_caller]`: their message points
+//! at your line.
+//!
 //! # Ecosystem
 //!
 //! TLS, WebSocket, hyper HTTP/1 and HTTP/2, channels and tokio-only
@@ -293,6 +301,7 @@ pub fn capabilities() -> Capabilities {
 /// - In the browser, where nothing may block: use [`spawn_root`] or
 ///   `#[anyloop::main]` (or [`Runner::new`], which returns the error).
 /// - If `fut` panics, the panic resumes here after cleanup.
+#[track_caller]
 pub fn run<F: Future>(fut: F) -> F::Output {
     let runner = match Runner::new() {
         Ok(runner) => runner,
@@ -404,9 +413,11 @@ impl Runner {
         self
     }
 
-    /// Runs `fut` to completion on this loop (asyncio's `Runner.run`).
-    /// Tasks it leaves running stay for the next `run`; dropping the
-    /// `Runner` cancels them (`Runner.close`).
+    /// Runs `fut` to completion on this loop (asyncio's `Runner.run`,
+    /// `loop.run_until_complete`). Tasks it leaves running stay for the
+    /// next `run`; dropping the `Runner` cancels them (`Runner.close`).
+    /// asyncio's `loop.run_forever()` is `run` of a future that waits for
+    /// your stop signal (e.g. [`sync::Event::wait`]).
     ///
     /// If Ctrl-C interrupts `fut` (see [`try_run`](Self::try_run)), the
     /// process ends after the cleanup, as with [`run`].
@@ -414,6 +425,9 @@ impl Runner {
     /// # Panics
     ///
     /// See [`run`].
+    #[doc(alias = "run_until_complete")]
+    #[doc(alias = "run_forever")]
+    #[track_caller]
     pub fn run<F: Future>(&self, fut: F) -> F::Output {
         match self.try_run(fut) {
             Ok(v) => v,
@@ -437,6 +451,7 @@ impl Runner {
     /// # Panics
     ///
     /// See [`run`].
+    #[track_caller]
     pub fn try_run<F: Future>(&self, fut: F) -> Result<F::Output, signal::Interrupted> {
         #[cfg(all(not(target_family = "wasm"), unix))]
         if self.ctrl_c {

@@ -43,6 +43,7 @@ impl Handle {
     ///
     /// Panics outside a running loop, naming the fix.
     #[doc(alias = "get_running_loop")]
+    #[track_caller]
     pub fn current() -> Handle {
         driver::with_current(|l| Handle {
             shared: l.shared.clone(),

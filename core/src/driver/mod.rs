@@ -375,6 +375,7 @@ impl Local {
 ///
 /// Panics with a message naming the fix when no loop runs on this thread.
 #[inline]
+#[track_caller]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Local) -> R) -> R {
     match try_with_current(f) {
         Some(r) => r,
@@ -384,6 +385,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Local) -> R) -> R {
 
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn no_loop() -> ! {
     panic!(
         "anyloop: no event loop is running on this thread; call this inside \
@@ -524,6 +526,7 @@ impl EventLoop {
     /// # Panics
     ///
     /// Panics if another loop is already entered on this thread.
+    #[track_caller]
     pub fn enter(&self) -> EnterGuard<'_> {
         let me = Rc::as_ptr(&self.local);
         let prev = CURRENT.with(Cell::get);
@@ -551,6 +554,7 @@ impl EventLoop {
     ///   the same advice.
     /// - If `fut` panics, the panic resumes here after the loop is cleaned up.
     /// - If the host cannot block (the browser): use `spawn_root` there.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         match self.try_block_on(fut) {
             Ok(v) => v,
@@ -577,6 +581,7 @@ impl EventLoop {
     /// # Panics
     ///
     /// As [`block_on`](Self::block_on), except for cancellation.
+    #[track_caller]
     pub fn try_block_on<F: Future>(&self, fut: F) -> Result<F::Output, TaskError> {
         if in_loop() {
             panic!(
@@ -722,6 +727,7 @@ impl EventLoop {
     /// # Panics
     ///
     /// Panics if a loop is already entered on this thread.
+    #[track_caller]
     pub fn install(self) {
         if in_loop() {
             panic!("anyloop: an event loop is already installed or running on this thread");

@@ -95,7 +95,6 @@ pub use kind::{Fifo, Kind, Lifo, Priority};
 /// assert_eq!(q.get().await, Ok(1));
 /// # });
 /// ```
-#[doc(alias = "asyncio.Queue")]
 pub type Queue<T> = GenericQueue<T, Fifo>;
 
 /// A last-in, first-out queue: asyncio's `LifoQueue`.
@@ -113,7 +112,6 @@ pub type Queue<T> = GenericQueue<T, Fifo>;
 /// assert_eq!(q.get().await, Ok(2));
 /// # });
 /// ```
-#[doc(alias = "asyncio.LifoQueue")]
 pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 
 /// A queue that hands out its smallest item first: asyncio's
@@ -133,7 +131,6 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 /// assert_eq!(q.get().await, Ok((1, "one")));
 /// # });
 /// ```
-#[doc(alias = "asyncio.PriorityQueue")]
 pub type PriorityQueue<T> = GenericQueue<T, Priority>;
 
 #[cfg(test)]

@@ -40,7 +40,6 @@ const NIL: usize = usize::MAX;
 /// assert_eq!(indices, [0, 1, 2]);
 /// # });
 /// ```
-#[doc(alias = "asyncio.Barrier")]
 pub struct Barrier {
     inner: Rc<BarrierInner>,
 }
@@ -73,6 +72,7 @@ impl Barrier {
     /// let b = anyloop_core::sync::Barrier::new(2);
     /// assert_eq!(b.parties(), 2);
     /// ```
+    #[track_caller]
     pub fn new(parties: usize) -> Self {
         assert!(parties > 0, "anyloop: a Barrier needs at least one party");
         Barrier {

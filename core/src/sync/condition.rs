@@ -39,7 +39,6 @@ use super::waiters::WaitList;
 /// assert_eq!(consumer.await.unwrap(), 7);
 /// # });
 /// ```
-#[doc(alias = "asyncio.Condition")]
 pub struct Condition<T = ()> {
     inner: Rc<ConditionInner<T>>,
 }
@@ -155,6 +154,7 @@ impl<T> Condition<T> {
     /// waiter.await.unwrap();
     /// # });
     /// ```
+    #[track_caller]
     pub fn wait<'a>(&'a self, guard: LockGuard<'a, T>) -> ConditionWait<'a, T> {
         assert!(
             guard.lock().is_same(&self.inner.lock),

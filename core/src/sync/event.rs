@@ -37,7 +37,6 @@ const NIL: usize = usize::MAX;
 /// assert_eq!(waiter.await.unwrap(), "started");
 /// # });
 /// ```
-#[doc(alias = "asyncio.Event")]
 pub struct Event {
     inner: Rc<EventInner>,
 }

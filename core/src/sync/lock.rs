@@ -46,7 +46,6 @@ const NIL: usize = usize::MAX;
 /// assert_eq!(*balance.lock().await, 70);
 /// # });
 /// ```
-#[doc(alias = "asyncio.Lock")]
 pub struct Lock<T = ()> {
     inner: Rc<LockInner<T>>,
 }

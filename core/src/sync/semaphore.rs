@@ -47,7 +47,6 @@ const NIL: usize = usize::MAX;
 /// }
 /// # });
 /// ```
-#[doc(alias = "asyncio.Semaphore")]
 pub struct Semaphore {
     inner: Rc<SemaphoreInner>,
 }
@@ -355,7 +354,6 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 /// assert!(sem.release().is_err()); // would exceed the initial value
 /// # });
 /// ```
-#[doc(alias = "asyncio.BoundedSemaphore")]
 #[derive(Clone)]
 pub struct BoundedSemaphore {
     sem: Semaphore,

@@ -127,7 +127,6 @@ impl fmt::Debug for TimerHandle {
 /// # Panics
 ///
 /// Panics outside a running loop, naming the fix.
-#[doc(alias = "loop.call_soon")]
 #[track_caller]
 pub fn call_soon(f: impl FnOnce() + 'static) -> TimerHandle {
     let task = Builder::new().name("call_soon").spawn(async move { f() });
@@ -157,7 +156,6 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> TimerHandle {
 /// # Panics
 ///
 /// Panics outside a running loop, naming the fix.
-#[doc(alias = "loop.call_later")]
 #[track_caller]
 pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
     call_at(Instant::now() + delay, f)
@@ -187,7 +185,6 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 /// # Panics
 ///
 /// Panics outside a running loop, naming the fix.
-#[doc(alias = "loop.call_at")]
 #[track_caller]
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> TimerHandle {
     let task = Builder::new().name("call_later").spawn(async move {

@@ -178,7 +178,6 @@ impl<T, E> TryOutput for Result<T, E> {
 /// assert_eq!((a, b), ("slow", 1));
 /// # });
 /// ```
-#[doc(alias = "asyncio.gather")]
 #[doc(alias = "join")]
 #[macro_export]
 macro_rules! gather {
@@ -340,7 +339,6 @@ macro_rules! __gather_impl {
 /// assert_eq!(out, [3, 2, 1]); // argument order, not completion order
 /// # });
 /// ```
-#[doc(alias = "asyncio.gather")]
 #[doc(alias = "join_all")]
 pub fn gather<I>(iter: I) -> Gather<<I::Item as IntoFuture>::IntoFuture>
 where

@@ -149,7 +149,6 @@ impl fmt::Display for CallGraph {
 /// assert_eq!(g.to_string(), format!("* Task(name='main', id={})\n", g.task().id()));
 /// # });
 /// ```
-#[doc(alias = "asyncio.capture_call_graph")]
 pub fn capture_call_graph() -> Option<CallGraph> {
     current_task().map(|t| CallGraph::of(&t))
 }
@@ -166,7 +165,6 @@ pub fn capture_call_graph() -> Option<CallGraph> {
 /// anyloop_core::print_call_graph(); // * Task(name='main', id=1)
 /// # });
 /// ```
-#[doc(alias = "asyncio.print_call_graph")]
 pub fn print_call_graph() {
     if let Some(g) = capture_call_graph() {
         print!("{g}");

@@ -67,7 +67,6 @@ use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
 /// assert!(slow.await.unwrap_err().is_cancelled());
 /// # });
 /// ```
-#[doc(alias = "asyncio.TaskGroup")]
 #[doc(alias = "nursery")]
 #[must_use = "a TaskGroup cancels its children when dropped; `.join().await` it"]
 pub struct TaskGroup<E = ()> {

@@ -89,6 +89,7 @@ impl<T: 'static> LocalKey<T> {
     /// assert_eq!(USER.get().as_deref(), Some("ada"));
     /// # });
     /// ```
+    #[track_caller]
     pub fn set(&'static self, value: T) {
         let key = self.key();
         let value: Rc<dyn Any> = Rc::new(value);

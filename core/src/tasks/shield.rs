@@ -37,7 +37,6 @@ use crate::task::{spawn, Task};
 /// # Panics
 ///
 /// Panics outside a running loop, like [`spawn`].
-#[doc(alias = "asyncio.shield")]
 pub fn shield<F>(fut: F) -> Task<F::Output>
 where
     F: Future + 'static,

@@ -66,7 +66,6 @@ pub enum ReturnWhen {
 /// }
 /// # });
 /// ```
-#[doc(alias = "asyncio.wait")]
 pub fn wait<T, I>(tasks: I, when: ReturnWhen) -> Wait<T>
 where
     I: IntoIterator<Item = Task<T>>,
@@ -268,7 +267,6 @@ impl<T> fmt::Debug for Wait<T> {
 /// assert_eq!(order, [10, 20, 30]);
 /// # });
 /// ```
-#[doc(alias = "asyncio.as_completed")]
 pub fn as_completed<I>(iter: I) -> AsCompleted<<I::Item as IntoFuture>::IntoFuture>
 where
     I: IntoIterator,

@@ -54,7 +54,6 @@ use crate::time::{sleep_until, Elapsed, Instant, Sleep};
 /// assert!(probe.is_finished());
 /// # });
 /// ```
-#[doc(alias = "asyncio.wait_for")]
 pub fn wait_for<T>(task: Task<T>, limit: Duration) -> WaitFor<T> {
     let deadline = Instant::try_now().map(|now| now + limit);
     WaitFor {

@@ -51,6 +51,7 @@ impl Instant {
     /// # Panics
     ///
     /// Panics outside a loop if no backend registered a clock.
+    #[track_caller]
     pub fn now() -> Instant {
         match Instant::try_now() {
             Some(now) => now,

@@ -25,6 +25,7 @@ use super::{sleep_until, Instant, Sleep};
 /// # });
 /// ```
 #[doc(alias = "wait_for")]
+#[track_caller]
 pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
     timeout_at(Instant::now() + dur, fut)
 }
@@ -228,8 +229,8 @@ const NEVER: u64 = u64::MAX;
 /// assert!(scope.expired());
 /// # });
 /// ```
-#[doc(alias = "asyncio.timeout")]
-#[doc(alias = "asyncio.Timeout")]
+#[doc(alias = "timeout")]
+#[doc(alias = "Timeout")]
 #[derive(Clone)]
 pub struct TimeoutScope {
     shared: Arc<ScopeShared>,
