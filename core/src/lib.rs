@@ -28,8 +28,9 @@
 //! spawn). The ready queue is a FIFO `VecDeque` touched only by the loop
 //! thread; wake-ups from other threads go through a mutex-protected
 //! injection queue flagged by an atomic, and unpark the host. Timers live in
-//! a `BTreeMap<(deadline, seq), Waker>`: earliest deadline first, equal
-//! deadlines in FIFO order, cancelled timers removed immediately.
+//! an indexed binary heap ordered by `(deadline, seq)`: earliest deadline
+//! first, equal deadlines in FIFO order, cancelled timers removed
+//! immediately (a `BTreeMap` did the same with ~6 KB more code in wasm).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
