@@ -563,14 +563,40 @@ pub mod __private {
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     pub use {wasm_bindgen, wasm_bindgen_futures};
 
-    /// Body of [`crate::println!`].
+    /// Body of [`crate::println!`]. Inlined at each call site, where a
+    /// message without arguments folds to [`print_str`]: a program whose
+    /// lines are plain text links no formatting code for them.
+    #[inline(always)]
     pub fn print_line(args: std::fmt::Arguments<'_>) {
+        match args.as_str() {
+            Some(s) => print_str(s),
+            None => print_fmt(args),
+        }
+    }
+
+    /// Prints `line` and a newline (see [`crate::println!`]).
+    pub fn print_str(line: &str) {
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        crate::backend::io::console_line(line);
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        {
+            use std::io::Write;
+            // One locked write, like `std::println!`, minus its panic when
+            // stdout is closed.
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.write_all(b"\n");
+        }
+    }
+
+    /// Formats `args` and prints them as one line.
+    #[inline(never)]
+    fn print_fmt(args: std::fmt::Arguments<'_>) {
         #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
         crate::backend::io::console_line(&args.to_string());
         #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
         {
             use std::io::Write;
-            // Like `std::println!`, minus its panic when stdout is closed.
             let _ = writeln!(std::io::stdout().lock(), "{args}");
         }
     }

@@ -169,11 +169,34 @@ impl Capabilities {
 /// Builds the `io::ErrorKind::Unsupported` error anyloop returns for a
 /// feature a host lacks: `"<feature> is not supported on <host><hint>"`.
 pub fn unsupported(feature: &str, host: &str, hint: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("{feature} is not supported on {host}{hint}"),
-    )
+    // Concatenated by hand and wrapped in a type whose `Debug` prints the
+    // text as is: `format!` and a `String` payload (whose `Debug` escapes
+    // every char) would pull `core::fmt`'s escaping and Unicode tables
+    // into every program, since hosts build this error behind `dyn Host`.
+    const MID: &str = " is not supported on ";
+    let mut msg = String::with_capacity(feature.len() + MID.len() + host.len() + hint.len());
+    for part in [feature, MID, host, hint] {
+        msg.push_str(part);
+    }
+    io::Error::new(io::ErrorKind::Unsupported, Unsupported(msg))
 }
+
+/// The payload of [`unsupported`]'s error: its message.
+struct Unsupported(String);
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unsupported {}
 
 impl fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

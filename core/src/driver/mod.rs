@@ -101,6 +101,16 @@ impl Shared {
     }
 }
 
+/// Moves every task of `from` to the back of `to`, in order. A loop of
+/// `pop_front`/`push_back` (code the ready queue has anyway) rather than
+/// `append` or `extend(drain(..))`, which bring their own copies of the
+/// ring-buffer juggling into every program for this cold path.
+fn move_all(from: &mut VecDeque<Runnable>, to: &mut VecDeque<Runnable>) {
+    while let Some(r) = from.pop_front() {
+        to.push_back(r);
+    }
+}
+
 /// The schedule function of every anyloop task.
 #[inline]
 pub(crate) fn schedule(runnable: Runnable) {
@@ -281,7 +291,7 @@ impl Local {
             Err(poisoned) => poisoned.into_inner(),
         };
         self.shared.inject_pending.store(false, Ordering::Relaxed);
-        self.ready.borrow_mut().extend(queue.drain(..));
+        move_all(&mut queue, &mut self.ready.borrow_mut());
     }
 
     pub(crate) fn ready_len(&self) -> usize {
@@ -798,7 +808,7 @@ impl EventLoop {
                 Err(p) => p.into_inner(),
             };
             local.shared.closed.store(true, Ordering::Release);
-            local.ready.borrow_mut().extend(queue.drain(..));
+            move_all(&mut queue, &mut local.ready.borrow_mut());
         }
         loop {
             let next = local.ready.borrow_mut().pop_front();
