@@ -28,6 +28,15 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Marks an `async fn` test that runs on an anyloop event loop: a `#[test]`
 /// natively and on WASI, a `#[wasm_bindgen_test]` in the browser.
 ///
+/// In the browser the test crate names `wasm-bindgen-test` itself, as a
+/// dev-dependency for `wasm32-unknown-unknown` (anyloop keeps test-only
+/// crates out of the runtime's dependencies):
+///
+/// ```toml
+/// [target.'cfg(all(target_arch = "wasm32", target_os = "unknown"))'.dev-dependencies]
+/// wasm-bindgen-test = "0.3"
+/// ```
+///
 /// ```ignore
 /// #[anyloop::test]
 /// async fn sleeps() {

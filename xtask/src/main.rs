@@ -1,5 +1,5 @@
-//! `cargo xtask test` / `cargo xtask bench`: installs what is missing and
-//! runs every host.
+//! `cargo xtask test` / `cargo xtask bench` / `cargo xtask size`: installs
+//! what is missing and runs every host.
 //!
 //! Stages of `test` (each skips nothing silently: a missing tool is installed):
 //! 1. native: `cargo test --workspace` (with the bounded fuzz corpus of
@@ -14,6 +14,7 @@ mod bench;
 mod fuzz;
 mod install;
 mod native;
+mod size;
 mod util;
 mod verify;
 mod wasi;
@@ -23,6 +24,9 @@ mod windows;
 mod www;
 
 use std::process::ExitCode;
+
+/// A command that parses its own arguments.
+type Command = fn(&[String]) -> util::Result<()>;
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -36,6 +40,8 @@ fn usage() -> ExitCode {
          libFuzzer runs (nightly) of stream_reader, queue, semaphore\n  \
          loom [--preemptions N]                  model-check the core's cross-thread paths (core/tests/loom.rs)\n  \
          miri                                    the core's unit tests under miri (nightly)\n  \
+         size [--check]                          hello's size per host next to the peers' (profile `size`, wasm-opt),\n                                             \
+         test-only crates in the runtime's dependencies (--check: fail on a missed goal)\n  \
          web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)"
     );
     ExitCode::from(2)
@@ -56,31 +62,17 @@ fn main() -> ExitCode {
         _ => None,
     };
     if let Some(res) = single {
-        return match res {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("xtask: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit(res);
     }
-    if cmd == "fuzz" {
-        return match fuzz::run(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("xtask: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if cmd == "web-example" {
-        return match web_example::run(&args[1..]) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("xtask: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    // Commands with arguments of their own.
+    let own: Option<Command> = match cmd.as_str() {
+        "fuzz" => Some(fuzz::run),
+        "size" => Some(size::run),
+        "web-example" => Some(web_example::run),
+        _ => None,
+    };
+    if let Some(run) = own {
+        return exit(run(&args[1..]));
     }
     let mut hosts = Vec::new();
     let mut extra = Vec::new();
@@ -109,6 +101,11 @@ fn main() -> ExitCode {
         "install" => install::all(),
         _ => return usage(),
     };
+    exit(result)
+}
+
+/// The exit code of a command's result (its error printed).
+fn exit(result: util::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,6 +11,24 @@ pub(crate) fn root() -> PathBuf {
     here.parent().map(Path::to_path_buf).unwrap_or(here)
 }
 
+/// A program `cargo install` put in place: on `$PATH`, or in
+/// `$CARGO_HOME/bin` / `~/.cargo/bin` when that is not on `$PATH`.
+pub(crate) fn cargo_bin(name: &str) -> Result<PathBuf> {
+    if let Some(p) = which(name) {
+        return Ok(p);
+    }
+    let homes = [
+        std::env::var_os("CARGO_HOME").map(PathBuf::from),
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")),
+    ];
+    homes
+        .into_iter()
+        .flatten()
+        .map(|h| h.join("bin").join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| format!("{name} not found on PATH or in ~/.cargo/bin after installing it"))
+}
+
 /// Runs `cmd`, echoing it; error if it fails.
 pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     println!("$ {}", show(cmd));

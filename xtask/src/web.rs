@@ -56,23 +56,9 @@ fn webdriver_json() -> Result<(PathBuf, PathBuf)> {
     Ok((path, profile))
 }
 
-/// `wasm-bindgen-test-runner` on `$PATH`, or where `cargo install` put it
-/// (`$CARGO_HOME/bin`, `~/.cargo/bin`) when that is not on `$PATH`.
+/// `wasm-bindgen-test-runner` on `$PATH`, or where `cargo install` put it.
 fn test_runner() -> Result<PathBuf> {
-    const NAME: &str = "wasm-bindgen-test-runner";
-    if let Some(p) = util::which(NAME) {
-        return Ok(p);
-    }
-    let homes = [
-        std::env::var_os("CARGO_HOME").map(PathBuf::from),
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")),
-    ];
-    homes
-        .into_iter()
-        .flatten()
-        .map(|h| h.join("bin").join(NAME))
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("{NAME} not found on PATH or in ~/.cargo/bin after installing it"))
+    util::cargo_bin("wasm-bindgen-test-runner")
 }
 
 /// Stage 3: the whole `tests/` suite in headless Chromium.

@@ -33,7 +33,7 @@ fn build(name: &str) -> Result<PathBuf> {
     let out = root.join("target/web-examples").join(name);
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     util::run(
-        Command::new("wasm-bindgen")
+        Command::new(util::cargo_bin("wasm-bindgen")?)
             .arg("--target")
             .arg("web")
             .arg("--out-dir")
