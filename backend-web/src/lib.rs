@@ -197,7 +197,9 @@ struct Driver {
     _rx: MessagePort,
     tx: MessagePort,
     _on_message: Closure<dyn FnMut(JsValue)>,
-    on_timer: Closure<dyn FnMut()>,
+    /// One closure type for the three callbacks (`setTimeout` passes no
+    /// argument: `undefined`): each closure type costs JS glue and a shim.
+    on_timer: Closure<dyn FnMut(JsValue)>,
     timer: RefCell<Option<Armed>>,
 }
 
@@ -233,7 +235,7 @@ impl Driver {
             _rx: rx,
             tx,
             _on_message: on_message,
-            on_timer: Closure::new(|| {
+            on_timer: Closure::new(|_| {
                 DRIVER.with(|d| d.timer.borrow_mut().take());
                 run_tick();
             }),

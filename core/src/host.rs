@@ -5,6 +5,7 @@
 //! happens, a thread-safe way to interrupt that wait, and a statement of what
 //! the platform can do ([`Capabilities`]).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::time::Duration;
@@ -169,34 +170,48 @@ impl Capabilities {
 /// Builds the `io::ErrorKind::Unsupported` error anyloop returns for a
 /// feature a host lacks: `"<feature> is not supported on <host><hint>"`.
 pub fn unsupported(feature: &str, host: &str, hint: &str) -> io::Error {
-    // Concatenated by hand and wrapped in a type whose `Debug` prints the
-    // text as is: `format!` and a `String` payload (whose `Debug` escapes
-    // every char) would pull `core::fmt`'s escaping and Unicode tables
-    // into every program, since hosts build this error behind `dyn Host`.
     const MID: &str = " is not supported on ";
     let mut msg = String::with_capacity(feature.len() + MID.len() + host.len() + hint.len());
     for part in [feature, MID, host, hint] {
         msg.push_str(part);
     }
-    io::Error::new(io::ErrorKind::Unsupported, Unsupported(msg))
+    io_error(io::ErrorKind::Unsupported, msg)
 }
 
-/// The payload of [`unsupported`]'s error: its message.
-struct Unsupported(String);
+/// An `io::Error` of `kind` whose message is `msg`, for errors a host
+/// reports: what `io::Error::new(kind, msg)` gives, minus its cost in
+/// wasm. A `String` or `&str` payload's `Debug` escapes every char, which
+/// links `core::fmt`'s escaping and Unicode tables into every program
+/// that can build the error (hosts build theirs behind `dyn Host`, so
+/// every program can); this payload's `Debug` prints the text as is.
+///
+/// # Examples
+///
+/// ```
+/// let e = anyloop_core::io_error(std::io::ErrorKind::Other, "the reactor is gone");
+/// assert_eq!(e.to_string(), "the reactor is gone");
+/// assert_eq!(e.kind(), std::io::ErrorKind::Other);
+/// ```
+pub fn io_error(kind: io::ErrorKind, msg: impl Into<Cow<'static, str>>) -> io::Error {
+    io::Error::new(kind, Message(msg.into()))
+}
 
-impl fmt::Display for Unsupported {
+/// The payload of [`io_error`]: its message.
+struct Message(Cow<'static, str>);
+
+impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl fmt::Debug for Unsupported {
+impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for Unsupported {}
+impl std::error::Error for Message {}
 
 impl fmt::Debug for Capabilities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -55,7 +55,7 @@ pub mod time;
 
 pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};
 pub use handle::Handle;
-pub use host::{unsupported, Capabilities, Host, Unpark};
+pub use host::{io_error, unsupported, Capabilities, Host, Unpark};
 pub use task::{
     all_tasks, current_task, spawn, yield_now, DoneCallback, InvalidState, Task, TaskError, TaskId,
     TaskRef, TaskState,

@@ -168,7 +168,8 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
                 Some(t) if t.is_zero() => return Ok(()),
                 Some(_) => {}
                 None => {
-                    return Err(io::Error::other(
+                    return Err(anyloop_core::io_error(
+                        io::ErrorKind::Other,
                         "every task waits, but no timer is pending and no I/O is \
                          registered: nothing can ever wake the loop (deadlock)",
                     ))
