@@ -5,7 +5,7 @@
 // or another version, this installs it (`cargo install wasm-bindgen-cli
 // --version X`, without --locked, which fails for this crate here).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const www = resolve(import.meta.dirname, '..');
@@ -31,10 +31,13 @@ if (have !== want) {
   run('cargo', ['install', 'wasm-bindgen-cli', '--version', want]);
 }
 
+// Release builds use the workspace's `www` profile (release's opt-level 3,
+// which the bench page needs, plus fat LTO, one codegen unit and no debug
+// info) and drop the name section: the shipped wasm carries code only.
 const release = !process.argv.includes('--dev');
 run('cargo', [
   'build', '--target', 'wasm32-unknown-unknown', '-p', 'anyloop-www-demo',
-  ...(release ? ['--release'] : []),
+  ...(release ? ['--profile', 'www'] : []),
 ]);
 
 const meta = JSON.parse(
@@ -43,8 +46,14 @@ const meta = JSON.parse(
   }),
 );
 const wasm = join(
-  meta.target_directory, 'wasm32-unknown-unknown', release ? 'release' : 'debug',
+  meta.target_directory, 'wasm32-unknown-unknown', release ? 'www' : 'debug',
   'anyloop_www_demo.wasm',
 );
 mkdirSync(join(www, 'pkg'), { recursive: true });
-run('wasm-bindgen', ['--target', 'web', '--out-dir', join(www, 'pkg'), '--no-typescript', wasm]);
+run('wasm-bindgen', [
+  '--target', 'web', '--out-dir', join(www, 'pkg'), '--no-typescript',
+  ...(release ? ['--remove-name-section', '--remove-producers-section'] : []),
+  wasm,
+]);
+const out = join(www, 'pkg', 'anyloop_www_demo_bg.wasm');
+console.log(`${out}: ${statSync(out).size} bytes`);
