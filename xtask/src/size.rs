@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | native | `examples/hello.rs` | tokio `current_thread` (`benches/size/src/bin/hello_tokio.rs`) |
 //! | wasip1 | `examples/hello.rs` | the same tokio program (tokio's wasip1 support: `rt`, `time`, `macros`) |
+//! | wasip2 | `examples/hello.rs` (a component) | wstd's `#[wstd::main]` + `wstd::task::sleep` (`benches/size/src/bin/hello_wstd.rs`) |
 //! | web | `examples/hello.rs` | wasm-bindgen-futures' `spawn_local` + gloo-timers (`benches/size/src/bin/hello_wbg.rs`) |
 //!
 //! In the browser a program is the `.wasm` plus the JS glue that
@@ -22,6 +23,8 @@
 //! last step of a wasm release build: xtask installs binaryen from npm
 //! (the `binaryen` package, pinned to [`BINARYEN`]) into
 //! `target/tools/binaryen`. The peers get exactly the same treatment.
+//! WASI 0.2 programs are components, which `wasm-opt` cannot read: they
+//! are measured as built, for anyloop and wstd alike.
 //!
 //! # Goals (issue 17)
 //!
@@ -127,6 +130,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let tokio = build("wasip1", wasi, &PEER_TOKIO, "hello_tokio.wasm")?;
     rows.push(wasi_row("anyloop", &anyloop, &wasm_opt, &out)?);
     rows.push(wasi_row("tokio current_thread", &tokio, &wasm_opt, &out)?);
+    // wasm32-wasip2 (components)
+    let p2 = Some("wasm32-wasip2");
+    let anyloop = build("wasip2", p2, &["--example", "hello"], "examples/hello.wasm")?;
+    let wstd = build("wasip2", p2, &PEER_WSTD, "hello_wstd.wasm")?;
+    rows.push(p2_row("anyloop", &anyloop)?);
+    rows.push(p2_row("wstd", &wstd)?);
     // the browser
     let web = Some("wasm32-unknown-unknown");
     let anyloop = build("web", web, &["--example", "hello"], "examples/hello.wasm")?;
@@ -194,6 +203,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 const PEER_TOKIO: [&str; 4] = ["-p", "anyloop-size-peers", "--bin", "hello_tokio"];
+const PEER_WSTD: [&str; 4] = ["-p", "anyloop-size-peers", "--bin", "hello_wstd"];
 const PEER_WBG: [&str; 4] = ["-p", "anyloop-size-peers", "--bin", "hello_wbg"];
 
 /// `cargo build --profile size [--target T] ARGS`; returns the artifact
@@ -229,6 +239,17 @@ fn native_row(program: &'static str, bin: &Path) -> Result<Row> {
         host: "native",
         program,
         bin: size_of(bin)?,
+        js: 0,
+        opt: None,
+    })
+}
+
+/// A WASI 0.2 component, as built (`wasm-opt` reads no components).
+fn p2_row(program: &'static str, wasm: &Path) -> Result<Row> {
+    Ok(Row {
+        host: "wasip2",
+        program,
+        bin: size_of(wasm)?,
         js: 0,
         opt: None,
     })
@@ -337,7 +358,12 @@ fn dependency_check() -> Result<Vec<String>> {
         String::new(),
         "== size: normal dependencies of anyloop ==".into(),
     ];
-    for target in [host.as_str(), "wasm32-wasip1", "wasm32-unknown-unknown"] {
+    for target in [
+        host.as_str(),
+        "wasm32-wasip1",
+        "wasm32-wasip2",
+        "wasm32-unknown-unknown",
+    ] {
         let tree = util::output(util::cargo().args([
             "tree", "-e", "normal", "-p", "anyloop", "--prefix", "none", "--target", target,
         ]))?;
