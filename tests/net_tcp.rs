@@ -1,5 +1,7 @@
 //! TCP: an echo round trip through the loop (native), `Unsupported` elsewhere.
 
+mod common;
+
 use futures_lite::AsyncReadExt;
 
 #[anyloop::test]
@@ -44,7 +46,11 @@ async fn tcp_echo_round_trip_or_unsupported() {
         .map(|i| {
             anyloop::spawn(async move {
                 let c = anyloop::net::TcpStream::connect(addr).await.unwrap();
-                socket_option_or_unsupported(c.set_nodelay(true), "TcpStream::set_nodelay");
+                // TCP_NODELAY: natively it works; WASI preview 1 has no
+                // socket options, wasi:sockets 0.2 no TCP_NODELAY.
+                let no_options = anyloop::capabilities().host.starts_with("wasi");
+                let what = "TcpStream::set_nodelay";
+                common::supported_feature(c.set_nodelay(true), !no_options, what, what);
                 let msg = vec![b'a' + i; 100_000];
                 let (mut r, w) = (&c, &c);
                 let writer = async {
@@ -79,21 +85,4 @@ async fn tcp_connect_without_the_capability_is_unsupported() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
     assert!(err.to_string().contains(caps.host), "{err}");
-}
-
-/// A socket option: `Ok` natively; `Unsupported` naming the option and
-/// the host on WASI (preview 1 has no socket options, wasi:sockets 0.2
-/// has no TCP_NODELAY or SO_BROADCAST).
-#[track_caller]
-fn socket_option_or_unsupported(res: std::io::Result<()>, what: &str) {
-    let host = anyloop::capabilities().host;
-    match res {
-        Ok(()) => assert!(!host.starts_with("wasi"), "{what} worked on {host}"),
-        Err(e) => {
-            assert!(host.starts_with("wasi"), "{what} failed on {host}: {e}");
-            assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
-            let msg = e.to_string();
-            assert!(msg.contains(what) && msg.contains(host), "{msg}");
-        }
-    }
 }
