@@ -4,35 +4,18 @@
 //! binary.
 #![cfg(not(target_family = "wasm"))]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.is_file(), "{} is not built", path.display());
-    path
-}
-
-/// Kills the child on drop, so a failing assertion leaves no server behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::KillOnDrop;
 
 /// Starts a server example on port 0 and returns it with the port it
 /// reports in its "listening on ADDR" line.
 fn start(name: &str) -> (KillOnDrop, BufReader<std::process::ChildStdout>, u16) {
     let mut child = KillOnDrop(
-        Command::new(example(name))
+        common::example(name)
             .arg("0")
             .stdout(Stdio::piped())
             .spawn()
@@ -55,7 +38,7 @@ fn start(name: &str) -> (KillOnDrop, BufReader<std::process::ChildStdout>, u16) 
 }
 
 fn run_client(name: &str, port: u16) -> String {
-    let out = Command::new(example(name))
+    let out = common::example(name)
         .args([port.to_string().as_str(), "Hello World!"])
         .output()
         .expect("run client");
@@ -118,7 +101,7 @@ fn udp_echo_with_datagram_protocol() {
 #[test]
 fn stdio_protocol_upper_cases_stdin() {
     let mut child = KillOnDrop(
-        Command::new(example("protocol_stdio"))
+        common::example("protocol_stdio")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -3,41 +3,19 @@
 //! builds the examples next to this test binary.
 #![cfg(not(target_family = "wasm"))]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let path = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.is_file(), "{} is not built", path.display());
-    path
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// Kills the child on drop, so a failing assertion leaves no server behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{free_port, KillOnDrop};
 
 /// Starts a server example and waits for its "listening" line.
 fn start(name: &str, port: u16) -> (KillOnDrop, BufReader<std::process::ChildStdout>) {
     let mut child = KillOnDrop(
-        Command::new(example(name))
+        common::example(name)
             .arg(port.to_string())
             .stdout(Stdio::piped())
             .spawn()
@@ -165,7 +143,7 @@ fn fetch_example_prints_the_status_line() {
             .expect("respond");
         request
     });
-    let out = Command::new(example("fetch"))
+    let out = common::example("fetch")
         .arg(format!("127.0.0.1:{port}"))
         .arg("/hello")
         .output()

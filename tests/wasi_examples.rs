@@ -21,11 +21,15 @@
 //! and pass.
 #![cfg(not(target_family = "wasm"))]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, KillOnDrop};
 
 /// The built wasip1 example `name.wasm`, or `None` (with the reason printed).
 fn example(name: &str) -> Option<PathBuf> {
@@ -61,24 +65,8 @@ fn wasmtime_p2() -> Command {
     c
 }
 
-/// A free port on 127.0.0.1 (bound, noted, closed).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("find a free port");
-    l.local_addr().expect("local addr").port()
-}
-
 fn wasmtime() -> String {
     std::env::var("ANYLOOP_WASMTIME").unwrap_or_else(|_| "wasmtime".into())
-}
-
-/// Kills the child on drop, so a failing assertion leaves no server behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

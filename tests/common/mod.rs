@@ -44,20 +44,48 @@ pub fn under_wine() -> bool {
     cfg!(windows) && std::path::Path::new(r"C:\windows\system32\winecfg.exe").exists()
 }
 
-/// `examples/<name>.rs` as the program it is: `cargo test` builds the
-/// examples next to the test binaries (`target/<profile>/examples/`).
+/// The path of `examples/<name>.rs` built as the program it is: `cargo test`
+/// builds the examples next to the test binaries (`target/<profile>/examples/`).
 #[cfg(not(target_family = "wasm"))]
-pub fn example(name: &str) -> std::process::Command {
+pub fn example_path(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let path = dir.join("examples").join(name);
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
-        path.exists(),
+        path.is_file(),
         "{} is missing: run the tests with `cargo test` (which builds the examples) \
          or `cargo build --example {name}` first",
         path.display()
     );
-    std::process::Command::new(path)
+    path
+}
+
+/// `examples/<name>.rs` as the program it is, ready to run (see [`example_path`]).
+#[cfg(not(target_family = "wasm"))]
+pub fn example(name: &str) -> std::process::Command {
+    std::process::Command::new(example_path(name))
+}
+
+/// A child process killed and reaped on drop, so a failing assertion leaves
+/// no server behind.
+#[cfg(not(target_family = "wasm"))]
+pub struct KillOnDrop(pub std::process::Child);
+
+#[cfg(not(target_family = "wasm"))]
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free port on 127.0.0.1 (bound, noted, closed).
+#[cfg(not(target_family = "wasm"))]
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("find a free port");
+    l.local_addr().expect("local addr").port()
 }
 
 /// Whether TCP servers and clients can both run in this process.
