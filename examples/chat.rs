@@ -11,6 +11,8 @@
 //! nc 127.0.0.1 8889
 //! ```
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io;
@@ -128,12 +130,7 @@ async fn client(id: u64, clients: Clients, mut reader: StreamReader, writer: Str
 
 #[anyloop::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
-        })?,
-        None => 8889,
-    };
+    let port = common::port_arg(8889)?;
     let clients: Clients = Rc::default();
     let next_id = Rc::new(std::cell::Cell::new(1u64));
     let server = anyloop::net::start_server(

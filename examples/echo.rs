@@ -25,6 +25,8 @@
 //! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/echo.wasm 8888
 //! ```
 
+mod common;
+
 use std::io;
 
 use anyloop::net::{LimitOverrunError, Server, StreamReader, StreamWriter};
@@ -67,12 +69,7 @@ async fn handle(reader: StreamReader, writer: StreamWriter) {
 
 #[anyloop::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
-        })?,
-        None => 8888,
-    };
+    let port = common::port_arg(8888)?;
     let server = serve(port).await?;
     // Ctrl-C: `anyloop::run` cancels this main task as `asyncio.run` does;
     // the cancel comes back here (asyncio's `except CancelledError`), the

@@ -9,6 +9,8 @@
 //! curl http://127.0.0.1:8080/ ; curl -d 'some data' http://127.0.0.1:8080/echo
 //! ```
 
+mod common;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -31,10 +33,7 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 
 #[anyloop::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let port = common::port_arg(8080)?;
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     println!("http_server: listening on {}", listener.local_addr()?);
     loop {

@@ -7,6 +7,8 @@
 //! cargo run --example protocol_echo_client -- 8888 "Hello World!"
 //! ```
 
+mod common;
+
 use std::io;
 
 use anyloop::future::Promise;
@@ -35,14 +37,7 @@ impl Protocol for EchoClientProtocol {
 
 #[anyloop::main]
 async fn main() -> io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let port: u16 = match args.next() {
-        Some(p) => p.parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
-        })?,
-        None => 8888,
-    };
-    let message = args.next().unwrap_or_else(|| "Hello World!".to_string());
+    let (port, message) = common::port_and_message(8888)?;
 
     let lp = anyloop::get_running_loop();
     let on_con_lost = lp.create_future();

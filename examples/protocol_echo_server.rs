@@ -20,6 +20,8 @@
 //! wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8888 target/wasm32-wasip1/release/examples/protocol_echo_server.wasm
 //! ```
 
+mod common;
+
 use std::io;
 
 use anyloop::net::{Protocol, Server, Transport};
@@ -52,12 +54,7 @@ impl Protocol for EchoServerProtocol {
 
 #[anyloop::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
-        })?,
-        None => 8888,
-    };
+    let port = common::port_arg(8888)?;
     let server = serve(port).await?;
     server.serve_forever().await;
     Ok(())

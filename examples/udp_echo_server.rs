@@ -6,6 +6,8 @@
 //! cargo run --example udp_echo_server -- 9999
 //! ```
 
+mod common;
+
 use std::io;
 use std::net::SocketAddr;
 
@@ -32,12 +34,7 @@ impl DatagramProtocol for EchoServerProtocol {
 
 #[anyloop::main]
 async fn main() -> io::Result<()> {
-    let port: u16 = match std::env::args().nth(1) {
-        Some(p) => p.parse().map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
-        })?,
-        None => 9999,
-    };
+    let port = common::port_arg(9999)?;
     let local = SocketAddr::from(([127, 0, 0, 1], port));
     let transport = anyloop::net::create_datagram_endpoint(
         || EchoServerProtocol { transport: None },

@@ -1,0 +1,30 @@
+//! What the network examples share: reading the port (and an optional
+//! message) from the command line. Not an example itself (Cargo builds only
+//! `examples/*.rs` and `examples/*/main.rs`).
+#![allow(dead_code)]
+
+use std::io;
+
+/// The port given as the first command-line argument, or `default`; a
+/// malformed port is an `InvalidInput` error naming it.
+pub fn port_arg(default: u16) -> io::Result<u16> {
+    parse_port(std::env::args().nth(1), default)
+}
+
+/// The port (first argument, else `default`) and the message to send (second
+/// argument, else asyncio's example's `"Hello World!"`).
+pub fn port_and_message(default: u16) -> io::Result<(u16, String)> {
+    let mut args = std::env::args().skip(1);
+    let port = parse_port(args.next(), default)?;
+    let message = args.next().unwrap_or_else(|| "Hello World!".to_string());
+    Ok((port, message))
+}
+
+fn parse_port(arg: Option<String>, default: u16) -> io::Result<u16> {
+    match arg {
+        Some(p) => p.parse().map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad port {p:?}: {e}"))
+        }),
+        None => Ok(default),
+    }
+}
