@@ -138,7 +138,7 @@
 //!
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
-//! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
+//! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` (through rustix) / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
 //! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
 //! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio; files on preopened dirs |
 //! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners, files on preopened dirs |

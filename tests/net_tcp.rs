@@ -73,6 +73,47 @@ async fn tcp_echo_round_trip_or_unsupported() {
     server.await.unwrap();
 }
 
+/// The last bytes and the end of stream arriving together (before the
+/// reader looks) are both seen: a short read of the bytes must not be
+/// taken as "nothing more to read" when the peer's FIN came with them.
+/// Same for a peer that closed the whole socket.
+#[anyloop::test]
+async fn data_and_end_of_stream_that_arrive_together_are_both_read() {
+    let Ok(listener) = anyloop::net::TcpListener::bind("127.0.0.1:0") else {
+        // `Unsupported` is asserted by tcp_echo_round_trip_or_unsupported.
+        return;
+    };
+    let addr = listener.local_addr().unwrap();
+    let listener = std::rc::Rc::new(listener);
+    for full_close in [false, true] {
+        let l = listener.clone();
+        let server = anyloop::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            s.write_all(b"last words").await.unwrap();
+            if full_close {
+                drop(s);
+                None
+            } else {
+                s.shutdown(std::net::Shutdown::Write).unwrap();
+                Some(s)
+            }
+        });
+        let c = anyloop::net::TcpStream::connect(addr).await.unwrap();
+        // Both the bytes and the FIN are in before the first read.
+        let _keep_open = server.await.unwrap();
+        anyloop::sleep(std::time::Duration::from_millis(50)).await;
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = common::deadline("the first read", c.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"last words");
+        let n = common::deadline("the read at end of stream", c.read(&mut buf))
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "full_close: {full_close}");
+    }
+}
+
 #[anyloop::test]
 async fn tcp_connect_without_the_capability_is_unsupported() {
     let caps = anyloop::capabilities();

@@ -1,6 +1,6 @@
-//! anyloop's native host: Linux epoll, macOS/BSD kqueue and Windows IOCP
-//! (with AFD socket polling) through the [`polling`](https://docs.rs/polling)
-//! crate.
+//! anyloop's native host: Linux epoll (called directly through rustix),
+//! macOS/BSD kqueue and Windows IOCP (with AFD socket polling) through the
+//! [`polling`](https://docs.rs/polling) crate.
 //!
 //! Applications use the `anyloop` facade; this crate provides its
 //! [`NativeHost`], sockets and the blocking pool.
@@ -8,9 +8,13 @@
 //! # Implementation
 //!
 //! - clock: `std::time::Instant` (`clock_gettime(CLOCK_MONOTONIC)`);
-//! - park: `Poller::wait` with the next timer deadline as timeout;
-//! - unpark: `Poller::notify` (an eventfd / `EVFILT_USER`);
-//! - I/O: oneshot readiness registrations (the `reactor` module);
+//! - park: `epoll_wait` (Linux; `polling`'s `Poller::wait` elsewhere)
+//!   with the next timer deadline as timeout;
+//! - unpark: an edge-triggered eventfd (Linux) / `EVFILT_USER` / a
+//!   completion packet;
+//! - I/O: edge-triggered readiness registrations with a readiness flag per
+//!   direction where the poller has edges, oneshot ones elsewhere (the
+//!   `reactor` module);
 //! - `to_thread`: a pool of up to 64 threads ([`blocking`]);
 //! - subprocesses (Unix, [`process`]): `std::process::Command` spawns;
 //!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`; dropped
@@ -92,7 +96,7 @@ impl std::fmt::Debug for NativeHost {
     }
 }
 
-struct PollerUnpark(Arc<polling::Poller>);
+struct PollerUnpark(Arc<reactor::Poller>);
 
 impl Unpark for PollerUnpark {
     fn unpark(&self) {

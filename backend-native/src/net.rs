@@ -14,8 +14,11 @@ macro_rules! stream_io_traits {
                 buf: &mut [u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
                 use ::std::io::Read;
+                let len = buf.len();
                 self.inner
-                    .poll_io($crate::reactor::Direction::Read, cx, |mut s| s.read(buf))
+                    .poll_stream_io($crate::reactor::Direction::Read, cx, len, |mut s| {
+                        s.read(buf)
+                    })
             }
         }
 
@@ -26,8 +29,12 @@ macro_rules! stream_io_traits {
                 buf: &[u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
                 use ::std::io::Write;
-                self.inner
-                    .poll_io($crate::reactor::Direction::Write, cx, |mut s| s.write(buf))
+                self.inner.poll_stream_io(
+                    $crate::reactor::Direction::Write,
+                    cx,
+                    buf.len(),
+                    |mut s| s.write(buf),
+                )
             }
 
             fn poll_flush(
@@ -332,12 +339,21 @@ impl TcpStream {
 
     /// Reads into `buf`; `Ok(0)` at end of stream.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.io(Direction::Read, |mut s| s.read(buf)).await
+        let len = buf.len();
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_stream_io(Direction::Read, cx, len, |mut s| s.read(buf))
+        })
+        .await
     }
 
     /// Writes some of `buf`.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.io(Direction::Write, |mut s| s.write(buf)).await
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_stream_io(Direction::Write, cx, buf.len(), |mut s| s.write(buf))
+        })
+        .await
     }
 
     /// Writes all of `buf`.

@@ -1,4 +1,5 @@
-//! The readiness reactor: one `polling::Poller` per loop thread.
+//! The readiness reactor: one poller per loop thread (epoll on Linux,
+//! `polling::Poller` elsewhere).
 //!
 //! Where the poller supports it (epoll, kqueue) sources are registered
 //! once in edge-triggered mode for both directions, and each source keeps
@@ -8,6 +9,16 @@
 //! `recv` returning `EAGAIN` and no `epoll_ctl` re-arm. An anyloop reactor
 //! belongs to one loop thread, so no event can slip in between the
 //! `WouldBlock` and the clearing of the flag.
+//!
+//! On Linux epoll is called directly (the `epoll` module), with
+//! `EPOLLRDHUP`: each event also says which directions are closed for good
+//! (end of stream, hang-up, error), and that mark is sticky. Byte streams
+//! (TCP and Unix streams, pipes) then also treat a partial read or write as
+//! the kernel buffer drained or filled, as tokio does: the flag is cleared
+//! without the `recv`/`send` that would only return `EAGAIN`. A later
+//! arrival (or the peer's FIN, which comes with `EPOLLRDHUP`) is a new edge.
+//! Where the end of a stream cannot be seen in the event (kqueue, through
+//! `polling`) only `WouldBlock` clears the flag.
 //!
 //! Elsewhere sources are registered in oneshot mode: a task that hits
 //! `WouldBlock` stores its waker and re-arms the interest (async-io's
@@ -22,12 +33,33 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
-
 use crate::sys::{self, AsSource, BorrowedSource, RawSource};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod epoll;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use epoll::{Event, Events, PollMode, Poller};
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) use polling::{Event, Events, PollMode, Poller};
 
 #[cfg(kqueue)]
 pub(crate) mod proc;
+
+/// Whether reported events say which directions are closed (the `closed`
+/// bits of the `epoll` module's events), so a partial transfer on a byte
+/// stream may clear the readiness flag.
+const CLOSE_REPORTED: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// The directions an event reports closed for good.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn closed(ev: &Event) -> u8 {
+    ev.closed
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn closed(_: &Event) -> u8 {
+    0
+}
 
 thread_local! {
     static REACTOR: RefCell<Option<Rc<Reactor>>> = const { RefCell::new(None) };
@@ -114,6 +146,7 @@ impl Reactor {
             // Unknown until an operation says otherwise: try it first.
             ready: Cell::new(READ | WRITE),
             assumed: Cell::new(READ | WRITE),
+            closed: Cell::new(0),
             edge: self.edge,
         });
         self.sources.borrow_mut()[key] = Some(source.clone());
@@ -156,6 +189,7 @@ impl Reactor {
                 _ => continue,
             };
             let mut w = source.wakers.borrow_mut();
+            source.closed.set(source.closed.get() | closed(&ev));
             if ev.readable || ev.writable {
                 let bits = if ev.readable { READ } else { 0 } | if ev.writable { WRITE } else { 0 };
                 source.assumed.set(source.assumed.get() & !bits);
@@ -189,8 +223,8 @@ struct Wakers {
     writers: Vec<Waker>,
 }
 
-const READ: u8 = 1;
-const WRITE: u8 = 2;
+pub(crate) const READ: u8 = 1;
+pub(crate) const WRITE: u8 = 2;
 
 /// A file descriptor (Windows: a socket) registered with the reactor.
 pub(crate) struct Source {
@@ -202,6 +236,9 @@ pub(crate) struct Source {
     ready: Cell<u8>,
     /// Bits of `ready` that are the initial guess, not an observed event.
     assumed: Cell<u8>,
+    /// Directions an event reported closed for good (`READ | WRITE` bits;
+    /// sticky; only where `CLOSE_REPORTED`).
+    closed: Cell<u8>,
     edge: bool,
 }
 
@@ -264,6 +301,30 @@ impl Source {
                 res => return Poll::Ready(res),
             }
         }
+    }
+
+    /// [`poll_op`](Self::poll_op) for a byte stream's read or write of
+    /// `len` bytes: a partial transfer means the kernel buffer was drained
+    /// (read) or filled (write), so in edge mode the flag is cleared and
+    /// the next call waits for an event instead of failing with `EAGAIN`
+    /// (tokio's rule). Not after the direction was reported closed: the
+    /// end of stream (or the error) that follows must still be read.
+    fn poll_stream_op(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let res = self.poll_op(dir, cx, op);
+        if let Poll::Ready(Ok(n)) = res {
+            let bit = Self::bit(dir);
+            if CLOSE_REPORTED && self.edge && n > 0 && n < len && self.closed.get() & bit == 0 {
+                self.ready.set(self.ready.get() & !bit);
+                self.assumed.set(self.assumed.get() & !bit);
+            }
+        }
+        res
     }
 
     /// Stores `waker` among the waiters in `dir`, unless it is there already.
@@ -352,6 +413,20 @@ impl<T: AsSource> Async<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         self.source.poll_op(dir, cx, || op(self.get_ref()))
+    }
+
+    /// [`poll_io`](Self::poll_io) for a read or write of `len` bytes on a
+    /// byte stream (TCP, Unix stream, pipe; never datagrams): a partial
+    /// transfer counts as the readiness used up (see the module docs).
+    pub(crate) fn poll_stream_io(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.source
+            .poll_stream_op(dir, cx, len, || op(self.get_ref()))
     }
 
     /// Waits for the next readiness event in `dir` (oneshot: arms the

@@ -173,7 +173,12 @@ impl UnixStream {
     ///
     /// The OS error of `read`.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.io(Direction::Read, |mut s| s.read(buf)).await
+        let len = buf.len();
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_stream_io(Direction::Read, cx, len, |mut s| s.read(buf))
+        })
+        .await
     }
 
     /// Writes some of `buf`.
@@ -182,7 +187,11 @@ impl UnixStream {
     ///
     /// The OS error of `write`.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.io(Direction::Write, |mut s| s.write(buf)).await
+        std::future::poll_fn(|cx| {
+            self.inner
+                .poll_stream_io(Direction::Write, cx, buf.len(), |mut s| s.write(buf))
+        })
+        .await
     }
 
     /// Writes all of `buf`.

@@ -358,7 +358,8 @@ impl AsyncRead for PipeReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.inner.poll_io(Direction::Read, cx, |fd| {
+        let len = buf.len();
+        self.inner.poll_stream_io(Direction::Read, cx, len, |fd| {
             Ok(rustix::io::read(fd, &mut *buf)?)
         })
     }
@@ -398,7 +399,9 @@ impl AsyncWrite for PipeWriter {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match &self.inner {
-            Some(a) => a.poll_io(Direction::Write, cx, |fd| Ok(rustix::io::write(fd, buf)?)),
+            Some(a) => a.poll_stream_io(Direction::Write, cx, buf.len(), |fd| {
+                Ok(rustix::io::write(fd, buf)?)
+            }),
             None => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 "the child's stdin is closed",
