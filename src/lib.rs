@@ -139,7 +139,7 @@
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
 //! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` (through rustix) / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
-//! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool |
+//! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, Ctrl-C / Ctrl-Break |
 //! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio; files on preopened dirs |
 //! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners, files on preopened dirs |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
@@ -155,15 +155,15 @@
 //! (`tests/platform_support.rs`) compares it with these docs and the README
 //! and, on every host the suite runs on, with [`capabilities`].
 //!
-//! | host | target | `run` (blocks) | `to_thread`, threads | panics caught | TCP listen | TCP connect | UDP | Unix sockets | subprocesses | signals | files | async stdio | notes |
-//! |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-//! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through pidfd (5.3+) or `SIGCHLD` |
-//! | macOS, BSD | `*-apple-darwin`, `*-unknown-freebsd`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | kqueue; child exits through `SIGCHLD` |
-//! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | — | — | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; Ctrl-C not yet; tested under Wine |
-//! | WASI 0.2 | `wasm32-wasip2` | yes | — | — | yes | yes | yes | — | — | — | yes | yes | `wasi:io/poll`; sockets as the runtime grants (`-S inherit-network`) |
-//! | WASI preview 1 | `wasm32-wasip1` | yes | — | — | preopened | — | — | — | — | — | yes | yes | `poll_oneoff`; listeners preopened by the runtime (`--tcplisten`) |
-//! | browser, main thread | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | never blocks: `spawn_root` / `#[anyloop::main]`; JS promises |
-//! | browser, Worker | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | as on the main thread |
+//! | host | target | `run` (blocks) | `to_thread`, threads | panics caught | TCP listen | TCP connect | UDP | Unix sockets | subprocesses | signals | Ctrl-C | files | async stdio | notes |
+//! |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+//! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through pidfd (5.3+) or `SIGCHLD` |
+//! | macOS, BSD | `*-apple-darwin`, `*-unknown-freebsd`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | kqueue; child exits through `SIGCHLD` |
+//! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | — | — | yes | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; Ctrl-C and Ctrl-Break through the console, no other signals; tested under Wine |
+//! | WASI 0.2 | `wasm32-wasip2` | yes | — | — | yes | yes | yes | — | — | — | — | yes | yes | `wasi:io/poll`; sockets as the runtime grants (`-S inherit-network`) |
+//! | WASI preview 1 | `wasm32-wasip1` | yes | — | — | preopened | — | — | — | — | — | — | yes | yes | `poll_oneoff`; listeners preopened by the runtime (`--tcplisten`) |
+//! | browser, main thread | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | — | never blocks: `spawn_root` / `#[anyloop::main]`; JS promises |
+//! | browser, Worker | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | — | as on the main thread |
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
@@ -281,7 +281,8 @@ pub fn capabilities() -> Capabilities {
 /// On the main thread, Ctrl-C is handled as `asyncio.run` does: the first
 /// `SIGINT` cancels `fut` (its destructors and cleanup run), then the
 /// process ends as an unhandled `SIGINT` would (exit status 130 in a
-/// shell); a second `SIGINT` ends it at once. See [`signal`] for the
+/// shell; on Windows exit code `STATUS_CONTROL_C_EXIT`, for the console's
+/// Ctrl-C); a second `SIGINT` ends it at once. See [`signal`] for the
 /// details and [`Runner::try_run`] to get [`signal::Interrupted`] back
 /// instead.
 ///
@@ -317,11 +318,12 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 }
 
 /// Ends the process as an unhandled `SIGINT` does (Python's exit on an
-/// uncaught `KeyboardInterrupt`).
+/// uncaught `KeyboardInterrupt`; Windows: exit code
+/// `STATUS_CONTROL_C_EXIT`).
 fn exit_interrupted() -> ! {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    #[cfg(all(not(target_family = "wasm"), unix))]
+    #[cfg(not(target_family = "wasm"))]
     backend::signal::exit_by_sigint();
     std::process::exit(130)
 }
@@ -453,7 +455,7 @@ impl Runner {
     /// See [`run`].
     #[track_caller]
     pub fn try_run<F: Future>(&self, fut: F) -> Result<F::Output, signal::Interrupted> {
-        #[cfg(all(not(target_family = "wasm"), unix))]
+        #[cfg(not(target_family = "wasm"))]
         if self.ctrl_c {
             if let Ok(mut presses) = backend::signal::Interrupts::new() {
                 let hit = std::cell::Cell::new(false);

@@ -40,6 +40,11 @@
 //! ([`ctrl_c`], [`add_signal_handler`]) takes over: its listeners get the
 //! signal and the main task is left alone.
 //!
+//! On Windows the same happens for the console's Ctrl-C
+//! (`CTRL_C_EVENT`); the process then ends with exit code
+//! `STATUS_CONTROL_C_EXIT` (0xC000013A), as an unhandled Ctrl-C (and
+//! Python) ends it there.
+//!
 //! # asyncio → anyloop
 //!
 //! | asyncio | anyloop |
@@ -51,23 +56,41 @@
 //! | `signal.Signals(n).name` | [`name`] |
 //! | `KeyboardInterrupt` out of `asyncio.run` | [`Interrupted`] from [`Runner::try_run`](crate::Runner::try_run) |
 //! | (tokio) `signal::ctrl_c()`, `signal(kind)` | [`ctrl_c`], [`recv`], [`Signal`] |
+//! | `signal.SIGBREAK` (Windows), (tokio) `signal::windows::ctrl_break()` | [`SIGBREAK`], [`ctrl_break`] |
 //!
 //! # Hosts
 //!
-//! Native Unix ([`capabilities`](crate::capabilities)`().signals`). WASI
-//! (preview 1 and 0.2: neither interface has signals) and the web have
-//! none: [`Signal::new`], [`recv`], [`ctrl_c`], [`add_signal_handler`] and
-//! [`raise_signal`] return `io::ErrorKind::Unsupported` naming the feature
-//! and the host (`"signals (anyloop::signal) is not supported on
-//! wasip2"`); `tests/signal.rs` proves it on each host.
+//! - Native Unix: every signal ([`capabilities`](crate::capabilities)`().signals`).
+//! - Windows has no signals, only the console's Ctrl-C and Ctrl-Break
+//!   events (`capabilities().ctrl_c`, while `signals` is false): [`SIGINT`]
+//!   and [`SIGBREAK`] work with [`Signal`], [`recv`], [`ctrl_c`],
+//!   [`ctrl_break`], [`add_signal_handler`] and [`raise_signal`] (which,
+//!   like the C runtime's `raise`, delivers in-process only); every other
+//!   signal returns `io::ErrorKind::Unsupported` (`"signal 15 (signals
+//!   other than Ctrl-C, SIGINT, and Ctrl-Break, SIGBREAK) is not supported
+//!   on windows"`).
+//! - WASI (preview 1 and 0.2: neither interface has signals) and the web
+//!   have none: [`Signal::new`], [`recv`], [`ctrl_c`],
+//!   [`add_signal_handler`] and [`raise_signal`] return
+//!   `io::ErrorKind::Unsupported` naming the feature and the host
+//!   (`"signals (anyloop::signal) is not supported on wasip2"`).
+//!
+//! [`ctrl_break`] is `Unsupported` everywhere but Windows. `tests/signal.rs`
+//! proves all of it on each host (Windows under Wine).
 //!
 //! # Implementation
 //!
-//! `signal-hook-registry` installs the handlers; a handler marks its
+//! Unix: `signal-hook-registry` installs the handlers; a handler marks its
 //! signal pending and writes a byte to a self-pipe that every listening
 //! loop watches (see the `anyloop-native` crate's `signal` module).
 //! While nobody listens for a signal any more, its handler performs the
 //! default action, as `remove_signal_handler` restoring `SIG_DFL` would.
+//!
+//! Windows: one console control routine (`SetConsoleCtrlHandler`, through
+//! `windows-sys`) takes `CTRL_C_EVENT` and `CTRL_BREAK_EVENT`. The system
+//! runs it on a thread of its own, so it wakes the listening loops
+//! directly (no self-pipe); while nobody listens it returns `FALSE`, and
+//! the default routine ends the process.
 //!
 //! # Design decisions
 //!
@@ -86,13 +109,21 @@
 //!   as 130), not by `exit(130)`: a parent sees the same status as from a
 //!   program without handlers. `tests/signal.rs` runs `examples/echo.rs`
 //!   (a plain `#[anyloop::main]` server) and checks all of it.
+//! - **Windows: the console routine itself, not a crate that owns it.**
+//!   The `ctrlc` crate takes one closure for the whole process and always
+//!   handles the event, so a program could no longer be stopped by Ctrl-C
+//!   once nobody listens; `signal-hook` on Windows goes through the C
+//!   runtime's `signal()`, which resets each handler to `SIG_DFL` after a
+//!   delivery. The routine here is ~20 lines over `windows-sys` (the
+//!   binding `polling` already uses; tokio does the same) and returns
+//!   `FALSE` when nobody listens, which keeps the default action.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 
-#[cfg(all(not(target_family = "wasm"), unix))]
+#[cfg(not(target_family = "wasm"))]
 use crate::backend::signal as sys;
 
 /// Hangup.
@@ -129,11 +160,14 @@ pub const SIGCHLD: i32 = signal_consts::SIGCHLD;
 pub const SIGCHLD: i32 = 17;
 /// The terminal window changed size.
 pub const SIGWINCH: i32 = 28;
+/// Ctrl-Break (Windows' `CTRL_BREAK_EVENT`; Python's `signal.SIGBREAK`).
+/// Only Windows has it: see [`ctrl_break`].
+pub const SIGBREAK: i32 = 21;
 
 #[cfg(all(not(target_family = "wasm"), unix))]
 use anyloop_native::signal::consts as signal_consts;
 
-#[cfg(not(all(not(target_family = "wasm"), unix)))]
+#[cfg(target_family = "wasm")]
 fn unsupported() -> io::Error {
     crate::capabilities().unsupported("signals (anyloop::signal)")
 }
@@ -157,6 +191,8 @@ pub fn name(sig: i32) -> Option<&'static str> {
         SIGQUIT => Some("SIGQUIT"),
         SIGKILL => Some("SIGKILL"),
         SIGTERM => Some("SIGTERM"),
+        #[cfg(windows)]
+        SIGBREAK => Some("SIGBREAK"),
         _ => None,
     };
 }
@@ -179,9 +215,9 @@ pub fn name(sig: i32) -> Option<&'static str> {
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub struct Signal {
-    #[cfg(all(not(target_family = "wasm"), unix))]
+    #[cfg(not(target_family = "wasm"))]
     inner: sys::Signals,
-    #[cfg(not(all(not(target_family = "wasm"), unix)))]
+    #[cfg(target_family = "wasm")]
     inner: std::convert::Infallible,
 }
 
@@ -196,16 +232,17 @@ impl Signal {
     ///
     /// # Errors
     ///
-    /// - `Unsupported` on hosts without signals (WASI, web);
+    /// - `Unsupported` on hosts without signals (WASI, web) and, on
+    ///   Windows, for every signal but `SIGINT` and `SIGBREAK`;
     /// - `InvalidInput` for `SIGKILL`, `SIGSTOP` (which cannot be caught),
     ///   `SIGSEGV`, `SIGILL`, `SIGFPE`, `SIGBUS` (which must not be) or an
     ///   unknown number.
     pub fn new(sig: i32) -> io::Result<Signal> {
-        #[cfg(all(not(target_family = "wasm"), unix))]
+        #[cfg(not(target_family = "wasm"))]
         return Ok(Signal {
             inner: sys::Signals::new(sig)?,
         });
-        #[cfg(not(all(not(target_family = "wasm"), unix)))]
+        #[cfg(target_family = "wasm")]
         {
             let _ = sig;
             Err(unsupported())
@@ -223,9 +260,9 @@ impl Signal {
     /// Cancel-safe: a delivery that arrives while no `recv` waits is
     /// returned by the next one.
     pub async fn recv(&mut self) -> io::Result<()> {
-        #[cfg(all(not(target_family = "wasm"), unix))]
+        #[cfg(not(target_family = "wasm"))]
         return self.inner.recv().await;
-        #[cfg(not(all(not(target_family = "wasm"), unix)))]
+        #[cfg(target_family = "wasm")]
         match self.inner {}
     }
 }
@@ -237,9 +274,9 @@ impl futures_lite::Stream for Signal {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<io::Result<()>>> {
-        #[cfg(all(not(target_family = "wasm"), unix))]
+        #[cfg(not(target_family = "wasm"))]
         return self.get_mut().inner.poll_recv(cx).map(Some);
-        #[cfg(not(all(not(target_family = "wasm"), unix)))]
+        #[cfg(target_family = "wasm")]
         {
             let _ = cx;
             match self.inner {}
@@ -269,12 +306,14 @@ pub async fn recv(sig: i32) -> io::Result<()> {
     Signal::new(sig)?.recv().await
 }
 
-/// Waits for Ctrl-C (`SIGINT`). While it waits, Ctrl-C does not cancel
-/// [`run`](crate::run)'s main task: the program handles it.
+/// Waits for Ctrl-C (`SIGINT`; on Windows the console's `CTRL_C_EVENT`).
+/// While it waits, Ctrl-C does not cancel [`run`](crate::run)'s main
+/// task: the program handles it.
 ///
 /// # Errors
 ///
-/// `Unsupported` on hosts without signals.
+/// `Unsupported` where [`capabilities`](crate::capabilities)`().ctrl_c`
+/// is false (WASI, web).
 ///
 /// # Examples
 ///
@@ -290,16 +329,45 @@ pub async fn ctrl_c() -> io::Result<()> {
     recv(SIGINT).await
 }
 
-/// Sends `sig` to this process (Python's `signal.raise_signal`).
+/// Waits for Ctrl-Break (Windows' `CTRL_BREAK_EVENT`, Python's
+/// `signal.SIGBREAK`; tokio's `signal::windows::ctrl_break`). While it
+/// waits, Ctrl-Break does not end the process (its default action).
+/// Ctrl-Break can also be sent to a child started in its own process
+/// group: [`Process::send_signal`](crate::process::Process::send_signal)`(SIGBREAK)`.
 ///
 /// # Errors
 ///
-/// `Unsupported` on hosts without signals; `InvalidInput` for an
-/// unknown number.
+/// `Unsupported` on every host but Windows (Unix has no Ctrl-Break:
+/// number 21 is `SIGTTIN` there).
+///
+/// # Examples
+///
+/// ```no_run
+/// # anyloop::run(async {
+/// anyloop::signal::ctrl_break().await?;
+/// println!("Ctrl-Break: dumping state");
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub async fn ctrl_break() -> io::Result<()> {
+    #[cfg(windows)]
+    return recv(SIGBREAK).await;
+    #[cfg(not(windows))]
+    Err(crate::capabilities().unsupported("Ctrl-Break (anyloop::signal::ctrl_break, Windows only)"))
+}
+
+/// Sends `sig` to this process (Python's `signal.raise_signal`). On
+/// Windows (`SIGINT`, `SIGBREAK` only) it runs the console control
+/// routine in this process, as the C runtime's `raise` does; other
+/// processes of the console see nothing.
+///
+/// # Errors
+///
+/// `Unsupported` on hosts without signals (on Windows: for every signal
+/// but `SIGINT` and `SIGBREAK`); `InvalidInput` for an unknown number.
 pub fn raise_signal(sig: i32) -> io::Result<()> {
-    #[cfg(all(not(target_family = "wasm"), unix))]
+    #[cfg(not(target_family = "wasm"))]
     return sys::raise(sig);
-    #[cfg(not(all(not(target_family = "wasm"), unix)))]
+    #[cfg(target_family = "wasm")]
     {
         let _ = sig;
         Err(unsupported())

@@ -18,6 +18,11 @@ fn signals() -> bool {
     anyloop::capabilities().signals
 }
 
+/// Ctrl-C works (Unix, and Windows through its console).
+fn ctrl_c() -> bool {
+    anyloop::capabilities().ctrl_c
+}
+
 /// Tests that send or listen for SIGINT take turns: a listener decides
 /// whether `run` reacts to it.
 static SIGINT_TURN: Mutex<()> = Mutex::new(());
@@ -40,9 +45,54 @@ async fn signal_calls_are_unsupported_exactly_where_the_capability_is_off() {
             "raise_signal",
             "signals",
         );
-        supported_feature(signal::ctrl_c().await, false, "ctrl_c", "signals");
         supported_feature(signal::recv(SIGUSR2).await, false, "recv", "signals");
+        // Windows: only Ctrl-C and Ctrl-Break; every other signal is
+        // Unsupported, whatever the call.
+        for sig in [signal::SIGTERM, signal::SIGHUP, SIGUSR1, signal::SIGKILL] {
+            supported_feature(Signal::new(sig), false, "Signal::new", "signals");
+            supported_feature(signal::raise_signal(sig), false, "raise_signal", "signals");
+        }
     }
+    if !ctrl_c() {
+        supported_feature(signal::ctrl_c().await, false, "ctrl_c", "signals");
+        supported_feature(Signal::new(SIGINT), false, "Signal::new(SIGINT)", "signals");
+    }
+}
+
+/// Ctrl-Break is Windows' alone (Unix's signal 21 is `SIGTTIN`).
+// The lock orders tests on different threads (each has its own loop);
+// nothing on this loop waits for it.
+#[allow(clippy::await_holding_lock)]
+#[anyloop::test]
+async fn ctrl_break_is_awaitable_on_windows_and_unsupported_elsewhere() {
+    if !cfg!(windows) {
+        supported_feature(
+            signal::ctrl_break().await,
+            false,
+            "ctrl_break",
+            "Ctrl-Break",
+        );
+        return;
+    }
+    let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let waiter = anyloop::spawn(signal::ctrl_break());
+    for _ in 0..3 {
+        anyloop::yield_now().await;
+    }
+    signal::raise_signal(signal::SIGBREAK).unwrap();
+    deadline("ctrl_break", waiter).await.unwrap().unwrap();
+    assert_eq!(signal::name(signal::SIGBREAK), Some("SIGBREAK"));
+    // A handler of SIGBREAK, as of any signal Windows delivers.
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    signal::add_signal_handler(signal::SIGBREAK, move || c.set(c.get() + 1)).unwrap();
+    anyloop::yield_now().await;
+    signal::raise_signal(signal::SIGBREAK).unwrap();
+    common::wait_until("the SIGBREAK handler", Duration::from_secs(30), || {
+        calls.get() == 1
+    })
+    .await;
+    assert!(signal::remove_signal_handler(signal::SIGBREAK));
 }
 
 #[anyloop::test]
@@ -115,7 +165,7 @@ async fn uncatchable_and_unknown_signals_are_invalid_input() {
 #[allow(clippy::await_holding_lock)]
 #[anyloop::test]
 async fn ctrl_c_is_awaitable() {
-    if !signals() {
+    if !ctrl_c() {
         return;
     }
     let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,7 +180,7 @@ async fn ctrl_c_is_awaitable() {
 
 /// `asyncio.run` semantics: Ctrl-C cancels the main task, its cleanup
 /// runs, and the runner reports the interruption.
-#[cfg(all(unix, not(target_family = "wasm")))]
+#[cfg(not(target_family = "wasm"))]
 #[test]
 fn ctrl_c_cancels_the_main_task_runs_its_cleanup_and_is_reported() {
     let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,7 +221,7 @@ fn ctrl_c_cancels_the_main_task_runs_its_cleanup_and_is_reported() {
 
 /// While user code listens for SIGINT, it gets the signal and the main
 /// task is left alone.
-#[cfg(all(unix, not(target_family = "wasm")))]
+#[cfg(not(target_family = "wasm"))]
 #[test]
 fn a_program_that_listens_for_ctrl_c_handles_it_itself() {
     let _turn = SIGINT_TURN.lock().unwrap_or_else(|e| e.into_inner());
@@ -237,4 +287,139 @@ fn a_plain_run_program_exits_130_on_ctrl_c() {
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     assert_eq!(shell_status, 130);
+}
+
+/// Windows: the console's own Ctrl-C (`GenerateConsoleCtrlEvent`, what a
+/// key press in a console window sends), end to end. The program is this
+/// test binary in a console of its own (`CREATE_NO_WINDOW`: a console
+/// without a window, so the event reaches nothing else), running
+/// [`console_child`]. It checks, through the OS's console control
+/// routine: `ctrl_c()` gets the event; `Runner::run` cancels its main
+/// task, the cleanup runs and the process ends with
+/// `STATUS_CONTROL_C_EXIT`; a second Ctrl-C during a hanging cleanup
+/// ends the process by the default routine.
+#[cfg(windows)]
+#[test]
+fn the_consoles_ctrl_c_reaches_ctrl_c_and_run() {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NO_WINDOW: u32 = 0x0800_0000;
+    const STATUS_CONTROL_C_EXIT: i32 = 0xC000_013A_u32 as i32;
+    for mode in ["first", "second"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "console_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("ANYLOOP_CONSOLE_CHILD", mode)
+            .creation_flags(CREATE_NO_WINDOW)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the console child");
+        // Bounded: a child whose Ctrl-C went nowhere would hang.
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("{mode}: the console child did not end within 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut out = String::new();
+        let mut err = String::new();
+        use std::io::Read;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let lines = format!("{mode}: status {status}\nstdout:\n{out}\nstderr:\n{err}");
+        assert!(
+            out.contains("console child: ctrl_c() got the console's Ctrl-C"),
+            "{lines}"
+        );
+        assert!(
+            out.contains("console child: main task cancelled, cleanup runs"),
+            "{lines}"
+        );
+        if mode == "first" {
+            assert!(out.contains("console child: cleanup done"), "{lines}");
+        } else {
+            assert!(!out.contains("console child: cleanup done"), "{lines}");
+        }
+        assert!(!out.contains("console child: run returned"), "{lines}");
+        assert_eq!(status.code(), Some(STATUS_CONTROL_C_EXIT), "{lines}");
+    }
+}
+
+/// The program of [`the_consoles_ctrl_c_reaches_ctrl_c_and_run`] (run
+/// only by it: ignored, and a no-op without its variable).
+#[cfg(windows)]
+#[test]
+#[ignore = "run by the_consoles_ctrl_c_reaches_ctrl_c_and_run in a console of its own"]
+fn console_child() {
+    use std::io::Write;
+    let Ok(mode) = std::env::var("ANYLOOP_CONSOLE_CHILD") else {
+        return;
+    };
+    let say = |line: &str| {
+        println!("console child: {line}");
+        let _ = std::io::stdout().flush();
+    };
+    let press = || {
+        anyloop_native::signal::generate_ctrl_event(SIGINT, 0).expect("GenerateConsoleCtrlEvent")
+    };
+    let mut runner = anyloop::Runner::new().unwrap();
+    runner.handle_ctrl_c(true);
+    // A listener takes the event: run leaves its main task alone.
+    let res = runner.try_run(async {
+        let mut ctrl_c = Signal::new(SIGINT).unwrap();
+        press();
+        deadline("the console's Ctrl-C", ctrl_c.recv())
+            .await
+            .unwrap();
+        "listened"
+    });
+    assert_eq!(res, Ok("listened"));
+    say("ctrl_c() got the console's Ctrl-C");
+    // Nobody listens: run cancels the main task and ends the process.
+    struct Cleanup<F: Fn(&str)>(F);
+    impl<F: Fn(&str)> Drop for Cleanup<F> {
+        fn drop(&mut self) {
+            (self.0)("main task cancelled, cleanup runs");
+            (self.0)("cleanup done");
+        }
+    }
+    runner.run(async {
+        if mode == "first" {
+            let _cleanup = Cleanup(say);
+            press();
+            anyloop::sleep(Duration::from_secs(3600)).await;
+        } else {
+            let caught = anyloop::catch_cancel(async {
+                press();
+                anyloop::sleep(Duration::from_secs(3600)).await;
+            })
+            .await;
+            assert!(caught.is_err());
+            say("main task cancelled, cleanup runs");
+            // A cleanup that hangs: the second Ctrl-C ends the process.
+            press();
+            std::future::pending::<()>().await;
+        }
+    });
+    say("run returned");
 }

@@ -19,16 +19,18 @@
 //! - subprocesses (Unix, [`process`]): `std::process::Command` spawns;
 //!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`; dropped
 //!   children are reaped by a `SIGCHLD` action, never left as zombies;
-//! - signals (Unix, [`signal`]): `signal-hook-registry` handlers and a
-//!   self-pipe each listening loop watches.
+//! - signals ([`signal`]): on Unix `signal-hook-registry` handlers and a
+//!   self-pipe each listening loop watches; on Windows the console's
+//!   Ctrl-C and Ctrl-Break through a `SetConsoleCtrlHandler` routine.
 //!
 //! On Windows the same reactor registers sockets (`RawSocket`) instead of
 //! descriptors: `polling` waits in `GetQueuedCompletionStatusEx` and polls
 //! sockets through AFD, in oneshot mode (it has no edge mode there); the
 //! clock is `QueryPerformanceCounter`; unpark posts a completion packet.
-//! Subprocesses, signals and Unix sockets are `Unsupported` there (the host
-//! is named `"windows"` in the errors); `add_reader`/`sock_*` take sockets,
-//! as asyncio's `SelectorEventLoop` on Windows does.
+//! Subprocesses, signals other than Ctrl-C / Ctrl-Break and Unix sockets
+//! are `Unsupported` there (the host is named `"windows"` in the errors);
+//! `add_reader`/`sock_*` take sockets, as asyncio's `SelectorEventLoop` on
+//! Windows does.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
@@ -44,7 +46,6 @@ pub mod net;
 #[cfg(unix)]
 pub mod process;
 mod reactor;
-#[cfg(unix)]
 pub mod signal;
 mod sys;
 
@@ -76,6 +77,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     catch_panic: cfg!(panic = "unwind"),
     subprocess: cfg!(unix),
     signals: cfg!(unix),
+    ctrl_c: true,
     tcp_listen: true,
     tcp_preopened: false,
     tcp_connect: true,

@@ -122,8 +122,12 @@ pub struct Capabilities {
     pub catch_panic: bool,
     /// Child processes can be spawned.
     pub subprocess: bool,
-    /// OS signals can be received.
+    /// OS signals can be received (`anyloop::signal` for any signal).
     pub signals: bool,
+    /// Ctrl-C can be received: `anyloop::signal::ctrl_c()`, and `run`
+    /// cancels its main task on Ctrl-C. True on Unix (`SIGINT`) and on
+    /// Windows (the console's `CTRL_C_EVENT`, where `signals` is false).
+    pub ctrl_c: bool,
     /// TCP listeners can be created with `bind` (WASI p1: only preopened ones).
     pub tcp_listen: bool,
     /// Listeners handed in by the runtime (WASI `--tcplisten`) can be used.
@@ -150,6 +154,7 @@ impl Capabilities {
             catch_panic: false,
             subprocess: false,
             signals: false,
+            ctrl_c: false,
             tcp_listen: false,
             tcp_preopened: false,
             tcp_connect: false,
@@ -222,6 +227,7 @@ impl fmt::Debug for Capabilities {
             .field("catch_panic", &self.catch_panic)
             .field("subprocess", &self.subprocess)
             .field("signals", &self.signals)
+            .field("ctrl_c", &self.ctrl_c)
             .field("tcp_listen", &self.tcp_listen)
             .field("tcp_preopened", &self.tcp_preopened)
             .field("tcp_connect", &self.tcp_connect)

@@ -31,6 +31,7 @@ const UNIX: Capabilities = Capabilities {
     catch_panic: true,
     subprocess: true,
     signals: true,
+    ctrl_c: true,
     tcp_listen: true,
     tcp_preopened: false,
     tcp_connect: true,
@@ -93,7 +94,8 @@ pub const PLATFORMS: &[Platform] = &[
         target: "`x86_64-pc-windows-gnu`/`-msvc`",
         capabilities: WINDOWS,
         notes: "IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; \
-                Ctrl-C not yet; tested under Wine",
+                Ctrl-C and Ctrl-Break through the console, no other signals; \
+                tested under Wine",
     },
     Platform {
         name: "WASI 0.2",
@@ -147,8 +149,8 @@ pub fn markdown_table() -> String {
     let mut out = String::from(
         "| host | target | `run` (blocks) | `to_thread`, threads | panics caught | \
          TCP listen | TCP connect | UDP | Unix sockets | subprocesses | signals | \
-         files | async stdio | notes |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         Ctrl-C | files | async stdio | notes |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for p in PLATFORMS {
         let c = &p.capabilities;
@@ -160,7 +162,7 @@ pub fn markdown_table() -> String {
             "—"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             p.name,
             p.target,
             yes(c.blocking),
@@ -172,6 +174,7 @@ pub fn markdown_table() -> String {
             yes(c.unix_sockets),
             yes(c.subprocess),
             yes(c.signals),
+            yes(c.ctrl_c),
             yes(c.fs),
             yes(c.async_stdio),
             p.notes,

@@ -22,6 +22,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     catch_panic: false,
     subprocess: false,
     signals: false,
+    ctrl_c: false,
     tcp_listen: false,
     tcp_preopened: true,
     tcp_connect: false,

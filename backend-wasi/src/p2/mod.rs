@@ -24,6 +24,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     catch_panic: false,
     subprocess: false,
     signals: false,
+    ctrl_c: false,
     tcp_listen: true,
     tcp_preopened: false,
     tcp_connect: true,
