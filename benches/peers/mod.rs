@@ -68,10 +68,6 @@ impl Runtime for Anyloop {
         anyloop::spawn(fut).detach();
     }
 
-    fn yield_now() -> impl Future<Output = ()> {
-        anyloop::yield_now()
-    }
-
     fn sleep(dur: Duration) -> impl Future<Output = ()> {
         anyloop::sleep(dur)
     }
@@ -178,10 +174,6 @@ impl Runtime for Tokio {
         drop(tokio::task::spawn_local(fut));
     }
 
-    fn yield_now() -> impl Future<Output = ()> {
-        tokio::task::yield_now()
-    }
-
     fn sleep(dur: Duration) -> impl Future<Output = ()> {
         tokio::time::sleep(dur)
     }
@@ -270,10 +262,6 @@ impl Runtime for Smol {
         SMOL.with(|ex| ex.spawn(fut).detach());
     }
 
-    fn yield_now() -> impl Future<Output = ()> {
-        futures_lite::future::yield_now()
-    }
-
     async fn sleep(dur: Duration) {
         #[cfg(not(target_family = "wasm"))]
         async_io::Timer::after(dur).await;
@@ -353,10 +341,6 @@ impl Runtime for Wstd {
         F: Future<Output = ()> + 'static,
     {
         wstd::runtime::spawn(fut).detach();
-    }
-
-    fn yield_now() -> impl Future<Output = ()> {
-        futures_lite::future::yield_now()
     }
 
     async fn sleep(dur: Duration) {
@@ -440,9 +424,6 @@ macro_rules! anyloop_with_channel {
                 Anyloop::spawn_detached(fut)
             }
 
-            fn yield_now() -> impl Future<Output = ()> {
-                Anyloop::yield_now()
-            }
 
             fn sleep(dur: Duration) -> impl Future<Output = ()> {
                 Anyloop::sleep(dur)

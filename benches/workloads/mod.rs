@@ -21,7 +21,9 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// One peer (anyloop, tokio, smol, ...) as the workloads see it.
@@ -48,9 +50,6 @@ pub trait Runtime: 'static {
     fn spawn_detached<F>(fut: F)
     where
         F: Future<Output = ()> + 'static;
-
-    /// Lets every other ready task run once (asyncio's `sleep(0)`).
-    fn yield_now() -> impl Future<Output = ()>;
 
     /// Sleeps for `dur` on the peer's own timers.
     fn sleep(dur: Duration) -> impl Future<Output = ()>;
@@ -174,7 +173,7 @@ pub struct Sizes {
     pub spawn: u64,
     /// Tasks in `yield`.
     pub yield_tasks: u64,
-    /// `yield_now` calls per task in `yield`.
+    /// Yields ([`RawYield`]) per task in `yield`.
     pub yields: u64,
     /// Round trips in `pingpong`.
     pub round_trips: u64,
@@ -249,7 +248,29 @@ pub fn spawn_join<R: Runtime>() -> f64 {
     })
 }
 
-/// `yield_tasks` tasks each calling `yield_now` `yields` times. ns/yield.
+/// Yields once: wakes its own task through the raw waker
+/// (`cx.waker().wake_by_ref()`) and returns `Pending`, then `Ready` at the
+/// next poll. The `yield` row awaits this on every runtime, so that it
+/// measures each scheduler's wake-and-repoll path, not each runtime's own
+/// `yield_now` (tokio's defers the wake-up to its driver, after a park).
+#[derive(Debug, Default)]
+pub struct RawYield(bool);
+
+impl Future for RawYield {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// `yield_tasks` tasks each awaiting [`RawYield`] `yields` times. ns/yield.
 pub fn yield_many<R: Runtime>() -> f64 {
     let s = sizes();
     let (tasks, yields) = (s.yield_tasks, s.yields);
@@ -259,7 +280,7 @@ pub fn yield_many<R: Runtime>() -> f64 {
             .map(|_| {
                 R::spawn(async move {
                     for _ in 0..yields {
-                        R::yield_now().await;
+                        RawYield::default().await;
                     }
                 })
             })

@@ -5,9 +5,9 @@
 //! # Layout (shared by every host)
 //!
 //! - `benches/workloads/mod.rs`: the workloads, std-only, generic over the
-//!   `workloads::Runtime` trait (spawn, detached spawn, `yield_now`,
-//!   `sleep`, a bounded channel) and `workloads::Locks` (mutex,
-//!   semaphore); the timing clock (`workloads::now_ns`, replaceable with
+//!   `workloads::Runtime` trait (spawn, detached spawn, `sleep`, a bounded
+//!   channel) and `workloads::Locks` (mutex, semaphore); `yield` awaits
+//!   `workloads::RawYield` (a raw-waker re-wake) on every peer; the timing clock (`workloads::now_ns`, replaceable with
 //!   `workloads::set_clock` where `std::time::Instant` does not work), the
 //!   interleaved measuring loop and the table. Every function there
 //!   compiles for wasm32 too.
