@@ -12,10 +12,10 @@ use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 
 use crate::debug;
-use crate::driver::{self, Local, Shared};
+use crate::driver::{self, raw, Local, Shared};
 use crate::tasks::local::Context as LocalContext;
 
 thread_local! {
@@ -29,7 +29,7 @@ const UNREGISTERED: usize = usize::MAX;
 const FRESH: u8 = 0;
 /// ...was (its task may have an awaiter recorded)...
 const AWAITED: u8 = 1;
-/// ...or its output was taken out of the `FallibleTask`.
+/// ...or its output was taken out of the `JoinHandle`.
 const TAKEN: u8 = 2;
 
 thread_local! {
@@ -108,7 +108,7 @@ struct LocalsCell(UnsafeCell<Option<Rc<LocalContext>>>);
 // thread, (b) when the task is created, before anything else can see it,
 // and (c) when `Wrapped` is dropped on a thread other than its loop's,
 // where the context is leaked instead of dropped (see `Wrapped::drop`).
-// A task is polled by one thread at a time (async-task guarantees it), so
+// A task is polled by its loop's thread only (see `driver::raw`), so
 // accesses never overlap and the `Rc` never crosses threads.
 unsafe impl Sync for LocalsCell {}
 // SAFETY: as above: the `Rc` inside is only touched on the polling thread.
@@ -229,7 +229,7 @@ const DONE_CALLBACKS: u32 = 8;
 /// ...and the count of requests, in steps of this (asyncio's `cancelling()`).
 const CANCEL_ONE: u32 = 16;
 
-/// Per-task data stored inside the `async-task` allocation.
+/// Per-task data stored inside the task allocation (`driver::raw`).
 pub(crate) struct TaskMeta {
     shared: Arc<Shared>,
     id: u64,
@@ -485,10 +485,10 @@ pub(crate) fn with_running_locals<R>(
 /// a cancelled gather dropping it cancels the task (not generic: one copy).
 #[cold]
 #[inline(never)]
-fn release_awaited(meta: &TaskMeta, raw: RawTaskWaker) {
+fn release_awaited(meta: &TaskMeta, raw: NonNull<raw::Header>) {
     if CANCEL_AWAITED.with(Cell::get) {
-        // SAFETY: the caller's `FallibleTask` keeps the allocation alive.
-        let waker = unsafe { raw.borrow() };
+        // SAFETY: the caller's `JoinHandle` keeps the allocation alive.
+        let waker = unsafe { raw::borrow_waker(raw) };
         meta.request_cancel(None, &waker, false);
     }
     meta.awaiter.store(0, Ordering::Relaxed);
@@ -875,8 +875,11 @@ impl<F: Future> Future for Wrapped<'_, F> {
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.meta;
         if meta.slot.load(Ordering::Relaxed) == UNREGISTERED {
-            // Spawned from another thread: register on the loop thread now.
-            driver::with_current(|l| register(l, cx.waker().clone(), meta));
+            // Spawned from another thread: register on the loop thread now
+            // (the waker of a task's poll is the task's own).
+            if let Some(task) = raw::header_of(cx.waker()) {
+                driver::with_current(|l| register(l, task, meta));
+            }
         }
         if meta.cancel_pending() && this.cancel_requested(cx) {
             return Poll::Ready(Err(this.cancel_now()));
@@ -945,15 +948,14 @@ impl<F> Drop for Wrapped<'_, F> {
         }
         let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
         if slot != UNREGISTERED {
-            let waker = driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
-            drop(waker);
+            driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
         }
     }
 }
 
 #[inline]
-fn register(local: &Local, waker: Waker, meta: &TaskMeta) {
-    let slot = local.registry.borrow_mut().insert(waker, meta);
+fn register(local: &Local, task: NonNull<raw::Header>, meta: &TaskMeta) {
+    let slot = local.registry.borrow_mut().insert(task, meta);
     meta.slot.store(slot, Ordering::Relaxed);
 }
 
@@ -1098,22 +1100,18 @@ where
         locals: inherited_locals(),
         location,
     };
-    // SAFETY: forwarded from the caller.The schedule function is `Send +
-    // Sync` and only moves runnables to the loop thread (or leaks them).
+    // SAFETY: forwarded from the caller: polled and dropped on this loop's
+    // thread (wake-ups from elsewhere go through the injection queue).
     let (runnable, task) = unsafe {
-        async_task::Builder::new().metadata(meta).spawn_unchecked(
-            move |meta| Wrapped {
-                fut: Some(fut),
-                meta,
-            },
-            driver::schedule,
-        )
+        raw::spawn(meta, move |meta| Wrapped {
+            fut: Some(fut),
+            meta,
+        })
     };
-    let waker = runnable.waker();
-    let raw = RawTaskWaker::of(&waker);
-    // The registry owns the one waker reference; the handle keeps the
-    // allocation alive through its `FallibleTask` and only borrows `raw`.
-    register(local, waker, runnable.metadata());
+    let raw = task.raw();
+    // The registry does not count: the loop's reference keeps the task
+    // alive as long as its future, and the handle's as long as the handle.
+    register(local, raw, runnable.metadata());
     local.debug.spawned(local, runnable.metadata().id);
     let meta = NonNull::from(task.metadata());
     if eager {
@@ -1121,10 +1119,10 @@ where
         // restores RUNNING, so the caller stays the current task after.
         runnable.run();
     } else {
-        runnable.schedule();
+        runnable.schedule_on(local);
     }
     Task {
-        inner: Some(task.fallible()),
+        inner: Some(task),
         phase: FRESH,
         done: None,
         raw,
@@ -1173,57 +1171,23 @@ where
         locals: LocalsCell(UnsafeCell::new(None)),
         location,
     };
-    // SAFETY: the future is `Send + 'static`, the schedule function is
-    // `Send + Sync`; nothing borrowed, any thread may poll or drop it.
+    // SAFETY: the future is `Send + 'static`: nothing borrowed, any
+    // thread may drop it; it is polled on the loop thread.
     let (runnable, task) = unsafe {
-        async_task::Builder::new().metadata(meta).spawn_unchecked(
-            move |meta| Wrapped {
-                fut: Some(fut),
-                meta,
-            },
-            driver::schedule,
-        )
+        raw::spawn(meta, move |meta| Wrapped {
+            fut: Some(fut),
+            meta,
+        })
     };
-    let raw = RawTaskWaker::of(&runnable.waker());
+    let raw = task.raw();
     let meta = NonNull::from(task.metadata());
-    runnable.schedule();
+    shared.inject(runnable.into_remote());
     Task {
-        inner: Some(task.fallible()),
+        inner: Some(task),
         phase: FRESH,
         done: None,
         raw,
         meta,
-    }
-}
-
-/// The raw parts of a task's waker, without a reference count of their
-/// own: a [`Task`] handle wakes its task through them (to cancel it) while
-/// its `FallibleTask` keeps the allocation alive, which saves a waker
-/// clone and drop (two atomic read-modify-writes) per spawn.
-#[derive(Clone, Copy)]
-struct RawTaskWaker {
-    data: *const (),
-    vtable: &'static RawWakerVTable,
-}
-
-impl RawTaskWaker {
-    fn of(waker: &Waker) -> Self {
-        RawTaskWaker {
-            data: waker.data(),
-            vtable: waker.vtable(),
-        }
-    }
-
-    /// A waker borrowed from these parts, not to be dropped.
-    ///
-    /// # Safety
-    ///
-    /// The task allocation must stay alive while the result is used.
-    unsafe fn borrow(&self) -> ManuallyDrop<Waker> {
-        // SAFETY: `data` and `vtable` come from a live waker of the task
-        // (async-task's `RawWaker`), and the caller keeps the allocation
-        // alive; `ManuallyDrop` keeps the borrowed reference count intact.
-        ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self.data, self.vtable)) })
     }
 }
 
@@ -1250,7 +1214,7 @@ pub struct Task<T> {
     /// `None` once the task is detached (when the handle is dropped). It is
     /// kept after the output was taken: it keeps the task allocation (and
     /// `meta`, `raw`) alive as long as the handle.
-    inner: Option<async_task::FallibleTask<Result<T, TaskError>, TaskMeta>>,
+    inner: Option<raw::JoinHandle<Result<T, TaskError>>>,
     /// [`FRESH`], [`AWAITED`] or [`TAKEN`]: one byte, so that releasing
     /// the handle tests one value for all of them.
     phase: u8,
@@ -1258,13 +1222,14 @@ pub struct Task<T> {
     /// `as_completed`), not yet returned. Boxed so that the common path
     /// (spawn, await) pays one null check for it, not an enum's drop glue.
     done: Option<Box<Result<T, TaskError>>>,
-    raw: RawTaskWaker,
+    /// The task, for a borrowed waker (the `JoinHandle` keeps it alive).
+    raw: NonNull<raw::Header>,
     meta: NonNull<TaskMeta>,
 }
 
 // SAFETY: the handle only reads the metadata (atomics, a mutex and
 // immutable fields: `TaskMeta` is `Sync`) and holds the raw parts of a
-// `Waker` (`Send + Sync`) and a `FallibleTask` whose output `T` crosses
+// `Waker` (`Send + Sync`) and a `JoinHandle` whose output `T` crosses
 // threads only if `T: Send`.
 unsafe impl<T: Send> Send for Task<T> {}
 // SAFETY: as above; `&Task` exposes no `T`.
@@ -1272,15 +1237,15 @@ unsafe impl<T> Sync for Task<T> {}
 
 impl<T> Task<T> {
     fn meta(&self) -> &TaskMeta {
-        // SAFETY: the `FallibleTask` keeps the allocation, and with it the
+        // SAFETY: the `JoinHandle` keeps the allocation, and with it the
         // metadata, alive as long as this handle.
         unsafe { self.meta.as_ref() }
     }
 
     fn waker(&self) -> ManuallyDrop<Waker> {
-        // SAFETY: the `FallibleTask` keeps the allocation alive as long as
+        // SAFETY: the `JoinHandle` keeps the allocation alive as long as
         // this handle, and the result does not outlive `&self`'s use.
-        unsafe { self.raw.borrow() }
+        unsafe { raw::borrow_waker(self.raw) }
     }
 
     /// Requests cancellation (asyncio's `Task.cancel()`); false if the task
@@ -1419,7 +1384,7 @@ impl<T> Task<T> {
     /// taken), where the awaiter is already clear.
     ///
     /// Called once per handle (by `Drop` or `detach`). The cold call comes
-    /// before the `FallibleTask` is taken out, so that nothing between the
+    /// before the `JoinHandle` is taken out, so that nothing between the
     /// take and the detach can unwind (no spill for a landing pad).
     #[inline]
     fn release(&mut self) {
@@ -1582,7 +1547,7 @@ impl<T> Task<T> {
             return Poll::Ready(());
         }
         if let Some(t) = &mut self.inner {
-            let out = match Pin::new(t).poll(cx) {
+            let out = match t.poll_output(cx) {
                 Poll::Pending => {
                     self.phase = AWAITED;
                     self.note_awaiter();
@@ -1607,7 +1572,7 @@ impl<T> Future for Task<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let out = match &mut this.inner {
-            Some(t) if this.phase != TAKEN => match Pin::new(t).poll(cx) {
+            Some(t) if this.phase != TAKEN => match t.poll_output(cx) {
                 Poll::Pending => {
                     this.phase = AWAITED;
                     this.note_awaiter();

@@ -1,12 +1,13 @@
 //! The event loop: ready queue, injection queue, timers and the task registry.
 //!
-//! One loop per thread, as in asyncio. Tasks are `async-task` allocations
-//! (one per spawn). Waking a task on the loop's own thread pushes its
-//! `Runnable` onto a plain `VecDeque` (no atomics, no locks); waking it from
-//! another thread pushes onto the injection queue (a mutex-protected queue
-//! behind an `AtomicBool` "non-empty" flag the loop reads without locking)
-//! and unparks the host.
+//! One loop per thread, as in asyncio. Tasks are [`raw`] allocations (one
+//! per spawn). Waking a task on the loop's own thread pushes it onto a
+//! plain `VecDeque` (no atomics, no locks); waking it from another thread
+//! pushes a counted reference onto the injection queue (a mutex-protected
+//! queue behind an `AtomicBool` "non-empty" flag the loop reads without
+//! locking) and unparks the host.
 
+pub(crate) mod raw;
 pub(crate) mod timers;
 
 use std::cell::{Cell, RefCell};
@@ -28,7 +29,8 @@ use crate::task::{self, Task, TaskError, TaskMeta};
 use crate::time::Instant;
 use timers::Timers;
 
-pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+use raw::RemoteRef;
+pub(crate) use raw::Runnable;
 
 /// Task polls between two clock reads of a tick's time budget. A clock read
 /// is a host call (`performance.now()` costs ~0.5 µs from wasm in Chromium,
@@ -63,7 +65,7 @@ thread_local! {
 
 /// The part of a loop other threads can reach.
 pub(crate) struct Shared {
-    inject: Mutex<VecDeque<Runnable>>,
+    inject: Mutex<VecDeque<RemoteRef>>,
     inject_pending: AtomicBool,
     closed: AtomicBool,
     unpark: Arc<dyn Unpark>,
@@ -73,21 +75,17 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Queues a task woken on a foreign thread and wakes the loop.
-    fn inject(&self, runnable: Runnable) {
+    pub(crate) fn inject(&self, runnable: RemoteRef) {
         let mut queue = match self.inject.lock() {
             Ok(q) => q,
             Err(poisoned) => poisoned.into_inner(),
         };
         if self.closed.load(Ordering::Acquire) {
             drop(queue);
-            if runnable.metadata().is_send() {
-                // The future is `Send`: dropping it here is sound.
-                drop(runnable);
-            } else {
-                // A `!Send` future must not be dropped on a foreign thread.
-                // The loop is gone, so it can never run again: leak it.
-                std::mem::forget(runnable);
-            }
+            // The loop is gone and dropped every future it had; giving up
+            // the reference may free the task here, which drops a future
+            // only if it is `Send` (see `raw`'s `dealloc`).
+            drop(runnable);
             return;
         }
         queue.push_back(runnable);
@@ -101,38 +99,22 @@ impl Shared {
     }
 }
 
-/// Moves every task of `from` to the back of `to`, in order. A loop of
-/// `pop_front`/`push_back` (code the ready queue has anyway) rather than
-/// `append` or `extend(drain(..))`, which bring their own copies of the
-/// ring-buffer juggling into every program for this cold path.
-fn move_all(from: &mut VecDeque<Runnable>, to: &mut VecDeque<Runnable>) {
-    while let Some(r) = from.pop_front() {
-        to.push_back(r);
-    }
-}
-
-/// The schedule function of every anyloop task.
+/// The loop entered on this thread, null outside a loop (the wake-up
+/// path of [`raw`] compares it with a task's loop).
+///
+/// CURRENT is only non-null while the `Local` it points to is alive: it is
+/// set by `enter`/`install` and reset before the `Local` is dropped (see
+/// `EnterGuard::drop` and `EventLoop::drop`).
 #[inline]
-pub(crate) fn schedule(runnable: Runnable) {
-    let shared = runnable.metadata().shared();
-    let cur = CURRENT.with(Cell::get);
-    if !cur.is_null() {
-        // SAFETY: CURRENT is only non-null while the `Local` it points to is
-        // alive: it is set by `enter`/`install` and reset before the `Local`
-        // is dropped (see `EnterGuard::drop` and `EventLoop::drop`).
-        let local = unsafe { &*cur };
-        if Arc::ptr_eq(&local.shared, shared) {
-            local.push_ready(runnable);
-            return;
-        }
-    }
-    let shared = shared.clone();
-    shared.inject(runnable);
+pub(crate) fn current_local() -> *const Local {
+    CURRENT.with(Cell::get)
 }
 
 /// One entry of the task registry (`all_tasks`, shutdown cancellation).
+/// Not a reference of its own: an entry lives as long as the task's
+/// future, which keeps the loop's reference to the task.
 struct Entry {
-    waker: Waker,
+    task: NonNull<raw::Header>,
     meta: NonNull<TaskMeta>,
 }
 
@@ -160,9 +142,9 @@ impl Registry {
     }
 
     #[inline]
-    pub(crate) fn insert(&mut self, waker: Waker, meta: &TaskMeta) -> usize {
+    pub(crate) fn insert(&mut self, task: NonNull<raw::Header>, meta: &TaskMeta) -> usize {
         let entry = Entry {
-            waker,
+            task,
             meta: NonNull::from(meta),
         };
         self.len += 1;
@@ -180,17 +162,12 @@ impl Registry {
     }
 
     #[inline]
-    pub(crate) fn remove(&mut self, idx: usize) -> Option<Waker> {
-        let slot = self.slots.get_mut(idx)?;
-        if let Slot::Used(_) = slot {
-            let old = std::mem::replace(slot, Slot::Free(self.free));
+    pub(crate) fn remove(&mut self, idx: usize) {
+        if let Some(slot @ Slot::Used(_)) = self.slots.get_mut(idx) {
+            *slot = Slot::Free(self.free);
             self.free = idx;
             self.len -= 1;
-            if let Slot::Used(e) = old {
-                return Some(e.waker);
-            }
         }
-        None
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -199,7 +176,8 @@ impl Registry {
 
     pub(crate) fn waker_of(&self, idx: usize) -> Option<Waker> {
         match self.slots.get(idx)? {
-            Slot::Used(e) => Some(e.waker.clone()),
+            // SAFETY: the task is alive while its entry exists (see `Entry`).
+            Slot::Used(e) => Some(unsafe { raw::waker(e.task) }),
             Slot::Free(_) => None,
         }
     }
@@ -209,9 +187,21 @@ impl Registry {
         self.slots
             .iter()
             .filter_map(|s| match s {
-                // SAFETY: `meta` points into the task allocation, which the
-                // registry's waker keeps alive while the entry exists.
-                Slot::Used(e) => Some(unsafe { task::TaskRef::new(e.waker.clone(), e.meta) }),
+                // SAFETY: the task is alive while its entry exists (see
+                // `Entry`); `meta` points into it and the new waker keeps
+                // it alive after.
+                Slot::Used(e) => Some(unsafe { task::TaskRef::new(raw::waker(e.task), e.meta) }),
+                Slot::Free(_) => None,
+            })
+            .collect()
+    }
+
+    /// The tasks of every entry (uncounted: see `Entry`).
+    fn tasks(&self) -> Vec<NonNull<raw::Header>> {
+        self.slots
+            .iter()
+            .filter_map(|s| match s {
+                Slot::Used(e) => Some(e.task),
                 Slot::Free(_) => None,
             })
             .collect()
@@ -240,7 +230,7 @@ pub(crate) struct Local {
 
 impl Local {
     #[inline]
-    fn push_ready(&self, runnable: Runnable) {
+    pub(crate) fn push_ready(&self, runnable: Runnable) {
         self.ready.borrow_mut().push_back(runnable);
         if self.idle.get() && !self.wake_requested.get() {
             self.wake_requested.set(true);
@@ -286,12 +276,29 @@ impl Local {
 
     #[cold]
     fn take_injected_slow(&self) {
-        let mut queue = match self.shared.inject.lock() {
-            Ok(q) => q,
-            Err(poisoned) => poisoned.into_inner(),
+        let woken = {
+            let mut queue = match self.shared.inject.lock() {
+                Ok(q) => q,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            self.shared.inject_pending.store(false, Ordering::Relaxed);
+            std::mem::take(&mut *queue)
         };
-        self.shared.inject_pending.store(false, Ordering::Relaxed);
-        move_all(&mut queue, &mut self.ready.borrow_mut());
+        // Outside the lock: giving up a reference may free a task.
+        for r in woken {
+            r.wake_on(self);
+        }
+    }
+
+    /// Drops the futures of every queued task without polling them.
+    fn cancel_ready(&self) {
+        loop {
+            let next = self.ready.borrow_mut().pop_front();
+            match next {
+                Some(r) => r.cancel(),
+                None => break,
+            }
+        }
     }
 
     pub(crate) fn ready_len(&self) -> usize {
@@ -411,7 +418,7 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
     if cur.is_null() {
         None
     } else {
-        // SAFETY: see `schedule`: CURRENT points to a live `Local`.
+        // SAFETY: see `current_local`: CURRENT points to a live `Local`.
         Some(f(unsafe { &*cur }))
     }
 }
@@ -802,21 +809,27 @@ impl EventLoop {
         // Drop whatever is left on this thread, then refuse new wake-ups.
         let timers = local.timers.borrow_mut().take_all();
         drop(timers);
-        {
+        let woken = {
             let mut queue = match local.shared.inject.lock() {
                 Ok(q) => q,
                 Err(p) => p.into_inner(),
             };
             local.shared.closed.store(true, Ordering::Release);
-            move_all(&mut queue, &mut local.ready.borrow_mut());
+            std::mem::take(&mut *queue)
+        };
+        for r in woken {
+            r.wake_on(local);
         }
-        loop {
-            let next = local.ready.borrow_mut().pop_front();
-            match next {
-                Some(r) => drop(r),
-                None => break,
-            }
+        local.cancel_ready();
+        // Tasks still alive (not woken by 16 rounds of cancellation): drop
+        // their futures here, on the loop thread.
+        let left = local.registry.borrow().tasks();
+        for t in left {
+            // SAFETY: on the loop thread; each task is alive until its own
+            // future is dropped (dropping another's cannot free it).
+            unsafe { raw::abandon(t) };
         }
+        local.cancel_ready();
     }
 }
 
