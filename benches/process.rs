@@ -10,10 +10,13 @@
 //!   stdout at the same time, 64 KiB writes (MB/s, higher is better).
 //!
 //! Arguments: `--rounds N` (default 5), `--quick` (smaller sizes, 3
-//! rounds), `--peer NAME` (one peer only), name filters.
+//! rounds), `--peer NAME` (one peer only), `--cpu` (this process's CPU
+//! time, all threads, instead of wall time; the children excluded), name
+//! filters.
 #![cfg_attr(not(all(unix, not(target_family = "wasm"))), no_main)]
 #![cfg(all(unix, not(target_family = "wasm")))]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 const CHUNK: usize = 64 * 1024;
@@ -34,12 +37,47 @@ const QUICK: Sizes = Sizes {
     cat_bytes: 32 << 20,
 };
 
-fn ms(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1e3
+static CPU_CLOCK: AtomicBool = AtomicBool::new(false);
+
+/// A stopwatch on the wall clock, or with `--cpu` on this process's CPU
+/// time (all its threads, so a peer's helper threads count; the children
+/// `true` and `cat` do not, they are the same program for every peer):
+/// what the runtime itself spends, steadier than wall time when other jobs
+/// share the cores.
+#[derive(Clone, Copy)]
+struct Clock(Instant, u64);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(Instant::now(), process_cpu_ns())
+    }
+
+    fn secs(&self) -> f64 {
+        if CPU_CLOCK.load(Ordering::Relaxed) {
+            (process_cpu_ns() - self.1) as f64 / 1e9
+        } else {
+            self.0.elapsed().as_secs_f64()
+        }
+    }
 }
 
-fn mbps(bytes: usize, start: Instant) -> f64 {
-    bytes as f64 / (1 << 20) as f64 / start.elapsed().as_secs_f64()
+fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn ms(start: Clock) -> f64 {
+    start.secs() * 1e3
+}
+
+fn mbps(bytes: usize, start: Clock) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / start.secs()
 }
 
 mod anyloop_peer {
@@ -48,7 +86,7 @@ mod anyloop_peer {
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
         anyloop::run(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns {
                 let mut p = Command::new("true").spawn().expect("spawn");
                 assert!(p.wait().await.expect("wait").success());
@@ -59,7 +97,7 @@ mod anyloop_peer {
 
     pub(crate) fn spawn_par(s: Sizes) -> f64 {
         anyloop::run(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns / AT_ONCE {
                 let mut procs: Vec<_> = (0..AT_ONCE)
                     .map(|_| Command::new("true").spawn().expect("spawn"))
@@ -81,7 +119,7 @@ mod anyloop_peer {
                 .expect("spawn cat");
             let w = p.stdin.take().expect("stdin");
             let mut r = p.stdout.take().expect("stdout");
-            let start = Instant::now();
+            let start = Clock::start();
             let chunk = vec![7u8; CHUNK];
             let writer = async {
                 for _ in 0..s.cat_bytes / CHUNK {
@@ -124,7 +162,7 @@ mod tokio_peer {
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
         rt().block_on(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns {
                 let mut p = Command::new("true").spawn().expect("spawn");
                 assert!(p.wait().await.expect("wait").success());
@@ -135,7 +173,7 @@ mod tokio_peer {
 
     pub(crate) fn spawn_par(s: Sizes) -> f64 {
         rt().block_on(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns / AT_ONCE {
                 let mut procs: Vec<_> = (0..AT_ONCE)
                     .map(|_| Command::new("true").spawn().expect("spawn"))
@@ -157,7 +195,7 @@ mod tokio_peer {
                 .expect("spawn cat");
             let mut w = p.stdin.take().expect("stdin");
             let mut r = p.stdout.take().expect("stdout");
-            let start = Instant::now();
+            let start = Clock::start();
             let chunk = vec![7u8; CHUNK];
             let writer = async {
                 for _ in 0..s.cat_bytes / CHUNK {
@@ -192,7 +230,7 @@ mod async_process_peer {
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
         async_io::block_on(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns {
                 let mut p = Command::new("true").spawn().expect("spawn");
                 assert!(p.status().await.expect("wait").success());
@@ -203,7 +241,7 @@ mod async_process_peer {
 
     pub(crate) fn spawn_par(s: Sizes) -> f64 {
         async_io::block_on(async {
-            let start = Instant::now();
+            let start = Clock::start();
             for _ in 0..s.spawns / AT_ONCE {
                 let mut procs: Vec<_> = (0..AT_ONCE)
                     .map(|_| Command::new("true").spawn().expect("spawn"))
@@ -225,7 +263,7 @@ mod async_process_peer {
                 .expect("spawn cat");
             let mut w = p.stdin.take().expect("stdin");
             let mut r = p.stdout.take().expect("stdout");
-            let start = Instant::now();
+            let start = Clock::start();
             let chunk = vec![7u8; CHUNK];
             let writer = async {
                 for _ in 0..s.cat_bytes / CHUNK {
@@ -275,8 +313,7 @@ fn main() {
             "--quick" => sizes = QUICK,
             "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
             "--peer" => only_peer = args.next(),
-            // Wall time only: most of the work happens in the children.
-            "--cpu" => eprintln!("process bench: --cpu ignored (the children do the work)"),
+            "--cpu" => CPU_CLOCK.store(true, Ordering::Relaxed),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("process bench: ignoring argument {other:?}"),
         }
@@ -318,7 +355,12 @@ fn main() {
     ];
     println!(
         "anyloop::process vs tokio::process (current_thread) vs async-process (async-io block_on), \
-         median of {rounds} interleaved rounds after a warm-up"
+         median of {rounds} interleaved rounds after a warm-up{}",
+        if CPU_CLOCK.load(Ordering::Relaxed) {
+            "; ms and MB/s per CPU second of this process (--cpu; children excluded)"
+        } else {
+            ""
+        }
     );
     println!(
         "sizes: spawn_seq/spawn_par {} x `true` ({AT_ONCE} at a time in spawn_par); cat_pipe {} MiB in 64 KiB writes",

@@ -383,6 +383,19 @@ impl<T: AsSource> Async<T> {
         })
     }
 
+    /// Registers `io` (non-blocking) with no direction assumed ready: in
+    /// edge mode the first operation waits for an event (the registration
+    /// itself reports the readiness the object has already). For objects
+    /// whose operation is worth trying only once they are ready (a pidfd:
+    /// `waitpid` before the exit only costs a syscall).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn new_unready(io: T) -> io::Result<Self> {
+        let a = Self::new_nonblocking(io)?;
+        a.source.ready.set(0);
+        a.source.assumed.set(0);
+        Ok(a)
+    }
+
     /// The inner I/O object.
     pub(crate) fn get_ref(&self) -> &T {
         match &self.io {

@@ -15,7 +15,10 @@
 //!   waiting child try `waitpid(pid, WNOHANG)`.
 //!
 //! Every route starts with a `waitpid(WNOHANG)`, so an exit before the
-//! registration is never missed, and no route needs a thread per child.
+//! registration is never missed, and no route needs a thread per child;
+//! except the pidfd's, which needs none: a pidfd of a child that exited
+//! already is readable, and epoll reports that when it is registered, so
+//! `waitpid` runs once per child, after the exit.
 //! A child dropped before it was reaped goes to the `reap` table, where
 //! a `SIGCHLD` action reaps it as soon as it exits: no zombie is left.
 //!
@@ -183,7 +186,8 @@ fn exit_notifier(child: &std::process::Child) -> Option<Exit> {
     }
     let pid = Pid::from_child(child);
     match pidfd_open(pid, PidfdFlags::NONBLOCK) {
-        Ok(fd) => Async::new_nonblocking(fd).ok().map(Exit::Pidfd),
+        // Waited on before any `waitpid`: see `Child::poll_wait`.
+        Ok(fd) => Async::new_unready(fd).ok().map(Exit::Pidfd),
         Err(e) => {
             if e == rustix::io::Errno::NOSYS {
                 // Before Linux 5.3: never try again.
@@ -253,8 +257,20 @@ impl Child {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<std::process::ExitStatus>> {
         loop {
-            if let Some(s) = self.try_wait()? {
+            // With a pidfd, `waitpid` only once it is readable (the child
+            // has exited; one that exited before the registration makes
+            // it readable at once): one `waitpid` per child, as tokio.
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            let look_first = !matches!(self.exit, Exit::Pidfd(_));
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let look_first = true;
+            if let Some(s) = self.status {
                 return Poll::Ready(Ok(s));
+            }
+            if look_first {
+                if let Some(s) = self.try_wait()? {
+                    return Poll::Ready(Ok(s));
+                }
             }
             // For the event-driven notifiers: `WouldBlock` means "not
             // exited yet, wait for the event".

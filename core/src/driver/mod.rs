@@ -372,9 +372,14 @@ impl Local {
             self.next_deadline()
                 .map(|d| Duration::from_nanos(d.saturating_sub(self.now())))
         };
-        self.idle.set(true);
-        let res = self.host.park(timeout);
+        // Not `idle` while parked: a wake on this thread during
+        // `host.park` comes from the host itself (ready I/O), which returns
+        // after delivering its wakes (`Host::park`'s contract), so it needs
+        // no unpark (on the native host that was an eventfd write and one
+        // more `epoll_wait` per wake-up). Wakes from other threads unpark
+        // through the injection queue.
         self.idle.set(false);
+        let res = self.host.park(timeout);
         self.wake_requested.set(false);
         self.polls_since_io.set(0);
         if let Err(e) = res {
