@@ -2,12 +2,14 @@
 # Exact instruction counts of one peer's workloads (quick sizes, one run each):
 #   benches/callgrind.sh [PEER] [WORKLOAD...]      (default: anyloop, all five)
 # Prints "workload Ir" per workload, counting only inside the workload fn.
+# FEATURES=tracing benches/callgrind.sh: the same with anyloop's features.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peer=${1:-anyloop}; shift || true
 workloads=("$@")
 [ ${#workloads[@]} -eq 0 ] && workloads=(spawn_join yield_many pingpong chained_spawn timers)
-bin=$(cargo bench -p anyloop --bench runtime --no-run --message-format=json 2>/dev/null |
+bin=$(cargo bench -p anyloop --bench runtime --no-run --message-format=json \
+  ${FEATURES:+--features "$FEATURES"} 2>/dev/null |
   python3 -c 'import sys,json
 for l in sys.stdin:
     m=json.loads(l)

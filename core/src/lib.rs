@@ -59,6 +59,8 @@ pub mod task;
 pub mod tasks;
 pub mod testing;
 pub mod time;
+#[cfg(feature = "tracing")]
+mod trace;
 
 pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};
 pub use handle::Handle;

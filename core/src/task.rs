@@ -245,6 +245,10 @@ pub(crate) struct TaskMeta {
     locals: LocalsCell,
     /// Where the task was spawned (`#[track_caller]`): one pointer.
     location: &'static Location<'static>,
+    /// The task (a `TaskGroup` child) returned an error: its `tracing`
+    /// outcome is `"error"`.
+    #[cfg(feature = "tracing")]
+    returned_error: std::sync::atomic::AtomicBool,
 }
 
 impl TaskMeta {
@@ -285,6 +289,8 @@ impl TaskMeta {
         if self.state().is_finished() {
             return false;
         }
+        #[cfg(feature = "tracing")]
+        crate::trace::cancel_requested(self.id, msg.as_deref(), force);
         if let Some(msg) = msg {
             self.cold.set_msg(msg);
         }
@@ -459,6 +465,30 @@ impl TaskMeta {
     #[inline]
     fn cancel_pending(&self) -> bool {
         self.cancel.load(Ordering::Acquire) & CANCEL_PENDING != 0
+    }
+
+    /// A wake-up scheduled the task: the `tracing` wake event (not for
+    /// the first scheduling, at spawn).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn trace_wake(&self) {
+        if self.state() != TaskState::Scheduled {
+            crate::trace::woken(self.id);
+        }
+    }
+}
+
+/// The running task (a `TaskGroup` child) returned an error, which went
+/// to its group: its `tracing` outcome is `"error"`, not `"ok"`.
+#[cfg(feature = "tracing")]
+pub(crate) fn running_returned_error() {
+    let meta = RUNNING.with(Cell::get);
+    if !meta.is_null() {
+        // SAFETY: RUNNING points to the live metadata of the task being
+        // polled on this thread.
+        unsafe { &*meta }
+            .returned_error
+            .store(true, Ordering::Relaxed);
     }
 }
 
@@ -774,6 +804,35 @@ impl DoneCallback {
 struct Wrapped<'a, F> {
     fut: Option<F>,
     meta: &'a TaskMeta,
+    /// The task's `runtime.spawn` span: entered around each poll and the
+    /// drop of the future, closed with the future.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl<F> Wrapped<'_, F> {
+    /// The task ended as `state`; `msg`: the cancel or panic message.
+    #[inline(always)]
+    fn set_finished(&self, state: TaskState, msg: Option<&str>) {
+        self.meta.set_state(state);
+        #[cfg(feature = "tracing")]
+        self.trace_finished(state, msg);
+        #[cfg(not(feature = "tracing"))]
+        let _ = msg;
+    }
+
+    /// The `task finished` event.
+    #[cfg(feature = "tracing")]
+    fn trace_finished(&self, state: TaskState, msg: Option<&str>) {
+        use crate::trace::{finished, Outcome};
+        let outcome = match state {
+            TaskState::Cancelled => Outcome::Cancelled(msg),
+            TaskState::Failed => Outcome::Panicked(msg),
+            _ if self.meta.returned_error.load(Ordering::Relaxed) => Outcome::Error,
+            _ => Outcome::Ok,
+        };
+        finished(&self.span, self.meta.id, outcome);
+    }
 }
 
 impl<F> Wrapped<'_, F> {
@@ -784,16 +843,22 @@ impl<F> Wrapped<'_, F> {
     fn cancel_now(&mut self) -> TaskError {
         let meta = self.meta;
         let prev = RUNNING.with(|r| r.replace(meta));
+        #[cfg(feature = "tracing")]
+        let entered = self.span.enter();
         let res = catch_unwind(AssertUnwindSafe(|| self.fut = None));
+        #[cfg(feature = "tracing")]
+        drop(entered);
         RUNNING.with(|r| r.set(prev));
         let err = match res {
             Ok(()) => {
-                meta.set_state(TaskState::Cancelled);
-                TaskError::cancelled(meta.cancel_message())
+                let err = TaskError::cancelled(meta.cancel_message());
+                self.set_finished(TaskState::Cancelled, err.cancel_message());
+                err
             }
             Err(payload) => {
-                meta.set_state(TaskState::Failed);
-                TaskError::panicked(payload, meta)
+                let err = TaskError::panicked(payload, meta);
+                self.set_finished(TaskState::Failed, err.panic_message());
+                err
             }
         };
         meta.fire_done_callbacks();
@@ -806,10 +871,15 @@ impl<F> Wrapped<'_, F> {
     #[inline(never)]
     fn panicked(&mut self, payload: Box<dyn Any + Send>) -> TaskError {
         // Dropping a future that panicked may panic again: contain it.
+        #[cfg(feature = "tracing")]
+        let entered = self.span.enter();
         let _ = catch_unwind(AssertUnwindSafe(|| self.fut = None));
-        self.meta.set_state(TaskState::Failed);
+        #[cfg(feature = "tracing")]
+        drop(entered);
+        let err = TaskError::panicked(payload, self.meta);
+        self.set_finished(TaskState::Failed, err.panic_message());
         self.meta.fire_done_callbacks();
-        TaskError::panicked(payload, self.meta)
+        err
     }
 
     /// The future returned a value with a cancel request pending (the
@@ -821,20 +891,26 @@ impl<F> Wrapped<'_, F> {
         let meta = self.meta;
         let res = if meta.cancel_pending() {
             let prev = RUNNING.with(|r| r.replace(meta));
+            #[cfg(feature = "tracing")]
+            let entered = self.span.enter();
             let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
+            #[cfg(feature = "tracing")]
+            drop(entered);
             RUNNING.with(|r| r.set(prev));
             match res {
                 Ok(()) => {
-                    meta.set_state(TaskState::Cancelled);
-                    Err(TaskError::cancelled(meta.cancel_message()))
+                    let err = TaskError::cancelled(meta.cancel_message());
+                    self.set_finished(TaskState::Cancelled, err.cancel_message());
+                    Err(err)
                 }
                 Err(payload) => {
-                    meta.set_state(TaskState::Failed);
-                    Err(TaskError::panicked(payload, meta))
+                    let err = TaskError::panicked(payload, meta);
+                    self.set_finished(TaskState::Failed, err.panic_message());
+                    Err(err)
                 }
             }
         } else {
-            meta.set_state(TaskState::Done);
+            self.set_finished(TaskState::Done, None);
             Ok(out)
         };
         meta.fire_done_callbacks();
@@ -892,6 +968,10 @@ impl<F: Future> Future for Wrapped<'_, F> {
         }
         meta.set_state(TaskState::Running);
         let prev = RUNNING.with(|r| r.replace(meta));
+        #[cfg(feature = "tracing")]
+        let timed = crate::trace::poll_start();
+        #[cfg(feature = "tracing")]
+        let entered = this.span.enter();
         let slot = &mut this.fut;
         let res = catch_unwind(AssertUnwindSafe(|| {
             let Some(fut) = slot.as_mut() else {
@@ -907,6 +987,13 @@ impl<F: Future> Future for Wrapped<'_, F> {
             }
             out
         }));
+        #[cfg(feature = "tracing")]
+        {
+            drop(entered);
+            if let Some(timed) = timed {
+                crate::trace::poll_end(timed, &this.span, meta.id, meta.name(), meta.location);
+            }
+        }
         RUNNING.with(|r| r.set(prev));
         match res {
             Ok(Poll::Pending) => {
@@ -918,6 +1005,8 @@ impl<F: Future> Future for Wrapped<'_, F> {
                     return Poll::Ready(this.finish_slow(v));
                 }
                 meta.set_state(TaskState::Done);
+                #[cfg(feature = "tracing")]
+                this.trace_finished(TaskState::Done, None);
                 Poll::Ready(Ok(v))
             }
             Err(payload) => Poll::Ready(Err(this.panicked(payload))),
@@ -927,9 +1016,14 @@ impl<F: Future> Future for Wrapped<'_, F> {
 
 impl<F> Drop for Wrapped<'_, F> {
     fn drop(&mut self) {
-        // Destructors of the user's future run with the task as current.
+        // Destructors of the user's future run with the task as current
+        // (and inside its span).
         let prev = RUNNING.with(|r| r.replace(self.meta));
+        #[cfg(feature = "tracing")]
+        let entered = self.fut.is_some().then(|| self.span.enter());
         self.fut = None;
+        #[cfg(feature = "tracing")]
+        drop(entered);
         RUNNING.with(|r| r.set(prev));
         // SAFETY: this is the last access to the task's context (the future
         // is gone, RUNNING no longer points here); see `LocalsCell`.
@@ -943,7 +1037,11 @@ impl<F> Drop for Wrapped<'_, F> {
             }
         }
         if !self.meta.state().is_finished() {
-            self.meta.set_state(TaskState::Cancelled);
+            #[cfg(feature = "tracing")]
+            let msg = self.meta.cancel_message();
+            #[cfg(not(feature = "tracing"))]
+            let msg: Option<String> = None;
+            self.set_finished(TaskState::Cancelled, msg.as_deref());
             self.meta.fire_done_callbacks();
         }
         let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
@@ -1035,7 +1133,7 @@ impl Builder {
         driver::with_current(|local| {
             // SAFETY: `F: 'static`, so the future borrows nothing; it is
             // polled and dropped on this loop's thread only (see `schedule`).
-            unsafe { spawn_on(local, self.name, false, self.eager, at, fut) }
+            unsafe { spawn_on(local, self.name, false, self.eager, KIND_TASK, at, fut) }
         })
     }
 }
@@ -1070,26 +1168,38 @@ where
     Builder::new().spawn(fut)
 }
 
-/// Spawns on `local`.
+/// The `kind` of a spawned task, for `tracing` (and nothing else).
+const KIND_TASK: &str = "task";
+/// The `kind` of `block_on`'s main task.
+const KIND_BLOCK_ON: &str = "block_on";
+
+/// Spawns on `local`; `kind` is the `kind` field of its `tracing` span.
 ///
 /// # Safety
 ///
 /// `fut` (and its output) must stay valid until the task's future is
 /// dropped, and, unless `send`, be polled and dropped on the loop thread.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) unsafe fn spawn_on<F>(
     local: &Local,
     name: Option<Cow<'static, str>>,
     send: bool,
     eager: bool,
+    kind: &'static str,
     location: &'static Location<'static>,
     fut: F,
 ) -> Task<F::Output>
 where
     F: Future,
 {
+    let id = local.next_task_id();
+    #[cfg(feature = "tracing")]
+    let span = crate::trace::task_span(kind, id, name.as_deref(), location);
+    #[cfg(feature = "tracing")]
+    crate::trace::spawned(&span, id);
     let meta = TaskMeta {
         shared: local.shared.clone(),
-        id: local.next_task_id(),
+        id,
         name,
         send,
         cancel: AtomicU32::new(0),
@@ -1099,6 +1209,8 @@ where
         awaiter: AtomicU64::new(0),
         locals: inherited_locals(),
         location,
+        #[cfg(feature = "tracing")]
+        returned_error: std::sync::atomic::AtomicBool::new(false),
     };
     // SAFETY: forwarded from the caller: polled and dropped on this loop's
     // thread (wake-ups from elsewhere go through the injection queue).
@@ -1106,6 +1218,8 @@ where
         raw::spawn(meta, move |meta| Wrapped {
             fut: Some(fut),
             meta,
+            #[cfg(feature = "tracing")]
+            span,
         })
     };
     let raw = task.raw();
@@ -1140,7 +1254,17 @@ where
 pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Output> {
     let at = Location::caller();
     // SAFETY: forwarded from the caller.
-    unsafe { spawn_on(local, Some(Cow::Borrowed("main")), false, false, at, fut) }
+    unsafe {
+        spawn_on(
+            local,
+            Some(Cow::Borrowed("main")),
+            false,
+            false,
+            KIND_BLOCK_ON,
+            at,
+            fut,
+        )
+    }
 }
 
 /// Spawns a `Send` future from any thread onto `shared`'s loop.
@@ -1155,11 +1279,16 @@ where
     F::Output: Send + 'static,
 {
     static REMOTE_IDS: AtomicUsize = AtomicUsize::new(1);
+    // Remote ids count down from the top so they never collide with the
+    // loop's own counter.
+    let id = u64::MAX - REMOTE_IDS.fetch_add(1, Ordering::Relaxed) as u64;
+    #[cfg(feature = "tracing")]
+    let span = crate::trace::task_span(KIND_TASK, id, name.as_deref(), location);
+    #[cfg(feature = "tracing")]
+    crate::trace::spawned(&span, id);
     let meta = TaskMeta {
         shared: shared.clone(),
-        // Remote ids count down from the top so they never collide with
-        // the loop's own counter.
-        id: u64::MAX - REMOTE_IDS.fetch_add(1, Ordering::Relaxed) as u64,
+        id,
         name,
         send: true,
         cancel: AtomicU32::new(0),
@@ -1170,6 +1299,8 @@ where
         // Other threads have no task-local context to pass on.
         locals: LocalsCell(UnsafeCell::new(None)),
         location,
+        #[cfg(feature = "tracing")]
+        returned_error: std::sync::atomic::AtomicBool::new(false),
     };
     // SAFETY: the future is `Send + 'static`: nothing borrowed, any
     // thread may drop it; it is polled on the loop thread.
@@ -1177,6 +1308,8 @@ where
         raw::spawn(meta, move |meta| Wrapped {
             fut: Some(fut),
             meta,
+            #[cfg(feature = "tracing")]
+            span,
         })
     };
     let raw = task.raw();

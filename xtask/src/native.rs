@@ -2,15 +2,15 @@
 
 use crate::util::{self, Result};
 
+/// The optional features the native suite turns on.
+const FEATURES: &str = "anyloop/hyper,anyloop/tracing";
+
 pub(crate) fn test() -> Result<String> {
-    // `hyper` is an optional feature: on here so its recipes run too.
-    println!("\n== native: cargo test --workspace --features anyloop/hyper ==");
-    let out = util::run_capture(util::cargo().args([
-        "test",
-        "--workspace",
-        "--features",
-        "anyloop/hyper",
-    ]))?;
+    // `hyper` and `tracing` are optional features: on here so that their
+    // recipes and tests (tests/tracing.rs) run too.
+    println!("\n== native: cargo test --workspace --features {FEATURES} ==");
+    let out =
+        util::run_capture(util::cargo().args(["test", "--workspace", "--features", FEATURES]))?;
     let (p, f, i) = util::count_tests(&out);
     Ok(format!("native: {p} passed, {f} failed, {i} ignored"))
 }

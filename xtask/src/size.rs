@@ -59,6 +59,8 @@ const TEST_ONLY: &[&str] = &[
     "async-executor",
     "async-io",
     "smol",
+    // The `tracing` feature's tests and docs subscribe with it.
+    "tracing-subscriber",
 ];
 
 /// The wasm features Rust's wasm32 targets enable by default, which
@@ -364,31 +366,50 @@ fn dependency_check() -> Result<Vec<String>> {
         "wasm32-wasip2",
         "wasm32-unknown-unknown",
     ] {
-        let tree = util::output(util::cargo().args([
-            "tree", "-e", "normal", "-p", "anyloop", "--prefix", "none", "--target", target,
-        ]))?;
-        let mut crates: Vec<&str> = tree
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .collect();
-        crates.sort_unstable();
-        crates.dedup();
-        let bad: Vec<&str> = crates
-            .iter()
-            .copied()
-            .filter(|c| TEST_ONLY.contains(c))
-            .collect();
-        if bad.is_empty() {
-            lines.push(format!(
-                "{target}: {} crates, no test-only crate: {}",
-                crates.len(),
-                crates.join(" ")
-            ));
-        } else {
-            lines.push(format!(
-                "{target}: TEST-ONLY crates in the runtime's dependencies: {}",
-                bad.join(", ")
-            ));
+        // Default features, then with `tracing`: its tests and docs use
+        // tracing-subscriber, which must stay out of the runtime's graph.
+        // (Not `hyper`: hyper itself depends on tokio's `sync`.)
+        for features in ["", "tracing"] {
+            let mut args = vec![
+                "tree", "-e", "normal", "-p", "anyloop", "--prefix", "none", "--target", target,
+            ];
+            if !features.is_empty() {
+                args.extend(["--features", features]);
+            }
+            let tree = util::output(util::cargo().args(&args))?;
+            let mut crates: Vec<&str> = tree
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            crates.sort_unstable();
+            crates.dedup();
+            let bad: Vec<&str> = crates
+                .iter()
+                .copied()
+                .filter(|c| TEST_ONLY.contains(c))
+                .collect();
+            let label = if features.is_empty() {
+                target.to_string()
+            } else {
+                format!("{target} --features {features}")
+            };
+            if !bad.is_empty() {
+                lines.push(format!(
+                    "{label}: TEST-ONLY crates in the runtime's dependencies: {}",
+                    bad.join(", ")
+                ));
+            } else if features.is_empty() {
+                lines.push(format!(
+                    "{label}: {} crates, no test-only crate: {}",
+                    crates.len(),
+                    crates.join(" ")
+                ));
+            } else {
+                lines.push(format!(
+                    "{label}: {} crates, no test-only crate",
+                    crates.len()
+                ));
+            }
         }
     }
     Ok(lines)

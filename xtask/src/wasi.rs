@@ -241,7 +241,7 @@ fn suite(host: &str) -> Result<(u64, u64, u64)> {
     } else {
         TARGET
     };
-    println!("\n== wasi ({host}): cargo test --target {target} ==");
+    println!("\n== wasi ({host}): cargo test --target {target} --features anyloop/tracing ==");
     let out = util::run_capture(cargo_for(host)?.args([
         "test",
         "--target",
@@ -250,6 +250,10 @@ fn suite(host: &str) -> Result<(u64, u64, u64)> {
         "anyloop",
         "-p",
         "anyloop-wasi",
+        // tests/tracing.rs needs it; the rest of the suite runs with the
+        // instrumentation compiled in (and no subscriber).
+        "--features",
+        "anyloop/tracing",
         "--lib",
         "--tests",
     ]))?;

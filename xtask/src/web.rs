@@ -64,13 +64,25 @@ fn test_runner() -> Result<PathBuf> {
 /// Stage 3: the whole `tests/` suite in headless Chromium.
 pub(crate) fn test() -> Result<String> {
     install()?;
-    println!("\n== web: cargo test --target wasm32-unknown-unknown (headless Chromium) ==");
+    println!(
+        "\n== web: cargo test --target wasm32-unknown-unknown --features anyloop/tracing \
+         (headless Chromium) =="
+    );
     let chromedriver =
         util::which("chromedriver").ok_or("chromedriver is not on PATH after installing it")?;
     let (webdriver, profile) = webdriver_json()?;
     let out = util::run_capture(
         util::cargo()
-            .args(["test", "--target", "wasm32-unknown-unknown", "--tests"])
+            // `tracing`: tests/tracing.rs (the rest of the suite runs with
+            // the instrumentation compiled in and no subscriber).
+            .args([
+                "test",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--features",
+                "anyloop/tracing",
+                "--tests",
+            ])
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", test_runner()?)
             .env("WASM_BINDGEN_USE_BROWSER", "1")
             .env("CHROMEDRIVER", &chromedriver)

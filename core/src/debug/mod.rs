@@ -164,6 +164,12 @@ impl LoopDebug {
         self.update();
     }
 
+    /// The slow-callback duration (ns).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn slow_ns(&self) -> u64 {
+        self.slow_ns.get()
+    }
+
     pub(crate) fn set_slow(&self, d: Duration) {
         self.slow_ns
             .set(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));

@@ -238,6 +238,8 @@ unsafe fn wake_local(ptr: NonNull<Header>, local: &Local) {
     let s = h.sched.get();
     if s & (QUEUED | DONE) == 0 {
         h.sched.set(s | QUEUED);
+        #[cfg(feature = "tracing")]
+        h.meta.trace_wake();
         local.push_ready(Runnable(ptr));
     }
 }

@@ -157,6 +157,8 @@ impl<E> State<E> {
                 Ok(Ok(v)) => Some(v),
                 Ok(Err(e)) => {
                     guard.fail(Outcome::Error(e));
+                    #[cfg(feature = "tracing")]
+                    crate::task::running_returned_error();
                     None
                 }
                 Err(payload) => {
