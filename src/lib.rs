@@ -83,6 +83,8 @@
 //! | `PYTHONASYNCIODEBUG=1`, `asyncio.Runner(debug=True)` | `ANYLOOP_DEBUG=1`, [`Runner::set_debug`], [`debug::set_debug`] |
 //! | "Task exception was never retrieved" | the same report, through the exception handler (see [`debug`]) |
 //! | `python -m asyncio` (REPL), aiomonitor | [`monitor::serve`] + `cargo run --example console -- HOST:PORT`; in process [`monitor::tasks`], [`monitor::execute`] |
+//! | `open_connection(ssl=)`, `start_server(ssl=)`, `writer.start_tls()` | [`net::ConnectOptions::ssl`], [`net::ServerOptions::ssl`], [`net::StreamWriter::start_tls`] ([`net::tls`]) |
+//! | `open_connection(sock=)` | [`net::wrap`] |
 //!
 //! # Debugging
 //!
@@ -94,8 +96,59 @@
 //! What each message means: [`debug`]. The monitor console looks inside a
 //! running program (`ps`, `where ID`, `cancel ID`, `stats`): [`monitor`],
 //! with a recorded session.
-//! | `open_connection(ssl=)`, `start_server(ssl=)`, `writer.start_tls()` | [`net::ConnectOptions::ssl`], [`net::ServerOptions::ssl`], [`net::StreamWriter::start_tls`] ([`net::tls`]) |
-//! | `open_connection(sock=)` | [`net::wrap`] |
+//!
+//! ## Tracing
+//!
+//! With the cargo feature `tracing`, anyloop instruments every task for
+//! [`tracing`](https://docs.rs/tracing) subscribers. The names follow
+//! tokio's instrumentation, so that subscribers and filters written for it
+//! read anyloop's tasks the same way:
+//!
+//! | what | target, level | fields |
+//! |---|---|---|
+//! | span `runtime.spawn`, one per task: entered around each poll and while its future is dropped, closed when the future is gone | `anyloop::task`, DEBUG, no parent | `kind` (`"task"`; `"block_on"` for [`run`]'s main task), `task.name` (when named), `task.id`, where it was spawned: `loc.file`, `loc.line`, `loc.col` |
+//! | event `task spawned` | `anyloop::task`, DEBUG, in the task's span | `task.id` |
+//! | event: a wake-up scheduled the task | `anyloop::task::waker`, TRACE, in the waker's span | `op = "waker.wake"`, `task.id` |
+//! | event `task cancel requested` | `anyloop::task`, DEBUG, in the canceller's span | `task.id`, `cancel.message`, `force` (loop shutdown) |
+//! | event `task finished` | `anyloop::task`, DEBUG, in the task's span | `task.id`, `outcome`: `"ok"`, `"error"` (a [`TaskGroup`] child returned an error), `"cancelled"`, `"panicked"`; `cancel.message` or `panic.message` |
+//! | event `slow task poll` | `anyloop::task`, WARN, in the task's span | `task.id`, `task.name`, `loc`, `poll.duration`: a poll slower than the [slow-callback duration](debug::set_slow_callback_duration) (100 ms by default), as debug mode's warning |
+//!
+//! Every event carries `task.id`, so it reads on its own where the DEBUG
+//! spans are filtered out (an `info` filter still shows slow polls).
+//! `cargo run --example tracing_tasks --features tracing` shows them all; the
+//! README's Debugging section has its output.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tracing::Level;
+//!
+//! fn main() {
+//!     // Print anyloop's task spans and events next to the program's own lines.
+//!     tracing_subscriber::fmt().with_max_level(Level::DEBUG).init();
+//!     anyloop::run(async {
+//!         let worker = anyloop::task::Builder::new().name("worker").spawn(async {
+//!             tracing::info!("fetching"); // printed inside the worker's span
+//!             anyloop::sleep(Duration::from_millis(10)).await;
+//!             42
+//!         });
+//!         assert_eq!(worker.await.unwrap(), 42);
+//!     });
+//! }
+//! // As src/main.rs of a package my_app, with the feature on, it prints (after the time):
+//! // DEBUG runtime.spawn{kind="task" task.name="worker" task.id=2 loc.file="src/main.rs" loc.line=8 loc.col=67}: anyloop::task: task spawned task.id=2
+//! //  INFO runtime.spawn{kind="task" task.name="worker" task.id=2 loc.file="src/main.rs" loc.line=8 loc.col=67}: my_app: fetching
+//! // DEBUG runtime.spawn{kind="task" task.name="worker" task.id=2 loc.file="src/main.rs" loc.line=8 loc.col=67}: anyloop::task: task finished task.id=2 outcome="ok"
+//! ```
+//!
+//! Design: without the feature none of this is compiled in (the task
+//! code's instruction counts are unchanged; `benches/callgrind.sh`). With
+//! it, the span lives in the task's future, so it closes when the task
+//! finishes, as tokio's does, not when the last handle drops; the wake
+//! event marks a wake-up that queued the task on its loop (a wake of a
+//! task already queued changes nothing and is not an event); polls are timed for the slow-poll event only while a
+//! subscriber wants WARN events of `anyloop::task` (two clock reads per
+//! poll); `"error"` is known only for [`TaskGroup`] children, whose error
+//! goes to the group (any other task's output, `Err` or not, is `"ok"`).
 //!
 //! # tokio → anyloop
 //!
@@ -118,6 +171,7 @@
 //! | `tokio::io::{BufReader, AsyncBufReadExt::read_line}` + `split` | [`net::StreamReader`] / [`net::StreamWriter`] ([`net::wrap`] for any transport) |
 //! | tokio-rustls | [`net::tls`] (rustls through futures-rustls) |
 //! | hyper-util's `TokioIo`, `TokioExecutor`, `TokioTimer` | `anyloop::hyper::{Io, Executor, Timer}` (feature `hyper`) |
+//! | tokio's `tracing` instrumentation (`runtime.spawn` spans) | feature `tracing`: the same span per task, and lifecycle events (see [Tracing](#tracing)) |
 //! | a tokio-only crate (reqwest, ...) | `async_compat::Compat::new(fut)` around the call: see [`ecosystem`] |
 //!
 //! Searching these docs for an asyncio name finds its anyloop item: every

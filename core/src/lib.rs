@@ -38,6 +38,14 @@
 //! an indexed binary heap ordered by `(deadline, seq)`: earliest deadline
 //! first, equal deadlines in FIFO order, cancelled timers removed
 //! immediately (a `BTreeMap` did the same with ~6 KB more code in wasm).
+//!
+//! # Features
+//!
+//! `tracing`: a `runtime.spawn` span per task (name, id, spawn location)
+//! entered around its polls, and events for spawn, wake, cancel, finish
+//! and slow polls, for [`tracing`](https://docs.rs/tracing) subscribers;
+//! the names, levels and fields are listed in the `anyloop` crate docs
+//! ("Tracing"). Without the feature none of it is compiled in.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
