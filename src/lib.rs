@@ -193,7 +193,7 @@
 //! | host | target | clock | waits in | I/O |
 //! |---|---|---|---|---|
 //! | native | Linux, macOS, BSD | `clock_gettime` | `epoll_wait` (through rustix) / `kevent` ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, signals |
-//! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, Ctrl-C / Ctrl-Break |
+//! | native | Windows | `QueryPerformanceCounter` | `GetQueuedCompletionStatusEx` on IOCP + AFD ([`polling`](https://docs.rs/polling)) | sockets, blocking pool, subprocesses, Ctrl-C / Ctrl-Break |
 //! | WASI 0.2 | `wasm32-wasip2` | `wasi:clocks/monotonic-clock` | `wasi:io/poll.poll` | `wasi:sockets` TCP, UDP, name lookup; `wasi:cli` stdio; files on preopened dirs |
 //! | WASI preview 1 | `wasm32-wasip1` | `clock_time_get` | `poll_oneoff` | stdio, preopened listeners, files on preopened dirs |
 //! | web | `wasm32-unknown-unknown` | `performance.now()` | never blocks: microtask ticks, `setTimeout` | JS promises |
@@ -213,7 +213,7 @@
 //! |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 //! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through pidfd (5.3+) or `SIGCHLD` |
 //! | macOS, BSD | `*-apple-darwin`, `*-unknown-freebsd`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | kqueue; child exits through `SIGCHLD` |
-//! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | — | — | yes | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; Ctrl-C and Ctrl-Break through the console, no other signals; tested under Wine |
+//! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | yes | — | yes | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; child exits on the IOCP, child pipes on the blocking pool; Ctrl-C and Ctrl-Break through the console, no other signals; tested under Wine |
 //! | WASI 0.2 | `wasm32-wasip2` | yes | — | — | yes | yes | yes | — | — | — | — | yes | yes | `wasi:io/poll`; sockets as the runtime grants (`-S inherit-network`) |
 //! | WASI preview 1 | `wasm32-wasip1` | yes | — | — | preopened | — | — | — | — | — | — | yes | yes | `poll_oneoff`; listeners preopened by the runtime (`--tcplisten`) |
 //! | browser, main thread | `wasm32-unknown-unknown` | — | — | — | — | — | — | — | — | — | — | — | — | never blocks: `spawn_root` / `#[anyloop::main]`; JS promises |

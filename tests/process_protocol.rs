@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use anyloop::future::Promise;
 use anyloop::process::{
-    subprocess_exec, subprocess_shell, Command, Stdio, SubprocessProtocol, SubprocessTransport,
+    subprocess_exec, subprocess_shell, Stdio, SubprocessProtocol, SubprocessTransport,
 };
 use common::{deadline, supported_feature};
 
@@ -106,7 +106,7 @@ impl SubprocessProtocol for Recorder {
 #[anyloop::test]
 async fn subprocess_exec_is_unsupported_exactly_where_the_capability_is_off() {
     let (rec, probe) = Recorder::new(b"");
-    let res = subprocess_exec(move || rec, &mut Command::new("true")).await;
+    let res = subprocess_exec(move || rec, &mut common::true_()).await;
     if supported_feature(res, subprocess(), "subprocess_exec", "subprocesses").is_some() {
         probe.finished().await;
     }
@@ -120,7 +120,11 @@ async fn subprocess_exec_is_unsupported_exactly_where_the_capability_is_off() {
 #[anyloop::test]
 async fn callbacks_come_in_asyncio_order() {
     let (rec, probe) = Recorder::new(b"");
-    let res = subprocess_shell(move || rec, "echo out; echo err >&2; exit 3").await;
+    let mut cmd = common::script(
+        "echo out; echo err >&2; exit 3",
+        &["echo", "out", ";", "echo-err", "err", ";", "exit", "3"],
+    );
+    let res = subprocess_exec(move || rec, &mut cmd).await;
     let Some(t) = supported_feature(res, subprocess(), "subprocess_shell", "subprocesses") else {
         return;
     };
@@ -164,7 +168,7 @@ async fn callbacks_come_in_asyncio_order() {
 async fn stdin_through_cat_comes_back_on_stdout() {
     let input: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
     let (rec, probe) = Recorder::new(&input);
-    let mut cmd = Command::new("cat");
+    let mut cmd = common::cat();
     cmd.stderr(Stdio::null());
     let res = subprocess_exec(move || rec, &mut cmd).await;
     let Some(t) = supported_feature(res, subprocess(), "subprocess_exec", "subprocesses") else {
@@ -185,7 +189,7 @@ async fn stdin_through_cat_comes_back_on_stdout() {
 #[anyloop::test]
 async fn close_kills_a_running_child() {
     let (rec, probe) = Recorder::new(b"");
-    let res = subprocess_exec(move || rec, Command::new("sleep").arg("30")).await;
+    let res = subprocess_exec(move || rec, &mut common::sleep("30")).await;
     let Some(t) = supported_feature(res, subprocess(), "subprocess_exec", "subprocesses") else {
         return;
     };
@@ -194,8 +198,10 @@ async fn close_kills_a_running_child() {
     t.close();
     assert!(t.is_closing());
     let log = probe.finished().await;
-    assert!(log.contains(&"exited Some(-9)".to_string()), "{log:?}");
-    assert_eq!(t.returncode(), Some(-9));
+    // Killed: by SIGKILL, or on Windows by TerminateProcess (exit code 1).
+    let killed = if cfg!(windows) { 1 } else { -9 };
+    assert!(log.contains(&format!("exited Some({killed})")), "{log:?}");
+    assert_eq!(t.returncode(), Some(killed));
     // Signals after the exit do nothing.
     t.terminate().unwrap();
 }
@@ -235,11 +241,8 @@ async fn stdin_flow_control_pauses_and_resumes_writing() {
     let done = Promise::new();
     let (l, d) = (log.clone(), done.clone());
     // `sleep` first: the pipe fills and stays full for a while.
-    let res = subprocess_shell(
-        move || Flow { log: l, done: d },
-        "sleep 0.2; wc -c | tr -d ' '",
-    )
-    .await;
+    let mut cmd = common::script("sleep 0.2; wc -c | tr -d ' '", &["sleep", "0.2", ";", "wc"]);
+    let res = subprocess_exec(move || Flow { log: l, done: d }, &mut cmd).await;
     if supported_feature(res, subprocess(), "subprocess_shell", "subprocesses").is_none() {
         return;
     }

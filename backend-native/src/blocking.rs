@@ -6,8 +6,13 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+#[cfg(windows)]
+use std::io::Write;
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::{Condvar, Mutex, OnceLock};
+#[cfg(windows)]
+use std::task::ready;
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
@@ -144,5 +149,169 @@ impl<T> Future for Unblock<T> {
             Poll::Ready(Err(_)) => panic!("anyloop::to_thread: the blocking job was dropped unrun"),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// Bytes one blocking read or write on the pool moves at most.
+const CHUNK: usize = 64 * 1024;
+
+/// A blocking reader driven from the loop: each read runs on the pool
+/// with the reader moved into the job and back, so nothing is shared
+/// between threads (`io::stdin`, a Windows child's stdout pipe).
+///
+/// A read in flight finishes even if its future is dropped; its bytes
+/// stay here for the next read.
+#[derive(Debug)]
+pub(crate) struct ReadOnPool<R> {
+    /// `None` while a read is in flight.
+    src: Option<R>,
+    buf: Vec<u8>,
+    pos: usize,
+    busy: Option<Unblock<ReadDone<R>>>,
+}
+
+/// What a read job gives back: the reader, the buffer, the result.
+type ReadDone<R> = (R, Vec<u8>, io::Result<usize>);
+
+impl<R: Read + Send + 'static> ReadOnPool<R> {
+    pub(crate) fn new(src: R) -> Self {
+        ReadOnPool {
+            src: Some(src),
+            buf: Vec::new(),
+            pos: 0,
+            busy: None,
+        }
+    }
+
+    /// Reads into `out` once bytes are available; `Ok(0)` at end of input
+    /// (a broken pipe counts as its end).
+    pub(crate) fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if self.pos < self.buf.len() {
+                let n = out.len().min(self.buf.len() - self.pos);
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Poll::Ready(Ok(n));
+            }
+            if out.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            if self.busy.is_none() {
+                let Some(mut src) = self.src.take() else {
+                    return Poll::Ready(Ok(0));
+                };
+                let mut chunk = std::mem::take(&mut self.buf);
+                self.busy = Some(unblock(move || {
+                    chunk.resize(CHUNK, 0);
+                    let res = src.read(&mut chunk);
+                    (src, chunk, res)
+                }));
+            }
+            let Some(busy) = self.busy.as_mut() else {
+                unreachable!("a read was just started");
+            };
+            let (src, chunk, res) = match Pin::new(busy).poll(cx) {
+                Poll::Ready(v) => v,
+                Poll::Pending => return Poll::Pending,
+            };
+            self.busy = None;
+            self.src = Some(src);
+            self.buf = chunk;
+            self.pos = 0;
+            match res {
+                Ok(n) if n > 0 => self.buf.truncate(n),
+                Ok(_) => {
+                    self.buf.clear();
+                    return Poll::Ready(Ok(0));
+                }
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.buf.clear();
+                    return Poll::Ready(Ok(0));
+                }
+                Err(e) => {
+                    self.buf.clear();
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// A blocking writer driven from the loop (a Windows child's stdin pipe;
+/// Unix pipes are non-blocking and registered with the reactor instead):
+/// `poll_write` hands a copy of up to 64 KiB to a pool job and returns at
+/// once, as a kernel pipe buffer would; the next write, `poll_flush` and
+/// `poll_close` wait for that job and report its error.
+#[cfg(windows)]
+#[derive(Debug)]
+pub(crate) struct WriteOnPool<W> {
+    /// `None` while a write is in flight, and after `poll_close`.
+    dst: Option<W>,
+    busy: Option<Unblock<(W, io::Result<()>)>>,
+    closed: bool,
+}
+
+#[cfg(windows)]
+impl<W: Write + Send + 'static> WriteOnPool<W> {
+    pub(crate) fn new(dst: W) -> Self {
+        WriteOnPool {
+            dst: Some(dst),
+            busy: None,
+            closed: false,
+        }
+    }
+
+    /// Waits for the write in flight, if any, and returns its result.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(busy) = self.busy.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let (dst, res) = match Pin::new(busy).poll(cx) {
+            Poll::Ready(v) => v,
+            Poll::Pending => return Poll::Pending,
+        };
+        self.busy = None;
+        self.dst = Some(dst);
+        Poll::Ready(res)
+    }
+
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = ready!(self.poll_idle(cx)) {
+            return Poll::Ready(Err(e));
+        }
+        let Some(mut dst) = self.dst.take().filter(|_| !self.closed) else {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the pipe is closed",
+            )));
+        };
+        let data = buf[..buf.len().min(CHUNK)].to_vec();
+        let n = data.len();
+        self.busy = Some(unblock(move || {
+            let res = dst.write_all(&data);
+            (dst, res)
+        }));
+        Poll::Ready(Ok(n))
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_idle(cx)
+    }
+
+    /// Waits for the write in flight, then closes the writer (a pipe: the
+    /// reader sees end of file).
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let res = ready!(self.poll_idle(cx));
+        self.closed = true;
+        self.dst = None;
+        Poll::Ready(res)
     }
 }

@@ -5,17 +5,13 @@
 //! non-blocking mode under the parent shell). [`stdout`] writes through
 //! std's `Stdout` (the same buffer as `println!`, so output stays in order).
 
-use std::future::Future;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::blocking::{unblock, Unblock};
-
-/// Bytes one blocking read asks for.
-const CHUNK: usize = 64 * 1024;
+use crate::blocking::ReadOnPool;
 
 /// Standard input of the program; implements `futures-io`'s `AsyncRead`.
 ///
@@ -26,11 +22,27 @@ const CHUNK: usize = 64 * 1024;
 ///
 /// A read in flight on the blocking pool finishes even if its future is
 /// dropped; its bytes stay in this `Stdin` for the next read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stdin {
-    buf: Vec<u8>,
-    pos: usize,
-    busy: Option<Unblock<(Vec<u8>, io::Result<usize>)>>,
+    inner: ReadOnPool<StdinSource>,
+}
+
+impl Default for Stdin {
+    fn default() -> Self {
+        Stdin {
+            inner: ReadOnPool::new(StdinSource),
+        }
+    }
+}
+
+/// The process's stdin, locked for each read (on a pool thread).
+#[derive(Debug)]
+struct StdinSource;
+
+impl Read for StdinSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        io::stdin().lock().read(buf)
+    }
 }
 
 /// Standard input (see [`Stdin`]).
@@ -42,47 +54,7 @@ impl Stdin {
     /// Reads some bytes into `buf` once input is available; `Ok(0)` at end
     /// of input.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
-
-    fn poll_read_priv(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<io::Result<usize>> {
-        loop {
-            if self.pos < self.buf.len() {
-                let n = out.len().min(self.buf.len() - self.pos);
-                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-                self.pos += n;
-                return Poll::Ready(Ok(n));
-            }
-            if out.is_empty() {
-                return Poll::Ready(Ok(0));
-            }
-            let busy = self.busy.get_or_insert_with(|| {
-                let mut chunk = std::mem::take(&mut self.buf);
-                unblock(move || {
-                    chunk.resize(CHUNK, 0);
-                    let res = io::stdin().lock().read(&mut chunk);
-                    (chunk, res)
-                })
-            });
-            let (chunk, res) = match Pin::new(busy).poll(cx) {
-                Poll::Ready(v) => v,
-                Poll::Pending => return Poll::Pending,
-            };
-            self.busy = None;
-            self.buf = chunk;
-            self.pos = 0;
-            match res {
-                Ok(0) => {
-                    self.buf.clear();
-                    return Poll::Ready(Ok(0));
-                }
-                Ok(n) => self.buf.truncate(n),
-                Err(e) => {
-                    self.buf.clear();
-                    return Poll::Ready(Err(e));
-                }
-            }
-        }
+        std::future::poll_fn(|cx| self.inner.poll_read(cx, buf)).await
     }
 }
 
@@ -92,7 +64,7 @@ impl AsyncRead for Stdin {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_priv(cx, buf)
+        self.get_mut().inner.poll_read(cx, buf)
     }
 }
 

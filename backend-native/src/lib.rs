@@ -16,9 +16,12 @@
 //!   direction where the poller has edges, oneshot ones elsewhere (the
 //!   `reactor` module);
 //! - `to_thread`: a pool of up to 64 threads ([`blocking`]);
-//! - subprocesses (Unix, [`process`]): `std::process::Command` spawns;
-//!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`; dropped
-//!   children are reaped by a `SIGCHLD` action, never left as zombies;
+//! - subprocesses ([`process`]): `std::process::Command` spawns; on Unix
+//!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`, and
+//!   dropped children are reaped by a `SIGCHLD` action, never left as
+//!   zombies; on Windows the process handle is a waitable registered with
+//!   the loop's IOCP and the pipes are read and written on the blocking
+//!   pool;
 //! - signals ([`signal`]): on Unix `signal-hook-registry` handlers and a
 //!   self-pipe each listening loop watches; on Windows the console's
 //!   Ctrl-C and Ctrl-Break through a `SetConsoleCtrlHandler` routine.
@@ -27,8 +30,8 @@
 //! descriptors: `polling` waits in `GetQueuedCompletionStatusEx` and polls
 //! sockets through AFD, in oneshot mode (it has no edge mode there); the
 //! clock is `QueryPerformanceCounter`; unpark posts a completion packet.
-//! Subprocesses, signals other than Ctrl-C / Ctrl-Break and Unix sockets
-//! are `Unsupported` there (the host is named `"windows"` in the errors);
+//! Signals other than Ctrl-C / Ctrl-Break and Unix sockets are
+//! `Unsupported` there (the host is named `"windows"` in the errors);
 //! `add_reader`/`sock_*` take sockets, as asyncio's `SelectorEventLoop` on
 //! Windows does.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -44,6 +47,9 @@ pub mod fd;
 pub mod io;
 pub mod net;
 #[cfg(unix)]
+pub mod process;
+#[cfg(windows)]
+#[path = "process/windows.rs"]
 pub mod process;
 mod reactor;
 pub mod signal;
@@ -75,7 +81,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     blocking: true,
     threads: true,
     catch_panic: cfg!(panic = "unwind"),
-    subprocess: cfg!(unix),
+    subprocess: true,
     signals: cfg!(unix),
     ctrl_c: true,
     tcp_listen: true,

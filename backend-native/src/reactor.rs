@@ -44,6 +44,8 @@ pub(crate) use polling::{Event, Events, PollMode, Poller};
 
 #[cfg(kqueue)]
 pub(crate) mod proc;
+#[cfg(windows)]
+pub(crate) mod waitable;
 
 /// Whether reported events say which directions are closed (the `closed`
 /// bits of the `epoll` module's events), so a partial transfer on a byte
@@ -107,26 +109,34 @@ impl Reactor {
     }
 
     pub(crate) fn register(self: &Rc<Self>, fd: BorrowedSource<'_>) -> io::Result<Rc<Source>> {
-        self.register_with(sys::raw(fd), |key| {
-            // SAFETY: the source is deleted from the poller in `Async::drop`
-            // before the owning `Async` closes the descriptor.
-            unsafe {
-                if self.edge {
-                    self.poller
-                        .add_with_mode(sys::raw(fd), Event::all(key), PollMode::Edge)
-                } else {
-                    self.poller.add(sys::raw(fd), Event::none(key))
+        self.register_with(
+            sys::raw(fd),
+            #[cfg(windows)]
+            false,
+            |key| {
+                // SAFETY: the source is deleted from the poller in `Async::drop`
+                // before the owning `Async` closes the descriptor.
+                unsafe {
+                    if self.edge {
+                        self.poller
+                            .add_with_mode(sys::raw(fd), Event::all(key), PollMode::Edge)
+                    } else {
+                        self.poller.add(sys::raw(fd), Event::none(key))
+                    }
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Allocates a key, lets `add` register it with the poller and, if
     /// that worked, records a source under it (`fd` is -1 for a kqueue
-    /// filter, which is never re-armed: see the `proc` module).
+    /// filter, which is never re-armed: see the `proc` module; on Windows
+    /// a `waitable` handle is re-armed through `modify_waitable`: see the
+    /// `waitable` module).
     fn register_with(
         self: &Rc<Self>,
         fd: RawSource,
+        #[cfg(windows)] waitable: bool,
         add: impl FnOnce(usize) -> io::Result<()>,
     ) -> io::Result<Rc<Source>> {
         let key = self.free.borrow_mut().pop().unwrap_or_else(|| {
@@ -148,6 +158,8 @@ impl Reactor {
             assumed: Cell::new(READ | WRITE),
             closed: Cell::new(0),
             edge: self.edge,
+            #[cfg(windows)]
+            waitable,
         });
         self.sources.borrow_mut()[key] = Some(source.clone());
         Ok(source)
@@ -240,6 +252,9 @@ pub(crate) struct Source {
     /// sticky; only where `CLOSE_REPORTED`).
     closed: Cell<u8>,
     edge: bool,
+    /// Windows: `fd` is a waitable handle (a process), not a socket.
+    #[cfg(windows)]
+    waitable: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -250,6 +265,21 @@ pub(crate) enum Direction {
 
 impl Source {
     fn modify(&self, interest: Event) -> io::Result<()> {
+        #[cfg(windows)]
+        if self.waitable {
+            use polling::os::iocp::PollerIocpExt;
+            // SAFETY: as below; a `Waitable` removes its registration
+            // before it closes the handle.
+            let handle = unsafe {
+                std::os::windows::io::BorrowedHandle::borrow_raw(
+                    self.fd as usize as std::os::windows::io::RawHandle,
+                )
+            };
+            return self
+                .reactor
+                .poller
+                .modify_waitable(handle, interest, PollMode::Oneshot);
+        }
         // SAFETY: `fd` stays open while its `Async` exists, and sources are
         // only reached through their `Async` or the reactor's table, from
         // which `Async::drop` removes them before closing the descriptor.

@@ -44,7 +44,6 @@ const UNIX: Capabilities = Capabilities {
 /// Native Windows.
 const WINDOWS: Capabilities = Capabilities {
     host: "windows",
-    subprocess: false,
     signals: false,
     unix_sockets: false,
     ..UNIX
@@ -94,6 +93,7 @@ pub const PLATFORMS: &[Platform] = &[
         target: "`x86_64-pc-windows-gnu`/`-msvc`",
         capabilities: WINDOWS,
         notes: "IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; \
+                child exits on the IOCP, child pipes on the blocking pool; \
                 Ctrl-C and Ctrl-Break through the console, no other signals; \
                 tested under Wine",
     },

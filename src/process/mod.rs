@@ -12,7 +12,7 @@
 //! use anyloop::process::{Command, Stdio};
 //!
 //! anyloop::run(async {
-//! # if !anyloop::capabilities().subprocess { return Ok(()) }
+//! # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 //!     // asyncio: await create_subprocess_exec("echo", "hi", stdout=PIPE)
 //!     let mut p = Command::new("echo").arg("hello").stdout(Stdio::piped()).spawn()?;
 //!     let mut out = p.stdout.take().unwrap();
@@ -68,11 +68,20 @@
 //!
 //! # Hosts
 //!
-//! Native Unix only ([`capabilities`](crate::capabilities)`().subprocess`);
+//! Native Unix and Windows ([`capabilities`](crate::capabilities)`().subprocess`);
 //! on WASI (preview 1 and 0.2: a component cannot start another program)
 //! and the web every spawn returns `io::ErrorKind::Unsupported` naming the
 //! feature and the host (`"subprocesses (anyloop::process) is not supported
-//! on wasip2"`); `tests/process.rs` proves it on each host.
+//! on wasip2"`); `tests/process.rs` proves it on each host. (The examples
+//! in these docs run Unix tools; on Windows they return early.)
+//!
+//! On Windows: [`Command::shell`] runs `cmd.exe /c`; [`Process::kill`]
+//! and [`Process::terminate`] end the child with `TerminateProcess` (exit
+//! code 1, as Python's `kill()` and `terminate()` there: no signal exit);
+//! `send_signal(SIGINT)` and `send_signal(SIGBREAK)` send the console's
+//! Ctrl-C / Ctrl-Break to a child started in its own process group
+//! (`CREATE_NEW_PROCESS_GROUP`, as Python's `send_signal(CTRL_BREAK_EVENT)`);
+//! other signals are `Unsupported`.
 //!
 //! # Implementation
 //!
@@ -84,9 +93,18 @@
 //! before its child exited hands the pid to a reaper that a `SIGCHLD`
 //! handler runs, so no zombie is ever left behind.
 //!
+//! Windows: the child's process handle is a waitable registered with the
+//! loop's completion port (`polling`'s `add_waitable`, i.e.
+//! `RegisterWaitForSingleObject`): no thread of ours per child. std's
+//! pipes to a child are synchronous handles, which IOCP's AFD polling
+//! cannot watch, so every read and write runs on the blocking pool (as
+//! async-process does); a read in flight holds a pool thread until the
+//! child writes or closes the pipe.
+//!
 //! Tested on Linux by `cargo xtask test` (pidfd and the forced `SIGCHLD`
-//! route); the kqueue route is compiled and linted for FreeBSD
-//! (`x86_64-unknown-freebsd`) here and runs the same suite on macOS/BSD.
+//! route) and for Windows under Wine (`--host windows`); the kqueue route
+//! is compiled and linted for FreeBSD (`x86_64-unknown-freebsd`) here and
+//! runs the same suite on macOS/BSD.
 //!
 //! # Design decisions
 //!
@@ -106,15 +124,20 @@
 //!   the next spawn or signal; async-process uses a thread.
 //! - **Dropping is not killing** (asyncio, std): a dropped [`Process`]
 //!   keeps running unless [`Command::kill_on_drop`] asked otherwise.
+//! - **Windows pipes on the blocking pool, not overlapped I/O.** Making
+//!   the parent's ends overlapped named pipes and completing reads on the
+//!   loop's IOCP would save the thread hand-off per 64 KiB chunk, but
+//!   `polling` owns that port and has no API for file completions; the
+//!   pool costs one hand-off per chunk (measured in the README).
 //! - **Capabilities tell the truth.** `capabilities().subprocess` is true
-//!   on Unix only; elsewhere the same API compiles and every spawn returns
-//!   `Unsupported` naming the feature and the host.
+//!   on Unix and Windows; elsewhere the same API compiles and every spawn
+//!   returns `Unsupported` naming the feature and the host.
 
-#[cfg(all(not(target_family = "wasm"), unix))]
+#[cfg(not(target_family = "wasm"))]
 use crate::backend::process as sys;
-#[cfg(not(all(not(target_family = "wasm"), unix)))]
+#[cfg(target_family = "wasm")]
 mod unsupported;
-#[cfg(not(all(not(target_family = "wasm"), unix)))]
+#[cfg(target_family = "wasm")]
 use unsupported as sys;
 
 mod protocol;
@@ -199,7 +222,7 @@ impl From<std::fs::File> for Stdio {
 ///
 /// ```
 /// # anyloop::run(async {
-/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 /// let status = anyloop::process::Command::shell("exit 3").status().await?;
 /// assert_eq!(status.code(), Some(3));
 /// assert_eq!(status.returncode(), 3);
@@ -300,7 +323,7 @@ impl fmt::Debug for Output {
 /// use anyloop::process::{Command, Stdio};
 ///
 /// # anyloop::run(async {
-/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 /// let out = Command::new("sh")
 ///     .args(["-c", "echo $GREETING from $(pwd)"])
 ///     .env("GREETING", "hi")
@@ -342,23 +365,37 @@ impl Command {
     }
 
     /// A command running `cmdline` through the shell, `/bin/sh -c
-    /// cmdline` (asyncio's `create_subprocess_shell`). The shell parses
-    /// it: quote anything that comes from outside.
+    /// cmdline` (asyncio's `create_subprocess_shell`); on Windows
+    /// `%COMSPEC% /c cmdline` (`cmd.exe`), with `cmdline` passed as is, as
+    /// Python does. The shell parses it: quote anything that comes from
+    /// outside.
     ///
     /// # Examples
     ///
     /// ```
     /// # anyloop::run(async {
-    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
     /// let out = anyloop::process::Command::shell("echo one two | wc -w").output().await?;
     /// assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     #[doc(alias = "create_subprocess_shell")]
     pub fn shell(cmdline: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(cmdline);
-        cmd
+        #[cfg(windows)]
+        {
+            use std::os::windows::process::CommandExt;
+            let comspec = std::env::var_os("COMSPEC").unwrap_or_else(|| "cmd.exe".into());
+            let mut cmd = Command::new(comspec);
+            cmd.arg("/c");
+            cmd.inner.raw_arg(cmdline);
+            cmd
+        }
+        #[cfg(not(windows))]
+        {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.arg("-c").arg(cmdline);
+            cmd
+        }
     }
 
     /// Adds an argument.
@@ -445,9 +482,9 @@ impl Command {
         }
     }
 
-    /// Kill the child (`SIGKILL`) if its [`Process`] is dropped while it
-    /// runs (default: false, the child goes on and is reaped when it
-    /// exits).
+    /// Kill the child (`SIGKILL`; Windows: `TerminateProcess`) if its
+    /// [`Process`] is dropped while it runs (default: false, the child
+    /// goes on and is reaped when it exits).
     pub fn kill_on_drop(&mut self, kill: bool) -> &mut Command {
         self.kill_on_drop = kill;
         self
@@ -480,7 +517,7 @@ impl Command {
     ///
     /// ```
     /// # anyloop::run(async {
-    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
     /// let err = anyloop::process::Command::new("no-such-program-here").spawn().unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     /// assert!(err.to_string().contains("no-such-program-here"));
@@ -661,7 +698,7 @@ impl Kind {
 /// use anyloop::process::{Command, Stdio};
 ///
 /// # anyloop::run(async {
-/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 /// let mut cat = Command::new("cat").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
 /// let stdin = cat.stdin.take().unwrap();
 /// let mut stdout = cat.stdout.take().unwrap();
@@ -706,7 +743,7 @@ impl Process {
     ///
     /// ```
     /// # anyloop::run(async {
-    /// # if !anyloop::capabilities().subprocess { return Ok(()) }
+    /// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
     /// let mut p = anyloop::process::Command::new("sleep").arg("10").spawn()?;
     /// assert_eq!(p.returncode(), None);
     /// p.kill()?;
@@ -802,12 +839,14 @@ impl Process {
     }
 
     /// Sends signal `sig` to the child (asyncio's `send_signal`); does
-    /// nothing if it has already been reaped.
+    /// nothing if it has already been reaped. On Windows see
+    /// [Hosts](self#hosts): `SIGTERM`/`SIGKILL` terminate it, `SIGINT`/
+    /// `SIGBREAK` go through the console.
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for an unknown signal number; the OS error of
-    /// `kill`.
+    /// `InvalidInput` for an unknown signal number (Windows: `Unsupported`
+    /// for other signals); the OS error of `kill`.
     pub fn send_signal(&mut self, sig: i32) -> io::Result<()> {
         self.child.send_signal(sig)
     }

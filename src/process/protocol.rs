@@ -332,7 +332,7 @@ impl AsyncWrite for &PipeIo {
 /// }
 ///
 /// anyloop::run(async {
-/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 ///     let done = Promise::new();
 ///     let d = done.clone();
 ///     subprocess_exec(move || Collect { out: Vec::new(), done: d, t: None }, &mut Command::new("cat")).await?;
@@ -445,7 +445,7 @@ async fn watch_exit<P: SubprocessProtocol>(shared: Rc<Shared<P>>) {
 /// }
 ///
 /// anyloop::run(async {
-/// # if !anyloop::capabilities().subprocess { return Ok(()) }
+/// # if !anyloop::capabilities().subprocess || cfg!(windows) { return Ok(()) } // Unix tools
 ///     let code = anyloop::future::Promise::new();
 ///     let c = code.clone();
 ///     subprocess_shell(move || Exit(c, None), "exit 7").await?;

@@ -88,6 +88,40 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// A child for the subprocess tests: on Unix `sh -c unix`; on Windows
+/// (which has no `cat`, `sleep`, `tee`, `true`, `printf`)
+/// `examples/stdio_tool.rs` running `windows`, its `;`-separated steps
+/// (`echo`, `echo-err`, `cat`, `tee`, `sleep`, `env`, `cwd`, `exit`).
+pub fn script(unix: &str, windows: &[&str]) -> anyloop::process::Command {
+    #[cfg(windows)]
+    {
+        let _ = unix;
+        let mut cmd = anyloop::process::Command::new(example_path("stdio_tool"));
+        cmd.args(windows);
+        cmd
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = windows;
+        anyloop::process::Command::shell(unix)
+    }
+}
+
+/// `cat`: stdin to stdout (see [`script`]).
+pub fn cat() -> anyloop::process::Command {
+    script("exec cat", &["cat"])
+}
+
+/// `true`: exits with 0 at once (see [`script`]).
+pub fn true_() -> anyloop::process::Command {
+    script("exec true", &["exit", "0"])
+}
+
+/// `sleep secs` (see [`script`]).
+pub fn sleep(secs: &str) -> anyloop::process::Command {
+    script(&format!("exec sleep {secs}"), &["sleep", secs])
+}
+
 /// Whether TCP servers and clients can both run in this process.
 pub fn tcp_loopback() -> bool {
     let caps = anyloop::capabilities();
