@@ -37,6 +37,22 @@ macro_rules! stream_io_traits {
                 )
             }
 
+            /// One `writev`/`sendmsg` for all of `bufs` (a TLS stream
+            /// hands over its queued records at once: one TCP segment
+            /// instead of one per record).
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                use ::std::io::Write;
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.inner
+                    .poll_stream_io($crate::reactor::Direction::Write, cx, len, |mut s| {
+                        s.write_vectored(bufs)
+                    })
+            }
+
             fn poll_flush(
                 self: ::std::pin::Pin<&mut Self>,
                 _cx: &mut ::std::task::Context<'_>,
@@ -69,6 +85,14 @@ macro_rules! stream_io_traits {
                 buf: &[u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
                 ::std::pin::Pin::new(&mut &*self).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                ::std::pin::Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(

@@ -14,7 +14,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -38,6 +38,11 @@ pub(crate) type BoxIo = Pin<Box<dyn Duplex>>;
 trait SharedIo {
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     fn poll_close(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
@@ -51,6 +56,13 @@ where
     }
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
     }
     fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut &*self).poll_flush(cx)
@@ -80,6 +92,15 @@ impl AsyncWrite for SharedOwned {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.0.poll_write(cx, buf)
+    }
+    /// Forwarded, so a TLS stream's queued records leave in one
+    /// `writev` (one TCP segment) instead of one write each.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored(cx, bufs)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.poll_flush(cx)
