@@ -1044,7 +1044,10 @@ impl<F> Drop for Wrapped<'_, F> {
             self.set_finished(TaskState::Cancelled, msg.as_deref());
             self.meta.fire_done_callbacks();
         }
-        let slot = self.meta.slot.swap(UNREGISTERED, Ordering::Relaxed);
+        // A load and a store, not a swap (a locked instruction): only the
+        // thread dropping the future touches the slot now.
+        let slot = self.meta.slot.load(Ordering::Relaxed);
+        self.meta.slot.store(UNREGISTERED, Ordering::Relaxed);
         if slot != UNREGISTERED {
             driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
         }

@@ -276,12 +276,21 @@ impl Local {
 
     #[cold]
     fn take_injected_slow(&self) {
+        self.drain_injected(false);
+    }
+
+    /// Schedules the tasks woken from other threads (and, if `close`,
+    /// refuses further ones: they are dropped where they are woken).
+    fn drain_injected(&self, close: bool) {
         let woken = {
             let mut queue = match self.shared.inject.lock() {
                 Ok(q) => q,
                 Err(poisoned) => poisoned.into_inner(),
             };
             self.shared.inject_pending.store(false, Ordering::Relaxed);
+            if close {
+                self.shared.closed.store(true, Ordering::Release);
+            }
             std::mem::take(&mut *queue)
         };
         // Outside the lock: giving up a reference may free a task.
@@ -814,17 +823,7 @@ impl EventLoop {
         // Drop whatever is left on this thread, then refuse new wake-ups.
         let timers = local.timers.borrow_mut().take_all();
         drop(timers);
-        let woken = {
-            let mut queue = match local.shared.inject.lock() {
-                Ok(q) => q,
-                Err(p) => p.into_inner(),
-            };
-            local.shared.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *queue)
-        };
-        for r in woken {
-            r.wake_on(local);
-        }
+        local.drain_injected(true);
         local.cancel_ready();
         // Tasks still alive (not woken by 16 rounds of cancellation): drop
         // their futures here, on the loop thread.

@@ -34,7 +34,7 @@
 //! The ready queue's entries ([`Runnable`]) are not counted: `QUEUED` keeps
 //! the loop's reference.
 
-use std::alloc::{dealloc, Layout};
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -329,21 +329,31 @@ impl Runnable {
         unsafe { waker(self.0) }
     }
 
+    /// Takes the task off the queue: its header, or `None` if its future
+    /// is gone (finished while queued: the queue's hold on the loop's
+    /// reference ends here).
+    #[inline]
+    fn dequeue(&self) -> Option<&Header> {
+        // SAFETY: alive (the loop's reference, kept by QUEUED).
+        let h = unsafe { Header::of(self.0) };
+        let s = h.sched.get() & !QUEUED;
+        h.sched.set(s);
+        if s & DONE != 0 {
+            // SAFETY: DONE (published), no longer queued: the loop's
+            // reference, given up once.
+            unsafe { drop_ref(self.0) };
+            return None;
+        }
+        Some(h)
+    }
+
     /// Polls the task once (on its loop thread).
     #[inline]
     pub(crate) fn run(self) {
         let ptr = self.0;
-        // SAFETY: alive (the loop's reference, kept by QUEUED).
-        let h = unsafe { Header::of(ptr) };
-        let s = h.sched.get() & !QUEUED;
-        h.sched.set(s);
-        if s & DONE != 0 {
-            // Finished while queued: the queue's hold ends here.
-            // SAFETY: DONE (published), no longer queued: the loop's
-            // reference, given up once.
-            unsafe { drop_ref(ptr) };
+        let Some(h) = self.dequeue() else {
             return;
-        }
+        };
         // SAFETY: alive; the borrowed waker does not outlive the poll.
         let waker = unsafe { borrow_waker(ptr) };
         let mut cx = Context::from_waker(&waker);
@@ -367,17 +377,9 @@ impl Runnable {
     /// Drops the task's future without polling it (loop shutdown); a
     /// handle awaiting it gets `None`.
     pub(crate) fn cancel(self) {
-        let ptr = self.0;
-        // SAFETY: alive, see `metadata`.
-        let h = unsafe { Header::of(ptr) };
-        let s = h.sched.get() & !QUEUED;
-        h.sched.set(s);
-        if s & DONE != 0 {
-            // SAFETY: done and no longer queued: the queue's hold ends.
-            unsafe { drop_ref(ptr) };
-        } else {
+        if self.dequeue().is_some() {
             // SAFETY: on the loop thread, future alive.
-            unsafe { abandon(ptr) };
+            unsafe { abandon(self.0) };
         }
     }
 }
@@ -599,23 +601,34 @@ where
     F: FnOnce(&'a TaskMeta) -> Fut,
     Fut: Future + 'a,
 {
-    let cell = Box::new(TaskCell::<Fut, Fut::Output> {
-        header: Header {
+    // Written field by field into the allocation: no task-sized value on
+    // the stack to copy, no drop of a placeholder stage.
+    let layout = Layout::new::<TaskCell<Fut, Fut::Output>>();
+    // SAFETY: the layout is not zero-sized (the header).
+    let raw = unsafe { alloc(layout) } as *mut TaskCell<Fut, Fut::Output>;
+    if raw.is_null() {
+        handle_alloc_error(layout);
+    }
+    // SAFETY: `raw` is a fresh allocation for a `TaskCell`; the header is
+    // written before anything reads it.
+    unsafe {
+        ptr::addr_of_mut!((*raw).header).write(Header {
             // The loop's reference and the handle's.
             state: AtomicUsize::new((2 * REF) | HANDLE),
             sched: Cell::new(QUEUED),
             vtable: &TaskCell::<Fut, Fut::Output>::VTABLE,
             awaiter: UnsafeCell::new(None),
             meta,
-        },
-        stage: UnsafeCell::new(Stage::Consumed),
-    });
-    let raw = Box::into_raw(cell);
-    // SAFETY: `raw` is a fresh allocation; the metadata stays in place
-    // until the allocation is freed, after the future (see `dealloc`).
+        })
+    };
+    // SAFETY: the header is initialized; the metadata stays in place until
+    // the allocation is freed, after the future (see `dealloc`).
     let fut = make(unsafe { &(*raw).header.meta });
-    // SAFETY: nothing else can reach the allocation yet.
-    unsafe { *(*raw).stage.get() = Stage::Running(fut) };
+    // SAFETY: nothing else can reach the allocation yet; `UnsafeCell` is
+    // `repr(transparent)`, so its address is the stage's.
+    unsafe {
+        (ptr::addr_of_mut!((*raw).stage) as *mut Stage<Fut, Fut::Output>).write(Stage::Running(fut))
+    };
     // SAFETY: `raw` is not null; the header is its first field.
     let ptr = unsafe { NonNull::new_unchecked(raw as *mut Header) };
     (
@@ -664,21 +677,36 @@ impl<F: Future> TaskCell<F, F::Output> {
     }
 
     unsafe fn poll(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
-        // SAFETY: the loop thread polls; nothing else touches a running
-        // stage.
-        let stage = unsafe { Self::stage(ptr) };
-        let Stage::Running(fut) = stage else {
+        /// Marks the stage consumed if dropping the future unwinds.
+        struct Consume<F: Future>(*mut Stage<F, F::Output>);
+        impl<F: Future> Drop for Consume<F> {
+            fn drop(&mut self) {
+                // SAFETY: the future was (partly) dropped: never again.
+                unsafe { self.0.write(Stage::Consumed) }
+            }
+        }
+
+        let cell = ptr.as_ptr() as *mut Self;
+        // SAFETY: a live cell; the loop thread polls, nothing else
+        // touches a running stage.
+        let stage = unsafe { (*cell).stage.get() };
+        // SAFETY: as above.
+        let Stage::Running(fut) = (unsafe { &mut *stage }) else {
             return true;
         };
         // SAFETY: the future stays in place (heap) until dropped in place.
-        match unsafe { Pin::new_unchecked(fut) }.poll(cx) {
+        match unsafe { Pin::new_unchecked(&mut *fut) }.poll(cx) {
             Poll::Pending => false,
             Poll::Ready(out) => {
                 // Drops the future in place (its destructor may re-enter
-                // the loop but never this stage), then stores the output.
-                *stage = Stage::Consumed;
-                // SAFETY: as above; re-borrowed after the drop.
-                unsafe { *Self::stage(ptr) = Stage::Finished(out) };
+                // the loop but never this stage), then stores the output
+                // over it without dropping anything else.
+                let guard = Consume::<F>(stage);
+                // SAFETY: the future is dropped once, here, in place.
+                unsafe { ptr::drop_in_place(fut as *mut F) };
+                std::mem::forget(guard);
+                // SAFETY: the stage holds nothing to drop now.
+                unsafe { stage.write(Stage::Finished(out)) };
                 true
             }
         }
@@ -714,7 +742,11 @@ impl<F: Future> TaskCell<F, F::Output> {
             if matches!(*(*cell).stage.get(), Stage::Running(_)) && !(*cell).header.meta.is_send() {
                 return;
             }
-            ptr::drop_in_place(cell);
+            let stage = (*cell).stage.get();
+            if !matches!(*stage, Stage::Consumed) {
+                ptr::drop_in_place(stage);
+            }
+            ptr::drop_in_place(ptr::addr_of_mut!((*cell).header));
             dealloc(cell as *mut u8, Layout::new::<Self>());
         }
     }
