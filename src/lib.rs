@@ -50,6 +50,7 @@
 //! | `asyncio.gather(a, b)`, `gather(*aws)` | [`gather!`]`(a, b)`, [`gather()`]`(iter)`, [`try_gather()`] |
 //! | `asyncio.wait`, `as_completed`, `shield` | [`wait`]`(tasks, `[`ReturnWhen`]`::…)`, [`as_completed`], [`shield`] |
 //! | `asyncio.TaskGroup`, `asyncio.timeout` (`cm.reschedule`) | [`TaskGroup`], [`time::TimeoutScope`] |
+//! | `tg.create_task(coro)`; after the group raised, `t.exception()` (the object its `ExceptionGroup` holds) | [`TaskGroup::spawn`] → [`GroupTask`]; [`GroupTask::exception`] / `t.await` → [`GroupTaskError::error`], the same value as in [`GroupError`] |
 //! | `contextvars.ContextVar` | [`task_local!`] |
 //! | `loop.call_soon/call_later/call_at` | [`call_soon`], [`call_later`], [`call_at`] → [`TimerHandle`] |
 //! | `asyncio.capture_call_graph()`, `print_call_graph()` | [`capture_call_graph`], [`print_call_graph`] |
@@ -256,8 +257,8 @@ pub use anyloop_core::{
 pub use anyloop_core::{
     as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
     print_call_graph, shield, task_local, try_gather, wait, wait_for, CallGraph, Cancelled,
-    ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup,
-    TimerHandle,
+    ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, GroupTaskError, LocalKey,
+    ReturnWhen, TaskGroup, TimerHandle,
 };
 pub use anyloop_macros::{main, test};
 

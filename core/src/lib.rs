@@ -80,7 +80,8 @@ pub use task::{
 pub use tasks::{
     as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
     print_call_graph, shield, try_gather, wait, wait_for, CallGraph, Cancelled, ChildFailure,
-    GroupClosed, GroupError, GroupHandle, GroupTask, LocalKey, ReturnWhen, TaskGroup, TimerHandle,
+    GroupClosed, GroupError, GroupHandle, GroupTask, GroupTaskError, LocalKey, ReturnWhen,
+    TaskGroup, TimerHandle,
 };
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
 

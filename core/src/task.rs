@@ -568,8 +568,6 @@ enum Repr {
     /// Boxed with the never-retrieved report (see [`debug::Panicked`]),
     /// which keeps `TaskError` (and every task's output slot) small.
     Panicked(Box<debug::Panicked>),
-    /// A `TaskGroup` child returned an error, which went to the group.
-    Failed,
 }
 
 impl TaskError {
@@ -577,10 +575,6 @@ impl TaskError {
         TaskError {
             repr: Repr::Cancelled(msg),
         }
-    }
-
-    pub(crate) fn failed() -> Self {
-        TaskError { repr: Repr::Failed }
     }
 
     /// A panic of the task `meta`, armed to report "Task exception was
@@ -608,23 +602,6 @@ impl TaskError {
         }
     }
 
-    /// A [`TaskGroup`](crate::TaskGroup) child returned an error; the error
-    /// itself went to the group (see [`GroupError`](crate::GroupError)).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
-    /// let child = group.spawn(async { Err::<(), _>("no") }).unwrap();
-    /// assert!(group.join().await.is_err());
-    /// assert!(child.await.unwrap_err().is_failed());
-    /// # });
-    /// ```
-    pub fn is_failed(&self) -> bool {
-        matches!(self.repr, Repr::Failed)
-    }
-
     /// The task was cancelled.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled(_))
@@ -650,7 +627,7 @@ impl TaskError {
     pub fn cancel_message(&self) -> Option<&str> {
         match &self.repr {
             Repr::Cancelled(m) => m.as_deref(),
-            Repr::Panicked(_) | Repr::Failed => None,
+            Repr::Panicked(_) => None,
         }
     }
 
@@ -662,7 +639,7 @@ impl TaskError {
                 .downcast_ref::<&'static str>()
                 .copied()
                 .or_else(|| p.payload().downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled(_) | Repr::Failed => None,
+            Repr::Cancelled(_) => None,
         }
     }
 
@@ -679,7 +656,7 @@ impl TaskError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.repr {
             Repr::Panicked(mut p) => Ok(p.take_payload()),
-            Repr::Cancelled(_) | Repr::Failed => Err(self),
+            Repr::Cancelled(_) => Err(self),
         }
     }
 }
@@ -692,7 +669,6 @@ impl fmt::Debug for TaskError {
                 .debug_tuple("Panicked")
                 .field(&self.panic_message())
                 .finish(),
-            Repr::Failed => f.write_str("Failed"),
         }
     }
 }
@@ -706,7 +682,6 @@ impl fmt::Display for TaskError {
                 Some(m) => write!(f, "task panicked: {m}"),
                 None => f.write_str("task panicked"),
             },
-            Repr::Failed => f.write_str("task failed; its error went to its TaskGroup"),
         }
     }
 }
@@ -735,7 +710,6 @@ impl Clone for TaskError {
                 Repr::Panicked(p) => Repr::Panicked(debug::Panicked::quiet(Box::new(
                     TaskError::panic_text(p.payload()),
                 ))),
-                Repr::Failed => Repr::Failed,
             },
         }
     }
@@ -762,6 +736,11 @@ pub struct InvalidState {
 }
 
 impl InvalidState {
+    /// The task has not finished yet.
+    pub(crate) fn pending() -> Self {
+        InvalidState { taken: false }
+    }
+
     /// The task has not finished yet.
     pub fn is_pending(&self) -> bool {
         !self.taken

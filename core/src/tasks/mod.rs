@@ -43,6 +43,7 @@
 //! | the same, where a failure also cancels the body | [`TaskGroup::scope`]`(\|tg\| async move { ... }).await` |
 //! | `tg.create_task(coro)` | [`TaskGroup::spawn`]`(fut)` (child returns `Result<T, E>`) |
 //! | `ExceptionGroup` from a task group | [`GroupError`] (every [`ChildFailure`]) |
+//! | a child's `t.result()`, `t.exception()`, `await t` after the group raised | [`GroupTask::outcome`], [`GroupTask::exception`], `t.await` → `Err(`[`GroupTaskError`]`)`: the child's own error, the same `e` its group lists ([`GroupTaskError::error`]) |
 //! | `contextvars.ContextVar`, copied by `create_task` | [`task_local!`](crate::task_local!), [`LocalKey`] |
 //! | `loop.call_soon(cb)`, `call_later(d, cb)`, `call_at(t, cb)` | [`call_soon`], [`call_later`], [`call_at`] → [`TimerHandle`] |
 //! | `loop.call_soon_threadsafe(cb)`, `run_coroutine_threadsafe` | [`Handle::call_soon_threadsafe`](crate::Handle::call_soon_threadsafe), [`Handle::spawn`](crate::Handle::spawn) |
@@ -165,10 +166,10 @@
 //!   an `await` outside one ends the task (Rust's cancellation), where
 //!   asyncio would raise `CancelledError` at any `await` and let any
 //!   enclosing `try` see it.
-//! - A [`TaskGroup`] child's handle gives [`TaskError::is_failed`](crate::TaskError::is_failed)
-//!   for a child that returned an error; the error itself is in the
-//!   group's [`GroupError`] (asyncio shares one exception object between
-//!   the task and the `ExceptionGroup`; a Rust error has one owner).
+//! - A [`TaskGroup`] child's error is shared as an `Arc<E>` between its
+//!   own handle ([`GroupTaskError::error`]) and the group's [`GroupError`],
+//!   where asyncio shares one exception object; [`TaskGroup`]'s "Errors"
+//!   section says why `Arc` (and not `E: Clone`, `Rc` or a view).
 //!
 //! # Examples
 //!
@@ -219,7 +220,9 @@ pub use callbacks::{call_at, call_later, call_soon, TimerHandle};
 pub use cancel::{catch_cancel, Cancelled, CatchCancel};
 pub use gather::{gather, try_gather, Gather, TryGather};
 pub use graph::{capture_call_graph, print_call_graph, CallGraph};
-pub use group::{ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, TaskGroup};
+pub use group::{
+    ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, GroupTaskError, TaskGroup,
+};
 pub use local::LocalKey;
 pub use shared::SharedTask;
 pub use shield::shield;

@@ -285,7 +285,9 @@ fn task_group_failure_cancels_siblings_and_reports_all() {
         let e = sibling.await.unwrap_err();
         assert!(e.is_cancelled());
         assert!(e.cancel_message().unwrap().contains("sibling"));
-        assert!(failing.await.unwrap_err().is_failed());
+        let own = failing.await.unwrap_err();
+        assert!(own.is_failed());
+        assert_eq!(own.error().map(String::as_str), Some("first"));
         assert!(handle.spawn(async { Ok(()) }).unwrap_err().is_finished());
     });
 }

@@ -98,7 +98,7 @@ fn spawn_child<T, F>(
     g: GroupId,
     name: &str,
     body: impl FnOnce(RowId) -> F,
-) -> Result<GroupTask<T>, String>
+) -> Result<GroupTask<T, String>, String>
 where
     T: 'static,
     F: Future<Output = Result<T, String>> + 'static,

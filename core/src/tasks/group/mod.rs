@@ -1,17 +1,26 @@
-//! `TaskGroup`: structured concurrency, asyncio style.
+//! `TaskGroup`: structured concurrency, asyncio style. The group and its
+//! shared state live here; a child's handle in `child.rs`, the group's
+//! errors in `error.rs`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{resume_unwind, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Poll, Waker};
 
 use futures_lite::FutureExt as _;
 
-use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
+use crate::task::{Builder, TaskError, TaskRef};
+
+mod child;
+mod error;
+
+pub use child::{GroupTask, GroupTaskError};
+pub use error::{ChildFailure, GroupClosed, GroupError};
 
 /// A group of child tasks that succeed or fail together: asyncio's
 /// `async with asyncio.TaskGroup() as tg: tg.create_task(...)`.
@@ -34,6 +43,52 @@ use crate::task::{Builder, Task, TaskError, TaskId, TaskRef, TaskState};
 /// the owner learns of it from `join` (or [`has_failed`](Self::has_failed)),
 /// which returns as soon as the cancelled siblings are gone. For asyncio's
 /// behaviour, run the body inside [`TaskGroup::scope`].
+///
+/// # Errors: one error, two views
+///
+/// A child that returns `Err(e)` reports that `e` both to the group
+/// ([`GroupError`], asyncio's `ExceptionGroup`) and through its own
+/// handle: awaiting its [`GroupTask`], or its
+/// [`outcome`](GroupTask::outcome) / [`exception`](GroupTask::exception),
+/// gives a [`GroupTaskError`] whose [`error`](GroupTaskError::error) is
+/// that `e` (asyncio: after the group raised, `t.exception()` is the very
+/// object the `ExceptionGroup` holds).
+///
+/// Design decision: the error is put in an [`Arc<E>`](std::sync::Arc)
+/// shared by the two, allocated only when a child fails. The other ways
+/// were weighed and rejected:
+///
+/// - `E: Clone` would shut out the most common error types
+///   (`std::io::Error`, `anyhow::Error`, `Box<dyn Error>`), and copy.
+/// - `Rc<E>` would make every [`GroupError`] `!Send`, so it could not go
+///   into `anyhow::Error` or `Box<dyn Error + Send + Sync>` with `?`;
+///   `Arc`'s atomic count costs nothing measurable on a failure path.
+/// - Keeping `e` in the handle and giving the group a view of it would
+///   lose it from the group when the handle is dropped (handles are
+///   often dropped at once), or make the group's list depend on which
+///   handles are still alive.
+///
+/// So [`GroupError::errors`], [`ChildFailure::error`] and
+/// [`GroupTaskError::error`] all give `&E` (the same address);
+/// [`ChildFailure::into_error`] and [`GroupTaskError::into_error`] give
+/// the `Arc`, and [`Arc::try_unwrap`](std::sync::Arc::try_unwrap) /
+/// [`Arc::unwrap_or_clone`](std::sync::Arc::unwrap_or_clone) give `E` back
+/// once the other side is dropped. A child that succeeds pays nothing for
+/// this. A panic is reported to the group as its message and to the
+/// handle as the panic ([`GroupTaskError::is_panic`]); a child cancelled
+/// because a sibling failed is not a failure of the group, and its handle
+/// reports [`GroupTaskError::is_cancelled`].
+///
+/// ```
+/// # anyloop_core::doctest_run(async {
+/// let group = anyloop_core::TaskGroup::new();
+/// let mut t = group.spawn(async { Err::<(), _>(std::io::Error::other("disk full")) }).unwrap();
+/// let err = group.join().await.unwrap_err();
+/// let own = t.exception().unwrap().unwrap(); // asyncio's t.exception()
+/// assert_eq!(own.error().unwrap().to_string(), "disk full");
+/// assert!(std::ptr::eq(own.error().unwrap(), err.errors().next().unwrap()));
+/// # });
+/// ```
 ///
 /// # Examples
 ///
@@ -126,14 +181,20 @@ enum Closed {
     Dropped,
 }
 
+/// How a child failed. The error is shared with the child's own handle
+/// (see [`TaskGroup`]'s "Errors" section).
 enum Outcome<E> {
-    Error(E),
+    Error(Arc<E>),
     Panic(String),
 }
 
 impl<E> State<E> {
     #[track_caller]
-    fn spawn<F, T>(self: &Rc<Self>, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    fn spawn<F, T>(
+        self: &Rc<Self>,
+        builder: Builder,
+        fut: F,
+    ) -> Result<GroupTask<T, E>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -154,12 +215,15 @@ impl<E> State<E> {
         };
         let task = builder.spawn(async move {
             match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(Ok(v)) => Some(v),
+                Ok(Ok(v)) => Ok(v),
                 Ok(Err(e)) => {
-                    guard.fail(Outcome::Error(e));
+                    // One allocation, on failure only: the group and the
+                    // child's handle report the same error.
+                    let e = Arc::new(e);
+                    guard.fail(Outcome::Error(e.clone()));
                     #[cfg(feature = "tracing")]
                     crate::task::running_returned_error();
-                    None
+                    Err(e)
                 }
                 Err(payload) => {
                     // Report before the task counts as finished.
@@ -185,7 +249,7 @@ impl<E> State<E> {
         if let Some(outcome) = early {
             self.record_exit(me, outcome);
         }
-        Ok(GroupTask { task })
+        Ok(GroupTask::new(task))
     }
 
     /// A child finished (or was dropped): record how, cancel the siblings
@@ -327,10 +391,10 @@ impl<E> TaskGroup<E> {
     /// Spawns a child (asyncio's `tg.create_task(coro)`). The child's
     /// `Err(e)` or panic is a failure of the group: see [`TaskGroup`].
     ///
-    /// The returned [`GroupTask`] gives the child's value; for a failed
-    /// child it gives `Err(TaskError)` ([`is_failed`](TaskError::is_failed)
-    /// for an `Err`, [`is_panic`](TaskError::is_panic) for a panic), the
-    /// error itself going to [`join`](Self::join).
+    /// The returned [`GroupTask`] gives the child's value, or its own
+    /// [`GroupTaskError`]: the `Err(e)` it returned (the same `e` that
+    /// [`join`](Self::join)'s [`GroupError`] lists), its panic, or its
+    /// cancellation.
     ///
     /// # Errors
     ///
@@ -346,7 +410,7 @@ impl<E> TaskGroup<E> {
     /// See [`TaskGroup`].
     #[doc(alias = "create_task")]
     #[track_caller]
-    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T, E>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -373,7 +437,7 @@ impl<E> TaskGroup<E> {
     /// # });
     /// ```
     #[track_caller]
-    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T, E>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -613,7 +677,7 @@ impl<E> GroupHandle<E> {
     ///
     /// See [`GroupHandle`].
     #[track_caller]
-    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    pub fn spawn<F, T>(&self, fut: F) -> Result<GroupTask<T, E>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -640,7 +704,7 @@ impl<E> GroupHandle<E> {
     /// # });
     /// ```
     #[track_caller]
-    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T>, GroupClosed>
+    pub fn spawn_with<F, T>(&self, builder: Builder, fut: F) -> Result<GroupTask<T, E>, GroupClosed>
     where
         F: Future<Output = Result<T, E>> + 'static,
         T: 'static,
@@ -653,458 +717,5 @@ impl<E> GroupHandle<E> {
 impl<E> fmt::Debug for GroupHandle<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GroupHandle").finish_non_exhaustive()
-    }
-}
-
-/// A child of a [`TaskGroup`]: a [`Task`] whose awaited value is the
-/// child's `Ok` value. Dropping it detaches (the group still owns the child).
-///
-/// # Examples
-///
-/// ```
-/// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::new();
-/// let ok = group.spawn(async { Ok::<_, &str>(5) }).unwrap();
-/// let bad = group.spawn(async { Err::<u8, _>("no") }).unwrap();
-/// assert!(group.join().await.is_err());
-/// assert_eq!(ok.await.unwrap(), 5);
-/// assert!(bad.await.unwrap_err().is_failed());
-/// # });
-/// ```
-pub struct GroupTask<T> {
-    task: Task<Option<T>>,
-}
-
-impl<T> GroupTask<T> {
-    /// See [`Task::cancel`]. A cancelled child is not a group failure.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
-    /// t.cancel();
-    /// group.join().await.unwrap();
-    /// # });
-    /// ```
-    pub fn cancel(&self) -> bool {
-        self.task.cancel()
-    }
-
-    /// See [`Task::cancel_with`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
-    /// t.cancel_with("enough");
-    /// group.join().await.unwrap();
-    /// assert_eq!(t.await.unwrap_err().cancel_message(), Some("enough"));
-    /// # });
-    /// ```
-    pub fn cancel_with(&self, msg: impl Into<String>) -> bool {
-        self.task.cancel_with(msg)
-    }
-
-    /// See [`Task::is_finished`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(async { Ok(()) }).unwrap();
-    /// group.join().await.unwrap();
-    /// assert!(t.is_finished());
-    /// # });
-    /// ```
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
-
-    /// See [`Task::id`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(async { Ok(()) }).unwrap();
-    /// assert_eq!(t.id(), t.task_ref().id());
-    /// group.join().await.unwrap();
-    /// # });
-    /// ```
-    pub fn id(&self) -> TaskId {
-        self.task.id()
-    }
-
-    /// See [`Task::name`].
-    ///
-    /// # Examples
-    ///
-    /// See [`TaskGroup::spawn_with`].
-    pub fn name(&self) -> Option<&str> {
-        self.task.name()
-    }
-
-    /// See [`Task::state`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(async { Ok(()) }).unwrap();
-    /// assert_eq!(t.state(), anyloop_core::TaskState::Scheduled);
-    /// group.join().await.unwrap();
-    /// # });
-    /// ```
-    pub fn state(&self) -> TaskState {
-        self.task.state()
-    }
-
-    /// See [`Task::task_ref`].
-    ///
-    /// # Examples
-    ///
-    /// See [`id`](Self::id).
-    pub fn task_ref(&self) -> TaskRef {
-        self.task.task_ref()
-    }
-}
-
-impl<T> Future for GroupTask<T> {
-    type Output = Result<T, TaskError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match Pin::new(&mut self.task).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(Some(v))) => Poll::Ready(Ok(v)),
-            Poll::Ready(Ok(None)) => Poll::Ready(Err(TaskError::failed())),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-        }
-    }
-}
-
-impl<T> fmt::Debug for GroupTask<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GroupTask")
-            .field("id", &self.id())
-            .field("name", &self.name())
-            .field("state", &self.state())
-            .finish()
-    }
-}
-
-/// Spawning into a [`TaskGroup`] that no longer accepts children (asyncio's
-/// `RuntimeError: TaskGroup ... is finished / shutting down`).
-///
-/// # Examples
-///
-/// ```
-/// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::<()>::new();
-/// let handle = group.handle();
-/// group.join().await.unwrap();
-/// let err = handle.spawn(async { Ok(()) }).unwrap_err();
-/// assert!(err.is_finished());
-/// # });
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct GroupClosed {
-    reason: Closed,
-}
-
-impl GroupClosed {
-    /// The group was joined to the end.
-    ///
-    /// # Examples
-    ///
-    /// See [`GroupClosed`].
-    pub fn is_finished(&self) -> bool {
-        self.reason == Closed::Finished
-    }
-
-    /// The group is cancelling its children (a child failed, or
-    /// [`TaskGroup::cancel`]), or it was dropped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// group.cancel();
-    /// assert!(group.spawn(async { Ok(()) }).unwrap_err().is_shutting_down());
-    /// # });
-    /// ```
-    pub fn is_shutting_down(&self) -> bool {
-        self.reason != Closed::Finished
-    }
-}
-
-impl fmt::Debug for GroupClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GroupClosed")
-            .field("reason", &self.reason)
-            .finish()
-    }
-}
-
-impl fmt::Display for GroupClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason {
-            Closed::Finished => f.write_str("the TaskGroup is finished"),
-            Closed::ShuttingDown => f.write_str("the TaskGroup is shutting down"),
-            Closed::Dropped => f.write_str("the TaskGroup was dropped"),
-        }
-    }
-}
-
-impl std::error::Error for GroupClosed {}
-
-/// Every failure of a [`TaskGroup`]'s children: asyncio's
-/// `ExceptionGroup` raised by the `async with` block.
-///
-/// # Examples
-///
-/// ```
-/// # anyloop_core::doctest_run(async {
-/// use std::time::Duration;
-/// struct PanicOnCancel;
-/// impl Drop for PanicOnCancel {
-///     fn drop(&mut self) {
-///         panic!("cleanup failed");
-///     }
-/// }
-/// let group = anyloop_core::TaskGroup::new();
-/// group.spawn(async {
-///     let _cleanup = PanicOnCancel;
-///     anyloop_core::sleep(Duration::from_secs(60)).await;
-///     Ok(())
-/// }).unwrap();
-/// group.spawn(async { Err::<(), _>("a") }).unwrap();
-/// let err = group.join().await.unwrap_err();
-/// // The first failure, then the sibling that failed while being cancelled.
-/// assert_eq!(err.len(), 2);
-/// assert_eq!(err.failures()[0].error(), Some(&"a"));
-/// assert!(err.failures()[1].is_panic());
-/// # });
-/// ```
-#[doc(alias = "ExceptionGroup")]
-pub struct GroupError<E> {
-    failures: Vec<ChildFailure<E>>,
-}
-
-impl<E> GroupError<E> {
-    /// Every failure, in the order they happened.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
-    /// group.spawn(async { Err::<(), _>(7) }).unwrap();
-    /// let err = group.join().await.unwrap_err();
-    /// assert_eq!(err.failures()[0].error(), Some(&7));
-    /// # });
-    /// ```
-    pub fn failures(&self) -> &[ChildFailure<E>] {
-        &self.failures
-    }
-
-    /// The failures, by value.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
-    /// group.spawn(async { Err::<(), _>(String::from("x")) }).unwrap();
-    /// let err = group.join().await.unwrap_err();
-    /// let first = err.into_failures().remove(0);
-    /// assert_eq!(first.into_error(), Some("x".to_string()));
-    /// # });
-    /// ```
-    pub fn into_failures(self) -> Vec<ChildFailure<E>> {
-        self.failures
-    }
-
-    /// The `Err` values of the children that returned one (panics left out).
-    ///
-    /// # Examples
-    ///
-    /// See [`GroupError`].
-    pub fn errors(&self) -> impl Iterator<Item = &E> {
-        self.failures.iter().filter_map(ChildFailure::error)
-    }
-
-    /// How many children failed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
-    /// group.spawn(async { Err::<(), _>(()) }).unwrap();
-    /// assert_eq!(group.join().await.unwrap_err().len(), 1);
-    /// # });
-    /// ```
-    #[allow(clippy::len_without_is_empty)] // never empty
-    pub fn len(&self) -> usize {
-        self.failures.len()
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GroupError")
-            .field("failures", &self.failures)
-            .finish()
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.failures.len();
-        write!(
-            f,
-            "{n} task{} of a TaskGroup failed",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for (i, fail) in self.failures.iter().enumerate() {
-            write!(f, "{} {fail}", if i == 0 { ":" } else { ";" })?;
-        }
-        Ok(())
-    }
-}
-
-impl<E: fmt::Debug + fmt::Display> std::error::Error for GroupError<E> {}
-
-/// One failed child of a [`TaskGroup`]: its id, name, and its error or
-/// panic message.
-///
-/// # Examples
-///
-/// See [`GroupError::failures`].
-pub struct ChildFailure<E> {
-    id: TaskId,
-    name: Option<String>,
-    outcome: Outcome<E>,
-}
-
-impl<E> ChildFailure<E> {
-    /// The child's task id.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
-    /// let t = group.spawn(async { Err::<(), _>(()) }).unwrap();
-    /// let err = group.join().await.unwrap_err();
-    /// assert_eq!(err.failures()[0].task_id(), t.id());
-    /// # });
-    /// ```
-    pub fn task_id(&self) -> TaskId {
-        self.id
-    }
-
-    /// The child's name, if it had one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::task::Builder;
-    /// let group = anyloop_core::TaskGroup::new();
-    /// group.spawn_with(Builder::new().name("db"), async { Err::<(), _>(()) }).unwrap();
-    /// let err = group.join().await.unwrap_err();
-    /// assert_eq!(err.failures()[0].name(), Some("db"));
-    /// # });
-    /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// The child's `Err` value; `None` if it panicked.
-    ///
-    /// # Examples
-    ///
-    /// See [`GroupError::failures`].
-    pub fn error(&self) -> Option<&E> {
-        match &self.outcome {
-            Outcome::Error(e) => Some(e),
-            Outcome::Panic(_) => None,
-        }
-    }
-
-    /// The child's `Err` value, by value.
-    ///
-    /// # Examples
-    ///
-    /// See [`GroupError::into_failures`].
-    pub fn into_error(self) -> Option<E> {
-        match self.outcome {
-            Outcome::Error(e) => Some(e),
-            Outcome::Panic(_) => None,
-        }
-    }
-
-    /// Whether the child panicked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// group.spawn(async { panic!("oops"); #[allow(unreachable_code)] Ok(()) }).unwrap();
-    /// let err = group.join().await.unwrap_err();
-    /// assert!(err.failures()[0].is_panic());
-    /// assert_eq!(err.failures()[0].panic_message(), Some("oops"));
-    /// # });
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        matches!(self.outcome, Outcome::Panic(_))
-    }
-
-    /// The panic message (`"<non-string panic payload>"` when the payload
-    /// is not a string); `None` if the child returned an error.
-    ///
-    /// # Examples
-    ///
-    /// See [`is_panic`](Self::is_panic).
-    pub fn panic_message(&self) -> Option<&str> {
-        match &self.outcome {
-            Outcome::Panic(m) => Some(m),
-            Outcome::Error(_) => None,
-        }
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for ChildFailure<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ChildFailure");
-        d.field("id", &self.id).field("name", &self.name);
-        match &self.outcome {
-            Outcome::Error(e) => d.field("error", e),
-            Outcome::Panic(m) => d.field("panic", m),
-        };
-        d.finish()
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for ChildFailure<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(n) => write!(f, "task '{n}' ({})", self.id)?,
-            None => write!(f, "task {}", self.id)?,
-        }
-        match &self.outcome {
-            Outcome::Error(e) => write!(f, " failed: {e}"),
-            Outcome::Panic(m) => write!(f, " panicked: {m}"),
-        }
     }
 }
