@@ -66,6 +66,12 @@
 //! `std::time::Instant` (hyper's timer API uses it), which panics in the
 //! browser: it is not built for `wasm32-unknown-unknown`.
 
+// The links to `Timer` above resolve on every host but the browser.
+#![cfg_attr(
+    all(target_arch = "wasm32", target_os = "unknown"),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;

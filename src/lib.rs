@@ -247,6 +247,7 @@ pub use anyloop_core::queue;
 pub use anyloop_core::sync;
 pub use anyloop_core::task;
 pub use anyloop_core::tasks;
+pub use anyloop_core::testing;
 pub use anyloop_core::time;
 pub use anyloop_core::{
     all_tasks, current_task, sleep, sleep_until, spawn, timeout, timeout_at, yield_now, Budget,
@@ -278,6 +279,8 @@ pub use event_loop::{
 pub mod hyper;
 
 #[doc = include_str!("../docs/ecosystem.md")]
+// Its links to `anyloop::hyper` resolve where the feature is on (docs.rs).
+#[cfg_attr(not(feature = "hyper"), allow(rustdoc::broken_intra_doc_links))]
 pub mod ecosystem {}
 
 /// The README's Rust examples, run as doctests.
@@ -432,12 +435,12 @@ impl Runner {
     ///
     /// # Examples
     ///
-    /// A host with virtual time (core's test host), so a one-hour sleep
+    /// A host with virtual time ([`testing::MockHost`]), so a one-hour sleep
     /// returns at once:
     ///
     /// ```
     /// use std::time::Duration;
-    /// let runner = anyloop::Runner::with_host(anyloop_core::testing::MockHost::new());
+    /// let runner = anyloop::Runner::with_host(anyloop::testing::MockHost::new());
     /// runner.run(async { anyloop::sleep(Duration::from_secs(3600)).await });
     /// ```
     ///

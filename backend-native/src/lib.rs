@@ -150,6 +150,19 @@ impl Host for NativeHost {
     }
 }
 
+/// The facade's (`anyloop`'s) paths for this crate's items, so that doc
+/// examples read `anyloop::net::…` (`# use anyloop_native::__doctest as
+/// anyloop;`). Lists what `anyloop::net` re-exports from here.
+#[doc(hidden)]
+pub mod __doctest {
+    /// `anyloop::net`'s sockets.
+    pub mod net {
+        pub use crate::net::{TcpListener, TcpStream, UdpSocket};
+        #[cfg(unix)]
+        pub use crate::net::{UnixListener, UnixStream};
+    }
+}
+
 /// Runs `fut` on a fresh native loop, for this crate's doctests.
 #[doc(hidden)]
 pub fn doc_run<F: std::future::Future>(fut: F) -> F::Output {

@@ -200,8 +200,9 @@ fn wsa_startup() -> io::Result<()> {
 /// # Examples
 ///
 /// ```no_run
+/// # use anyloop_native::__doctest as anyloop;
 /// # anyloop_native::doc_run(async {
-/// use anyloop_native::net::TcpListener;
+/// use anyloop::net::TcpListener;
 /// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// let (stream, peer) = listener.accept().await?;
 /// # drop((stream, peer));

@@ -233,6 +233,14 @@ impl Host for WasiHost {
     }
 }
 
+/// The facade's (`anyloop`'s) paths for this crate's items, so that doc
+/// examples read `anyloop::net::…` (`# use anyloop_wasi::__doctest as
+/// anyloop;`).
+#[doc(hidden)]
+pub mod __doctest {
+    pub use crate::net;
+}
+
 /// Runs `fut` on a fresh WASI loop, for doctests.
 #[doc(hidden)]
 pub fn doc_run<F: std::future::Future>(fut: F) -> F::Output {

@@ -343,7 +343,7 @@ impl WebHost {
     /// # Examples
     ///
     /// ```ignore
-    /// anyloop::EventLoop::new(anyloop_web::WebHost::new()).install();
+    /// anyloop::EventLoop::new(anyloop::web::WebHost::new()).install();
     /// ```
     #[allow(clippy::new_without_default)]
     pub fn new() -> WebHost {
@@ -408,7 +408,7 @@ pub fn new_host() -> std::io::Result<WebHost> {
 /// # Examples
 ///
 /// ```ignore
-/// let task = anyloop_web::spawn_root(async { 6 * 7 });
+/// let task = anyloop::spawn_root(async { 6 * 7 });
 /// // from another task or JS-driven future:
 /// assert_eq!(task.await.unwrap(), 42);
 /// ```
@@ -444,7 +444,7 @@ fn debug_requested() -> bool {
 /// # Examples
 ///
 /// ```ignore
-/// let v = anyloop_web::promise(js_sys::Promise::resolve(&7.into())).await.unwrap();
+/// let v = anyloop::web::promise(js_sys::Promise::resolve(&7.into())).await.unwrap();
 /// assert_eq!(v, 7);
 /// ```
 pub fn promise(p: js_sys::Promise) -> JsFuture {

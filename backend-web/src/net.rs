@@ -18,7 +18,7 @@ use crate::CAPABILITIES;
 /// # Examples
 ///
 /// ```ignore
-/// let err = anyloop_web::net::TcpListener::bind("127.0.0.1:0").unwrap_err();
+/// let err = anyloop::net::TcpListener::bind("127.0.0.1:0").unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
 /// ```
 pub struct TcpListener {

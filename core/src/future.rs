@@ -63,14 +63,15 @@ enum PromiseState<T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::future::Promise;
+/// use anyloop::future::Promise;
 /// let p = Promise::new();
-/// let waiter = anyloop_core::spawn({
+/// let waiter = anyloop::spawn({
 ///     let p = p.clone();
 ///     async move { p.wait().await }
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// assert!(p.set("ready").is_ok());
 /// assert_eq!(waiter.await.unwrap(), Ok("ready"));
 /// assert_eq!(p.set("again"), Err("again")); // only once
@@ -142,15 +143,16 @@ impl<T> Promise<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::future::Promise;
+    /// use anyloop::future::Promise;
     /// use std::{cell::Cell, rc::Rc};
     /// let p = Promise::new();
     /// let seen = Rc::new(Cell::new(0));
     /// let s = seen.clone();
     /// p.add_done_callback(move |p: &Promise<u32>| s.set(p.result().unwrap().unwrap()));
     /// p.set(5).unwrap();
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert_eq!(seen.get(), 5);
     /// # });
     /// ```
@@ -182,7 +184,8 @@ impl<T> Promise<T> {
     /// # Examples
     ///
     /// ```
-    /// let p = anyloop_core::future::Promise::<()>::new();
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let p = anyloop::future::Promise::<()>::new();
     /// let cb = p.add_done_callback(|_| unreachable!());
     /// assert!(p.remove_done_callback(cb));
     /// p.cancel();
@@ -305,8 +308,9 @@ pub mod oneshot {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let (tx, rx) = anyloop_core::future::oneshot::channel();
+    /// let (tx, rx) = anyloop::future::oneshot::channel();
     /// std::thread::spawn(move || tx.send(6 * 7).unwrap());
     /// assert_eq!(rx.await, Ok(42));
     /// # });

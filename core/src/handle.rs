@@ -18,8 +18,9 @@ use crate::task::{self, Task};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let handle = anyloop_core::Handle::current();
+/// let handle = anyloop::Handle::current();
 /// let worker = std::thread::spawn(move || {
 ///     handle.spawn(async { 40 + 2 })
 /// });
@@ -94,15 +95,16 @@ impl Handle {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// use std::sync::{Arc, Mutex};
-    /// use anyloop_core::debug::ExceptionContext;
+    /// use anyloop::debug::ExceptionContext;
     /// # anyloop_core::doctest_run(async {
     /// let seen = Arc::new(Mutex::new(Vec::new()));
     /// let s = seen.clone();
-    /// anyloop_core::Handle::current().set_exception_handler(Some(move |ctx: &ExceptionContext| {
+    /// anyloop::Handle::current().set_exception_handler(Some(move |ctx: &ExceptionContext| {
     ///     s.lock().unwrap().push(ctx.message().to_string());
     /// }));
-    /// anyloop_core::Handle::current().call_exception_handler(ExceptionContext::new("oops"));
+    /// anyloop::Handle::current().call_exception_handler(ExceptionContext::new("oops"));
     /// assert_eq!(*seen.lock().unwrap(), ["oops"]);
     /// # });
     /// ```
@@ -157,8 +159,9 @@ impl Handle {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// assert_eq!(anyloop_core::Handle::current(), anyloop_core::Handle::current());
+/// assert_eq!(anyloop::Handle::current(), anyloop::Handle::current());
 /// # });
 /// ```
 impl PartialEq for Handle {

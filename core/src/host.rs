@@ -22,7 +22,8 @@ use std::time::Duration;
 /// A host that can only sleep (no I/O), built on `std`:
 ///
 /// ```
-/// use anyloop_core::{Capabilities, EventLoop, Host, Unpark};
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::{Capabilities, EventLoop, Host, Unpark};
 /// use std::sync::{Arc, Condvar, Mutex};
 /// use std::time::Duration;
 ///
@@ -58,7 +59,7 @@ use std::time::Duration;
 ///
 /// let host = SleepyHost { start: std::time::Instant::now(), signal: Arc::default() };
 /// let answer = EventLoop::new(host).block_on(async {
-///     anyloop_core::sleep(Duration::from_millis(5)).await;
+///     anyloop::sleep(Duration::from_millis(5)).await;
 ///     42
 /// });
 /// assert_eq!(answer, 42);
@@ -101,7 +102,8 @@ pub trait Unpark: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// let caps = anyloop_core::Capabilities::none("my-board");
+/// # use anyloop_core::__doctest as anyloop;
+/// let caps = anyloop::Capabilities::none("my-board");
 /// assert!(!caps.subprocess);
 /// let err = caps.unsupported("subprocesses");
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
@@ -193,6 +195,7 @@ pub fn unsupported(feature: &str, host: &str, hint: &str) -> io::Error {
 /// # Examples
 ///
 /// ```
+/// // For hosts built on this crate; the `anyloop` facade does not re-export it.
 /// let e = anyloop_core::io_error(std::io::ErrorKind::Other, "the reactor is gone");
 /// assert_eq!(e.to_string(), "the reactor is gone");
 /// assert_eq!(e.kind(), std::io::ErrorKind::Other);

@@ -22,6 +22,11 @@
 //! assert_eq!(out, "hello world");
 //! ```
 //!
+//! The examples in the items' docs use the facade's paths (`anyloop::spawn`,
+//! `anyloop::sync::Lock`), since most readers meet these items through
+//! `anyloop`, which re-exports them under the same names; depending on this
+//! crate alone, write `anyloop_core::` instead.
+//!
 //! # Implementation
 //!
 //! A task is one allocation per spawn (header, metadata, future, then
@@ -84,6 +89,33 @@ pub use tasks::{
     TaskGroup, TimerHandle,
 };
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Instant};
+
+/// The facade's (`anyloop`'s) names for this crate's items, so that doc
+/// examples show the paths a user of `anyloop` writes: each example that
+/// names an item starts with the hidden line
+/// `# use anyloop_core::__doctest as anyloop;` and then reads
+/// `anyloop::…` while it compiles and runs as this crate's doctest.
+///
+/// Keep it in step with the facade's re-exports of this crate
+/// (`src/lib.rs`): a name missing here fails the doctest that uses it, a
+/// name listed here that the facade lacks would let an example show a
+/// path `anyloop` users cannot write.
+#[doc(hidden)]
+pub mod __doctest {
+    pub use crate::future::oneshot;
+    pub use crate::{
+        all_tasks, current_task, sleep, sleep_until, spawn, timeout, timeout_at, yield_now, Budget,
+        Capabilities, DoneCallback, Elapsed, EventLoop, Handle, Host, InvalidState, Task,
+        TaskError, TaskId, TaskRef, TaskState, Tick, Unpark,
+    };
+    pub use crate::{
+        as_completed, call_at, call_later, call_soon, capture_call_graph, catch_cancel, gather,
+        print_call_graph, shield, task_local, try_gather, wait, wait_for, CallGraph, Cancelled,
+        ChildFailure, GroupClosed, GroupError, GroupHandle, GroupTask, GroupTaskError, LocalKey,
+        ReturnWhen, TaskGroup, TimerHandle,
+    };
+    pub use crate::{debug, future, platform, queue, sync, task, tasks, testing, time};
+}
 
 /// Runs `fut` on a fresh loop over [`testing::MockHost`] (virtual time).
 /// For this crate's doctests.

@@ -128,7 +128,8 @@ pub const PLATFORMS: &[Platform] = &[
 /// # Examples
 ///
 /// ```
-/// let w = anyloop_core::platform::platform("Windows").unwrap();
+/// # use anyloop_core::__doctest as anyloop;
+/// let w = anyloop::platform::platform("Windows").unwrap();
 /// assert!(!w.capabilities.unix_sockets);
 /// ```
 pub fn platform(name: &str) -> Option<&'static Platform> {
@@ -141,7 +142,8 @@ pub fn platform(name: &str) -> Option<&'static Platform> {
 /// # Examples
 ///
 /// ```
-/// let table = anyloop_core::platform::markdown_table();
+/// # use anyloop_core::__doctest as anyloop;
+/// let table = anyloop::platform::markdown_table();
 /// assert!(table.lines().any(|l| l.starts_with("| Windows |")));
 /// ```
 pub fn markdown_table() -> String {

@@ -552,8 +552,9 @@ fn inherited_locals() -> LocalsCell {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let task = anyloop_core::spawn(std::future::pending::<()>());
+/// let task = anyloop::spawn(std::future::pending::<()>());
 /// task.cancel();
 /// let err = task.await.unwrap_err();
 /// assert!(err.is_cancelled());
@@ -617,8 +618,9 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let task = anyloop_core::spawn(std::future::pending::<()>());
+    /// let task = anyloop::spawn(std::future::pending::<()>());
     /// task.cancel_with("shutting down");
     /// let err = task.await.unwrap_err();
     /// assert_eq!(err.cancel_message(), Some("shutting down"));
@@ -694,8 +696,9 @@ impl std::error::Error for TaskError {}
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::spawn(async { panic!("boom") });
+/// let t = anyloop::spawn(async { panic!("boom") });
 /// # if !std::panic::catch_unwind(|| ()).is_ok() { return; }
 /// let e = t.await.unwrap_err();
 /// # if !e.is_panic() { return; }
@@ -721,8 +724,9 @@ impl Clone for TaskError {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let mut t = anyloop_core::spawn(async { 1 });
+/// let mut t = anyloop::spawn(async { 1 });
 /// let err = t.outcome().unwrap_err();
 /// assert!(err.is_pending());
 /// assert_eq!(err.to_string(), "the task has not finished yet");
@@ -1044,8 +1048,9 @@ fn register(local: &Local, task: NonNull<raw::Header>, meta: &TaskMeta) {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let task = anyloop_core::task::Builder::new()
+/// let task = anyloop::task::Builder::new()
 ///     .name("worker-1")
 ///     .spawn(async { 1 + 1 });
 /// assert_eq!(task.name(), Some("worker-1"));
@@ -1080,12 +1085,13 @@ impl Builder {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::cell::Cell;
     /// use std::rc::Rc;
     /// let ran = Rc::new(Cell::new(false));
     /// let r = ran.clone();
-    /// let task = anyloop_core::task::Builder::new()
+    /// let task = anyloop::task::Builder::new()
     ///     .eager(true)
     ///     .spawn(async move { r.set(true); 7 });
     /// assert!(ran.get() && task.is_finished());
@@ -1130,8 +1136,9 @@ impl Builder {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let task = anyloop_core::spawn(async { 6 * 7 });
+/// let task = anyloop::spawn(async { 6 * 7 });
 /// assert_eq!(task.await.unwrap(), 42);
 /// # });
 /// ```
@@ -1317,9 +1324,10 @@ where
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let slow = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(3600)));
+/// let slow = anyloop::spawn(anyloop::sleep(Duration::from_secs(3600)));
 /// assert!(slow.cancel());
 /// assert!(slow.await.unwrap_err().is_cancelled());
 /// # });
@@ -1378,8 +1386,9 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(std::future::pending::<()>());
+    /// let t = anyloop::spawn(std::future::pending::<()>());
     /// assert!(t.cancel());
     /// assert_eq!(t.cancelling(), 1);
     /// assert!(t.await.unwrap_err().is_cancelled());
@@ -1418,8 +1427,9 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(async { anyloop_core::yield_now().await; 5 });
+    /// let t = anyloop::spawn(async { anyloop::yield_now().await; 5 });
     /// t.cancel();
     /// assert_eq!(t.uncancel(), 0);
     /// assert_eq!(t.await.unwrap(), 5); // the request was withdrawn
@@ -1459,8 +1469,9 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(async {});
+    /// let t = anyloop::spawn(async {});
     /// assert_eq!(t.spawned_at().line(), line!() - 1);
     /// t.await.unwrap();
     /// # });
@@ -1517,11 +1528,12 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let mut t = anyloop_core::spawn(std::future::pending::<()>());
+    /// let mut t = anyloop::spawn(std::future::pending::<()>());
     /// t.cancel();
     /// assert!(!t.is_cancelled()); // requested, not finished yet
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert!(t.is_cancelled());
     /// assert!(t.outcome().unwrap().as_ref().unwrap_err().is_cancelled());
     /// # });
@@ -1543,10 +1555,11 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let mut t = anyloop_core::spawn(async { 6 * 7 });
+    /// let mut t = anyloop::spawn(async { 6 * 7 });
     /// assert!(t.outcome().unwrap_err().is_pending());
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert_eq!(t.outcome().unwrap().as_ref().ok(), Some(&42));
     /// assert!(t.exception().unwrap().is_none());
     /// assert_eq!(t.await.unwrap(), 42); // still there
@@ -1608,14 +1621,15 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::{cell::RefCell, rc::Rc};
     /// let log = Rc::new(RefCell::new(Vec::new()));
-    /// let t = anyloop_core::spawn(async { 1 });
+    /// let t = anyloop::spawn(async { 1 });
     /// let l = log.clone();
     /// t.add_done_callback(move |task| l.borrow_mut().push(format!("{:?}", task.state())));
     /// t.await.unwrap();
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert_eq!(*log.borrow(), ["Done"]);
     /// # });
     /// ```
@@ -1631,8 +1645,9 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(async {});
+    /// let t = anyloop::spawn(async {});
     /// let cb = t.add_done_callback(|_| unreachable!());
     /// assert!(t.remove_done_callback(cb));
     /// assert!(!t.remove_done_callback(cb));
@@ -1804,8 +1819,9 @@ impl TaskRef {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let me = anyloop_core::current_task().unwrap();
+    /// let me = anyloop::current_task().unwrap();
     /// assert_eq!(me.cancelling(), 0);
     /// # });
     /// ```
@@ -1845,8 +1861,9 @@ impl TaskRef {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(std::future::pending::<()>());
+    /// let t = anyloop::spawn(std::future::pending::<()>());
     /// let r = t.task_ref();
     /// r.cancel_with("bye");
     /// assert_eq!(r.cancel_message().as_deref(), Some("bye"));
@@ -1869,12 +1886,13 @@ impl TaskRef {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let child = anyloop_core::spawn(anyloop_core::yield_now());
+    /// let child = anyloop::spawn(anyloop::yield_now());
     /// let r = child.task_ref();
     /// assert_eq!(r.awaited_by(), None);
-    /// let main = anyloop_core::current_task().unwrap().id();
-    /// let watcher = anyloop_core::spawn(async move { r.awaited_by() });
+    /// let main = anyloop::current_task().unwrap().id();
+    /// let watcher = anyloop::spawn(async move { r.awaited_by() });
     /// child.await.unwrap(); // main awaits child...
     /// assert_eq!(watcher.await.unwrap(), Some(main)); // ...as the watcher saw
     /// # });
@@ -1952,9 +1970,10 @@ impl fmt::Debug for TaskRef {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::task::Builder::new().name("me").spawn(async {
-///     anyloop_core::current_task().unwrap().name().map(String::from)
+/// let t = anyloop::task::Builder::new().name("me").spawn(async {
+///     anyloop::current_task().unwrap().name().map(String::from)
 /// });
 /// assert_eq!(t.await.unwrap().as_deref(), Some("me"));
 /// # });
@@ -2060,9 +2079,10 @@ pub(crate) fn repend_running(msg: Option<String>) -> bool {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::spawn(std::future::pending::<()>());
-/// assert!(anyloop_core::all_tasks().iter().any(|r| r.id() == t.id()));
+/// let t = anyloop::spawn(std::future::pending::<()>());
+/// assert!(anyloop::all_tasks().iter().any(|r| r.id() == t.id()));
 /// t.cancel();
 /// # });
 /// ```
@@ -2076,8 +2096,9 @@ pub fn all_tasks() -> Vec<TaskRef> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// # });
 /// ```
 #[doc(alias = "sleep(0)")]

@@ -33,11 +33,12 @@ impl Unpark for State {
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::{testing::MockHost, EventLoop};
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::{testing::MockHost, EventLoop};
 /// use std::time::Duration;
 /// let host = MockHost::new();
 /// let log = host.log_handle();
-/// EventLoop::new(host).block_on(anyloop_core::sleep(Duration::from_millis(10)));
+/// EventLoop::new(host).block_on(anyloop::sleep(Duration::from_millis(10)));
 /// assert_eq!(log.take(), vec!["park 10ms"]);
 /// ```
 #[derive(Default)]

@@ -12,8 +12,9 @@ use crate::reactor::{Async, Direction};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_native::__doctest as anyloop;
 /// # anyloop_native::doc_run(async {
-/// use anyloop_native::net::UdpSocket;
+/// use anyloop::net::UdpSocket;
 /// let a = UdpSocket::bind("127.0.0.1:0")?;
 /// let b = UdpSocket::bind("127.0.0.1:0")?;
 /// a.send_to(b"ping", b.local_addr()?).await?;

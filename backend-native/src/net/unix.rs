@@ -14,8 +14,9 @@ use crate::reactor::{Async, Direction};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_native::__doctest as anyloop;
 /// # anyloop_native::doc_run(async {
-/// use anyloop_native::net::{UnixListener, UnixStream};
+/// use anyloop::net::{UnixListener, UnixStream};
 /// let path = std::env::temp_dir().join(format!("anyloop-doc-{}.sock", std::process::id()));
 /// let _ = std::fs::remove_file(&path);
 /// let listener = UnixListener::bind(&path)?;
@@ -103,8 +104,9 @@ impl fmt::Debug for UnixListener {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_native::__doctest as anyloop;
 /// # anyloop_native::doc_run(async {
-/// use anyloop_native::net::UnixStream;
+/// use anyloop::net::UnixStream;
 /// let (a, b) = UnixStream::pair()?;
 /// a.write_all(b"ping").await?;
 /// let mut buf = [0u8; 4];

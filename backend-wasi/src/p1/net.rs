@@ -89,8 +89,9 @@ fn set_nonblocking(fd: Fd) -> io::Result<()> {
 /// # Examples
 ///
 /// ```no_run
+/// # use anyloop_wasi::__doctest as anyloop;
 /// # anyloop_wasi::doc_run(async {
-/// use anyloop_wasi::net::TcpListener;
+/// use anyloop::net::TcpListener;
 /// // wasmtime run -S preview2=n -S tcplisten=127.0.0.1:8080 app.wasm
 /// let listener = TcpListener::from_preopened()?;
 /// let (stream, _) = listener.accept().await?;

@@ -25,9 +25,10 @@ pub type WarningHandler = Arc<dyn Fn(&Warning) + Send + Sync + 'static>;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::task::Builder::new().name("worker").spawn(async {});
-/// let info = anyloop_core::debug::TaskInfo::of(&t.task_ref());
+/// let t = anyloop::task::Builder::new().name("worker").spawn(async {});
+/// let info = anyloop::debug::TaskInfo::of(&t.task_ref());
 /// assert_eq!(info.name(), Some("worker"));
 /// assert!(info.to_string().starts_with("<Task name='worker' id="));
 /// t.await.unwrap();
@@ -99,7 +100,8 @@ impl fmt::Display for TaskInfo {
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::debug::ExceptionContext;
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::debug::ExceptionContext;
 /// let ctx = ExceptionContext::new("connection lost")
 ///     .with_error(std::io::Error::other("peer reset"));
 /// assert_eq!(ctx.message(), "connection lost");
@@ -293,7 +295,8 @@ impl Handlers {
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::debug::{default_exception_handler, ExceptionContext};
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::debug::{default_exception_handler, ExceptionContext};
 /// default_exception_handler(&ExceptionContext::new("something went wrong"));
 /// ```
 pub fn default_exception_handler(ctx: &ExceptionContext) {
@@ -315,10 +318,11 @@ static OUTPUT: Mutex<fn(&str)> = Mutex::new(stderr_line);
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// fn to_stdout(line: &str) {
 ///     println!("{line}");
 /// }
-/// anyloop_core::debug::set_output(to_stdout);
+/// anyloop::debug::set_output(to_stdout);
 /// ```
 pub fn set_output(f: fn(&str)) {
     *lock(&OUTPUT) = f;

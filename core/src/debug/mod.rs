@@ -48,13 +48,14 @@
 //! # Examples
 //!
 //! ```no_run
+//! # use anyloop_core::__doctest as anyloop;
 //! use std::time::Duration;
 //! # let run = anyloop_core::doctest_run;
 //!
 //! run(async { // anyloop::run
-//!     anyloop_core::debug::set_debug(true); // or ANYLOOP_DEBUG=1
-//!     anyloop_core::debug::set_slow_callback_duration(Duration::from_millis(50));
-//!     anyloop_core::task::Builder::new().name("blocker").spawn(async {
+//!     anyloop::debug::set_debug(true); // or ANYLOOP_DEBUG=1
+//!     anyloop::debug::set_slow_callback_duration(Duration::from_millis(50));
+//!     anyloop::task::Builder::new().name("blocker").spawn(async {
 //!         std::thread::sleep(Duration::from_millis(200)); // blocks the loop
 //!     }).await.unwrap();
 //!     // stderr: Executing <Task name='blocker' id=2 spawned at src/main.rs:8:49> took 0.200 seconds
@@ -64,19 +65,20 @@
 //! Collecting reports instead of printing them:
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! use std::sync::{Arc, Mutex};
-//! use anyloop_core::debug::ExceptionContext;
+//! use anyloop::debug::ExceptionContext;
 //!
 //! # anyloop_core::doctest_run(async {
 //! let seen = Arc::new(Mutex::new(Vec::new()));
 //! let s = seen.clone();
-//! anyloop_core::Handle::current().set_exception_handler(Some(move |ctx: &ExceptionContext| {
+//! anyloop::Handle::current().set_exception_handler(Some(move |ctx: &ExceptionContext| {
 //!     s.lock().unwrap().push(ctx.to_string())
 //! }));
 //! # if cfg!(panic = "unwind") {
 //! // A task fails and nobody awaits its handle:
-//! anyloop_core::task::Builder::new().name("worker").spawn(async { panic!("boom") }).detach();
-//! anyloop_core::yield_now().await;
+//! anyloop::task::Builder::new().name("worker").spawn(async { panic!("boom") }).detach();
+//! anyloop::yield_now().await;
 //! let seen = seen.lock().unwrap();
 //! assert!(seen[0].starts_with("Task exception was never retrieved\ntask: <Task name='worker'"));
 //! assert!(seen[0].ends_with("error: task panicked: boom"));
@@ -270,9 +272,10 @@ impl LoopDebug {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// anyloop_core::debug::set_debug(true);
-/// assert!(anyloop_core::debug::is_debug());
+/// anyloop::debug::set_debug(true);
+/// assert!(anyloop::debug::is_debug());
 /// # });
 /// ```
 #[track_caller]
@@ -297,10 +300,11 @@ pub fn is_debug() -> bool {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// anyloop_core::debug::set_slow_callback_duration(Duration::from_millis(20));
-/// assert_eq!(anyloop_core::debug::slow_callback_duration(), Duration::from_millis(20));
+/// anyloop::debug::set_slow_callback_duration(Duration::from_millis(20));
+/// assert_eq!(anyloop::debug::slow_callback_duration(), Duration::from_millis(20));
 /// # });
 /// ```
 #[doc(alias = "slow_callback_duration")]
@@ -353,12 +357,13 @@ impl Drop for StatsGuard {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let _stats = anyloop_core::debug::collect_task_stats();
-/// let t = anyloop_core::spawn(async { anyloop_core::yield_now().await });
+/// let _stats = anyloop::debug::collect_task_stats();
+/// let t = anyloop::spawn(async { anyloop::yield_now().await });
 /// let r = t.task_ref();
-/// anyloop_core::yield_now().await;
-/// assert_eq!(anyloop_core::debug::task_stats(&r).unwrap().polls(), 1);
+/// anyloop::yield_now().await;
+/// assert_eq!(anyloop::debug::task_stats(&r).unwrap().polls(), 1);
 /// t.await.unwrap();
 /// # });
 /// ```
@@ -446,8 +451,9 @@ pub struct LoopStats {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let s = anyloop_core::debug::loop_stats().unwrap();
+/// let s = anyloop::debug::loop_stats().unwrap();
 /// assert_eq!(s.tasks, 1); // the main task
 /// # });
 /// ```

@@ -600,10 +600,11 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # use anyloop_core::{testing::MockHost, EventLoop};
     /// let lp = EventLoop::new(MockHost::new());
     /// let res = lp.try_block_on(async {
-    ///     anyloop_core::current_task().unwrap().cancel();
+    ///     anyloop::current_task().unwrap().cancel();
     ///     std::future::pending::<()>().await
     /// });
     /// assert!(res.unwrap_err().is_cancelled());
@@ -667,6 +668,7 @@ impl EventLoop {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # use anyloop_core::{Budget, EventLoop, Capabilities, Host, Unpark};
     /// # use std::sync::Arc;
     /// # struct Guest;
@@ -684,7 +686,7 @@ impl EventLoop {
     /// let lp = EventLoop::new(Guest);
     /// let task = {
     ///     let _g = lp.enter();
-    ///     anyloop_core::spawn(async { anyloop_core::yield_now().await; 7 })
+    ///     anyloop::spawn(async { anyloop::yield_now().await; 7 })
     /// };
     /// // e.g. once per animation frame:
     /// while !task.is_finished() {

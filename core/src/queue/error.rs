@@ -6,7 +6,8 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::queue::{Queue, QueueFull, TryPutError};
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::queue::{Queue, QueueFull, TryPutError};
 /// let q = Queue::new(1);
 /// q.put_nowait("a").unwrap();
 /// match q.put_nowait("b") {
@@ -23,7 +24,8 @@ impl<T> QueueFull<T> {
     /// # Examples
     ///
     /// ```
-    /// use anyloop_core::queue::{Queue, TryPutError};
+    /// # use anyloop_core::__doctest as anyloop;
+    /// use anyloop::queue::{Queue, TryPutError};
     /// let q = Queue::new(1);
     /// q.put_nowait(1).unwrap();
     /// let Err(TryPutError::Full(full)) = q.put_nowait(2) else { panic!() };
@@ -53,7 +55,8 @@ impl<T> std::error::Error for QueueFull<T> {}
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::queue::{Queue, QueueEmpty, TryGetError};
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::queue::{Queue, QueueEmpty, TryGetError};
 /// let q = Queue::<u8>::new(0);
 /// assert!(matches!(q.get_nowait(), Err(TryGetError::Empty(QueueEmpty))));
 /// ```
@@ -75,8 +78,9 @@ impl std::error::Error for QueueEmpty {}
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::queue::{Queue, QueueShutDown};
+/// use anyloop::queue::{Queue, QueueShutDown};
 /// let q = Queue::new(0);
 /// q.shutdown(false);
 /// assert_eq!(q.put(5).await, Err(QueueShutDown(5)));
@@ -92,8 +96,9 @@ impl<T> QueueShutDown<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.shutdown(false);
     /// assert_eq!(q.put('x').await.unwrap_err().into_inner(), 'x');
     /// # });
@@ -123,7 +128,8 @@ impl<T> std::error::Error for QueueShutDown<T> {}
 /// # Examples
 ///
 /// ```
-/// let q = anyloop_core::queue::Queue::new(1);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q = anyloop::queue::Queue::new(1);
 /// q.put_nowait(1).unwrap();
 /// let err = q.put_nowait(2).unwrap_err();
 /// assert!(err.is_full());
@@ -143,7 +149,8 @@ impl<T> TryPutError<T> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.shutdown(true);
     /// assert_eq!(q.put_nowait(3).unwrap_err().into_inner(), 3);
     /// ```
@@ -159,7 +166,8 @@ impl<T> TryPutError<T> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(1);
     /// q.put_nowait(()).unwrap();
     /// assert!(q.put_nowait(()).unwrap_err().is_full());
     /// ```
@@ -172,7 +180,8 @@ impl<T> TryPutError<T> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.shutdown(false);
     /// assert!(q.put_nowait(()).unwrap_err().is_shutdown());
     /// ```
@@ -218,7 +227,8 @@ impl<T> std::error::Error for TryPutError<T> {}
 /// # Examples
 ///
 /// ```
-/// let q = anyloop_core::queue::Queue::<u8>::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q = anyloop::queue::Queue::<u8>::new(0);
 /// assert!(q.get_nowait().unwrap_err().is_empty());
 /// q.shutdown(false);
 /// assert!(q.get_nowait().unwrap_err().is_shutdown());
@@ -237,7 +247,8 @@ impl TryGetError {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::<u8>::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::<u8>::new(0);
     /// assert!(q.get_nowait().unwrap_err().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -249,7 +260,8 @@ impl TryGetError {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::<u8>::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::<u8>::new(0);
     /// q.shutdown(false);
     /// assert!(q.get_nowait().unwrap_err().is_shutdown());
     /// ```
@@ -287,7 +299,8 @@ impl std::error::Error for TryGetError {}
 /// # Examples
 ///
 /// ```
-/// let q = anyloop_core::queue::Queue::<u8>::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q = anyloop::queue::Queue::<u8>::new(0);
 /// let err = q.task_done().unwrap_err();
 /// assert_eq!(err.to_string(), "task_done() called too many times");
 /// ```

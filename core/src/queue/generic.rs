@@ -114,11 +114,12 @@ fn wake(w: Option<Waker>) {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::queue::Queue;
+/// use anyloop::queue::Queue;
 ///
 /// let q = Queue::new(2);
-/// let producer = anyloop_core::spawn({
+/// let producer = anyloop::spawn({
 ///     let q = q.clone();
 ///     async move {
 ///         for i in 0..5 {
@@ -145,7 +146,8 @@ impl<T> GenericQueue<T, Fifo> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::<String>::new(10);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::<String>::new(10);
     /// assert_eq!(q.maxsize(), 10);
     /// ```
     pub fn new(maxsize: usize) -> Self {
@@ -160,7 +162,8 @@ impl<T> GenericQueue<T, Lifo> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::LifoQueue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::LifoQueue::new(0);
     /// q.put_nowait(1).unwrap();
     /// q.put_nowait(2).unwrap();
     /// assert_eq!(q.get_nowait().unwrap(), 2);
@@ -177,7 +180,8 @@ impl<T: Ord> GenericQueue<T, Priority> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::PriorityQueue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::PriorityQueue::new(0);
     /// q.put_nowait((2, "low")).unwrap();
     /// q.put_nowait((1, "high")).unwrap();
     /// assert_eq!(q.get_nowait().unwrap(), (1, "high"));
@@ -221,8 +225,9 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let q = anyloop_core::queue::Queue::new(1);
+    /// let q = anyloop::queue::Queue::new(1);
     /// q.put("a").await.unwrap();
     /// assert!(q.is_full());
     /// # });
@@ -246,7 +251,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(1);
     /// assert!(q.put_nowait(1).is_ok());
     /// assert_eq!(q.put_nowait(2).unwrap_err().into_inner(), 2);
     /// ```
@@ -280,8 +286,9 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.put_nowait(7).unwrap();
     /// assert_eq!(q.get().await, Ok(7));
     /// # });
@@ -304,7 +311,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(0);
     /// assert!(q.get_nowait().is_err());
     /// q.put_nowait('a').unwrap();
     /// assert_eq!(q.get_nowait(), Ok('a'));
@@ -336,7 +344,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.put_nowait(()).unwrap();
     /// q.get_nowait().unwrap();
     /// assert!(q.task_done().is_ok());
@@ -371,9 +380,10 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let q = anyloop_core::queue::Queue::new(0);
-    /// let worker = anyloop_core::spawn({
+    /// let q = anyloop::queue::Queue::new(0);
+    /// let worker = anyloop::spawn({
     ///     let q = q.clone();
     ///     async move {
     ///         while let Ok(job) = q.get().await {
@@ -408,14 +418,15 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.put_nowait(1).unwrap();
     /// q.shutdown(false);
     /// assert_eq!(q.get().await, Ok(1)); // drained first
     /// assert!(q.get().await.is_err());
     ///
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.put_nowait(1).unwrap();
     /// q.shutdown(true);
     /// assert!(q.get().await.is_err()); // dropped
@@ -459,7 +470,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::<()>::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::<()>::new(0);
     /// q.shutdown(false);
     /// assert!(q.is_shutdown());
     /// ```
@@ -472,7 +484,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(0);
     /// q.put_nowait(1).unwrap();
     /// assert_eq!(q.qsize(), 1);
     /// ```
@@ -486,7 +499,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// assert!(anyloop_core::queue::Queue::<u8>::new(0).is_empty());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert!(anyloop::queue::Queue::<u8>::new(0).is_empty());
     /// ```
     #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
@@ -499,7 +513,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// let q = anyloop_core::queue::Queue::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let q = anyloop::queue::Queue::new(1);
     /// q.put_nowait(1).unwrap();
     /// assert!(q.is_full());
     /// ```
@@ -514,7 +529,8 @@ impl<T, K: Kind<T>> GenericQueue<T, K> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::queue::Queue::<u8>::new(0).maxsize(), 0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert_eq!(anyloop::queue::Queue::<u8>::new(0).maxsize(), 0);
     /// ```
     pub fn maxsize(&self) -> usize {
         self.state.borrow().maxsize
@@ -549,9 +565,10 @@ impl<T, K: Kind<T>> fmt::Debug for GenericQueue<T, K> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::Queue::new(0);
-/// let fut: anyloop_core::queue::Put<'_, i32, _> = q.put(1);
+/// let q = anyloop::queue::Queue::new(0);
+/// let fut: anyloop::queue::Put<'_, i32, _> = q.put(1);
 /// fut.await.unwrap();
 /// # });
 /// ```
@@ -645,10 +662,11 @@ impl<T, K: Kind<T>> fmt::Debug for Put<'_, T, K> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::Queue::new(0);
+/// let q = anyloop::queue::Queue::new(0);
 /// q.put_nowait(1).unwrap();
-/// let fut: anyloop_core::queue::Get<'_, i32, _> = q.get();
+/// let fut: anyloop::queue::Get<'_, i32, _> = q.get();
 /// assert_eq!(fut.await, Ok(1));
 /// # });
 /// ```
@@ -734,9 +752,10 @@ impl<T, K: Kind<T>> fmt::Debug for Get<'_, T, K> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::Queue::<u8>::new(0);
-/// let fut: anyloop_core::queue::Join<'_, u8, _> = q.join();
+/// let q = anyloop::queue::Queue::<u8>::new(0);
+/// let fut: anyloop::queue::Join<'_, u8, _> = q.join();
 /// fut.await; // nothing unfinished
 /// # });
 /// ```

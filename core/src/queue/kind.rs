@@ -7,8 +7,9 @@ use std::collections::{BinaryHeap, VecDeque};
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::queue::{GenericQueue, Lifo};
-/// let q: GenericQueue<u8, Lifo> = anyloop_core::queue::LifoQueue::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::queue::{GenericQueue, Lifo};
+/// let q: GenericQueue<u8, Lifo> = anyloop::queue::LifoQueue::new(0);
 /// # let _ = q;
 /// ```
 pub trait Kind<T>: sealed::Buffer<T> {}
@@ -29,8 +30,9 @@ pub(crate) mod sealed {
 /// # Examples
 ///
 /// ```
-/// let q: anyloop_core::queue::GenericQueue<u8, anyloop_core::queue::Fifo> =
-///     anyloop_core::queue::Queue::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q: anyloop::queue::GenericQueue<u8, anyloop::queue::Fifo> =
+///     anyloop::queue::Queue::new(0);
 /// # let _ = q;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,8 +43,9 @@ pub struct Fifo;
 /// # Examples
 ///
 /// ```
-/// let q: anyloop_core::queue::GenericQueue<u8, anyloop_core::queue::Lifo> =
-///     anyloop_core::queue::LifoQueue::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q: anyloop::queue::GenericQueue<u8, anyloop::queue::Lifo> =
+///     anyloop::queue::LifoQueue::new(0);
 /// # let _ = q;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,8 +56,9 @@ pub struct Lifo;
 /// # Examples
 ///
 /// ```
-/// let q: anyloop_core::queue::GenericQueue<u8, anyloop_core::queue::Priority> =
-///     anyloop_core::queue::PriorityQueue::new(0);
+/// # use anyloop_core::__doctest as anyloop;
+/// let q: anyloop::queue::GenericQueue<u8, anyloop::queue::Priority> =
+///     anyloop::queue::PriorityQueue::new(0);
 /// # let _ = q;
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

@@ -34,8 +34,9 @@
 //! A queue handle is an `Rc`: it stays on its loop's thread.
 //!
 //! ```compile_fail
+//! # use anyloop_core::__doctest as anyloop;
 //! fn assert_send<T: Send>() {}
-//! assert_send::<anyloop_core::queue::Queue<u32>>();
+//! assert_send::<anyloop::queue::Queue<u32>>();
 //! ```
 //!
 //! # Examples
@@ -43,8 +44,9 @@
 //! A pool of workers, asyncio's queue example:
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! # anyloop_core::doctest_run(async {
-//! use anyloop_core::queue::Queue;
+//! use anyloop::queue::Queue;
 //! use std::{cell::Cell, rc::Rc, time::Duration};
 //!
 //! let q = Queue::new(0);
@@ -55,9 +57,9 @@
 //! let workers: Vec<_> = (0..3)
 //!     .map(|_| {
 //!         let (q, total) = (q.clone(), total.clone());
-//!         anyloop_core::spawn(async move {
+//!         anyloop::spawn(async move {
 //!             while let Ok(d) = q.get().await {
-//!                 anyloop_core::sleep(d).await;
+//!                 anyloop::sleep(d).await;
 //!                 total.set(total.get() + d);
 //!                 q.task_done().unwrap();
 //!             }
@@ -88,8 +90,9 @@ pub use kind::{Fifo, Kind, Lifo, Priority};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::Queue::new(0);
+/// let q = anyloop::queue::Queue::new(0);
 /// q.put(1).await.unwrap();
 /// q.put(2).await.unwrap();
 /// assert_eq!(q.get().await, Ok(1));
@@ -104,8 +107,9 @@ pub type Queue<T> = GenericQueue<T, Fifo>;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::LifoQueue::new(0);
+/// let q = anyloop::queue::LifoQueue::new(0);
 /// for i in 0..3 {
 ///     q.put(i).await.unwrap();
 /// }
@@ -123,8 +127,9 @@ pub type LifoQueue<T> = GenericQueue<T, Lifo>;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let q = anyloop_core::queue::PriorityQueue::new(0);
+/// let q = anyloop::queue::PriorityQueue::new(0);
 /// q.put((3, "three")).await.unwrap();
 /// q.put((1, "one")).await.unwrap();
 /// q.put((2, "two")).await.unwrap();

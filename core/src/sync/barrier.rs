@@ -22,15 +22,16 @@ const NIL: usize = usize::MAX;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::Barrier;
+/// use anyloop::sync::Barrier;
 /// use std::rc::Rc;
 ///
 /// let barrier = Rc::new(Barrier::new(3));
 /// let tasks: Vec<_> = (0..3)
 ///     .map(|_| {
 ///         let b = barrier.clone();
-///         anyloop_core::spawn(async move { b.wait().await.unwrap() })
+///         anyloop::spawn(async move { b.wait().await.unwrap() })
 ///     })
 ///     .collect();
 /// let mut indices = Vec::new();
@@ -69,7 +70,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let b = anyloop::sync::Barrier::new(2);
     /// assert_eq!(b.parties(), 2);
     /// ```
     #[track_caller]
@@ -99,8 +101,9 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let b = anyloop_core::sync::Barrier::new(1);
+    /// let b = anyloop::sync::Barrier::new(1);
     /// assert_eq!(b.wait().await, Ok(0));
     /// # });
     /// ```
@@ -117,7 +120,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let b = anyloop::sync::Barrier::new(2);
     /// b.abort();
     /// b.reset();
     /// assert!(!b.is_broken());
@@ -133,8 +137,9 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// let b = anyloop::sync::Barrier::new(2);
     /// b.abort();
     /// assert!(b.wait().await.is_err());
     /// # });
@@ -164,7 +169,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::sync::Barrier::new(4).parties(), 4);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert_eq!(anyloop::sync::Barrier::new(4).parties(), 4);
     /// ```
     pub fn parties(&self) -> usize {
         self.inner.parties
@@ -175,7 +181,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::sync::Barrier::new(4).n_waiting(), 0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert_eq!(anyloop::sync::Barrier::new(4).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
         self.inner.waiters.borrow().waiting()
@@ -186,7 +193,8 @@ impl Barrier {
     /// # Examples
     ///
     /// ```
-    /// let b = anyloop_core::sync::Barrier::new(2);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let b = anyloop::sync::Barrier::new(2);
     /// b.abort();
     /// assert!(b.is_broken());
     /// ```
@@ -211,9 +219,10 @@ impl fmt::Debug for Barrier {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let b = anyloop_core::sync::Barrier::new(1);
-/// let w: anyloop_core::sync::BarrierWait<'_> = b.wait();
+/// let b = anyloop::sync::Barrier::new(1);
+/// let w: anyloop::sync::BarrierWait<'_> = b.wait();
 /// assert_eq!(w.await, Ok(0));
 /// # });
 /// ```
@@ -274,10 +283,11 @@ impl fmt::Debug for BarrierWait<'_> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let b = anyloop_core::sync::Barrier::new(2);
+/// let b = anyloop::sync::Barrier::new(2);
 /// b.abort();
-/// let err: anyloop_core::sync::BrokenBarrier = b.wait().await.unwrap_err();
+/// let err: anyloop::sync::BrokenBarrier = b.wait().await.unwrap_err();
 /// assert_eq!(err.to_string(), "barrier is broken");
 /// # });
 /// ```

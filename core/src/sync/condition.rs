@@ -20,12 +20,13 @@ use super::waiters::WaitList;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::Condition;
+/// use anyloop::sync::Condition;
 /// use std::rc::Rc;
 ///
 /// let jobs = Rc::new(Condition::new(Vec::<u32>::new()));
-/// let consumer = anyloop_core::spawn({
+/// let consumer = anyloop::spawn({
 ///     let jobs = jobs.clone();
 ///     async move {
 ///         let guard = jobs.lock().await;
@@ -33,7 +34,7 @@ use super::waiters::WaitList;
 ///         guard.pop().unwrap()
 ///     }
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// jobs.lock().await.push(7);
 /// jobs.notify(1);
 /// assert_eq!(consumer.await.unwrap(), 7);
@@ -63,7 +64,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let cond = anyloop_core::sync::Condition::new(0_u64);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let cond = anyloop::sync::Condition::new(0_u64);
     /// # let _ = cond;
     /// ```
     pub fn new(value: T) -> Self {
@@ -81,8 +83,9 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let cond = anyloop_core::sync::Condition::new(1);
+    /// let cond = anyloop::sync::Condition::new(1);
     /// assert_eq!(*cond.lock().await, 1);
     /// # });
     /// ```
@@ -96,7 +99,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let cond = anyloop_core::sync::Condition::new(());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let cond = anyloop::sync::Condition::new(());
     /// assert!(cond.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<LockGuard<'_, T>> {
@@ -108,7 +112,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let cond = anyloop_core::sync::Condition::new(());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let cond = anyloop::sync::Condition::new(());
     /// let _g = cond.try_lock();
     /// assert!(cond.is_locked());
     /// ```
@@ -136,10 +141,11 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::rc::Rc;
-    /// let cond = Rc::new(anyloop_core::sync::Condition::new(false));
-    /// let waiter = anyloop_core::spawn({
+    /// let cond = Rc::new(anyloop::sync::Condition::new(false));
+    /// let waiter = anyloop::spawn({
     ///     let cond = cond.clone();
     ///     async move {
     ///         let mut ready = cond.lock().await;
@@ -148,7 +154,7 @@ impl<T> Condition<T> {
     ///         }
     ///     }
     /// });
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// *cond.lock().await = true;
     /// cond.notify_all();
     /// waiter.await.unwrap();
@@ -177,15 +183,16 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::rc::Rc;
-    /// let count = Rc::new(anyloop_core::sync::Condition::new(0));
+    /// let count = Rc::new(anyloop::sync::Condition::new(0));
     /// let bumper = count.clone();
-    /// anyloop_core::spawn(async move {
+    /// anyloop::spawn(async move {
     ///     for _ in 0..3 {
     ///         *bumper.lock().await += 1;
     ///         bumper.notify_all();
-    ///         anyloop_core::yield_now().await;
+    ///         anyloop::yield_now().await;
     ///     }
     /// })
     /// .detach();
@@ -216,7 +223,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let cond = anyloop_core::sync::Condition::new(());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let cond = anyloop::sync::Condition::new(());
     /// assert_eq!(cond.notify(1), 0); // nobody waits
     /// ```
     pub fn notify(&self, n: usize) -> usize {
@@ -241,7 +249,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let cond = anyloop_core::sync::Condition::new(());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let cond = anyloop::sync::Condition::new(());
     /// assert_eq!(cond.notify_all(), 0);
     /// ```
     pub fn notify_all(&self) -> usize {
@@ -254,7 +263,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// let mut cond = anyloop_core::sync::Condition::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let mut cond = anyloop::sync::Condition::new(1);
     /// *cond.get_mut().unwrap() = 2;
     /// assert_eq!(cond.into_inner().ok(), Some(2));
     /// ```
@@ -272,7 +282,8 @@ impl<T> Condition<T> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::sync::Condition::new(5).into_inner().ok(), Some(5));
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert_eq!(anyloop::sync::Condition::new(5).into_inner().ok(), Some(5));
     /// ```
     pub fn into_inner(self) -> Result<T, Self> {
         match Rc::try_unwrap(self.inner) {
@@ -313,17 +324,18 @@ enum WaitState<'a, T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::{Condition, ConditionWait};
+/// use anyloop::sync::{Condition, ConditionWait};
 /// use std::rc::Rc;
 /// let cond = Rc::new(Condition::new(()));
 /// let c2 = cond.clone();
-/// let t = anyloop_core::spawn(async move {
+/// let t = anyloop::spawn(async move {
 ///     let g = c2.lock().await;
 ///     let fut: ConditionWait<'_, ()> = c2.wait(g);
 ///     drop(fut.await);
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// assert_eq!(cond.notify(1), 1);
 /// t.await.unwrap();
 /// # });

@@ -19,19 +19,20 @@ const NIL: usize = usize::MAX;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::Event;
+/// use anyloop::sync::Event;
 /// use std::rc::Rc;
 ///
 /// let ready = Rc::new(Event::new());
-/// let waiter = anyloop_core::spawn({
+/// let waiter = anyloop::spawn({
 ///     let ready = ready.clone();
 ///     async move {
 ///         ready.wait().await;
 ///         "started"
 ///     }
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// assert!(!waiter.is_finished());
 /// ready.set();
 /// assert_eq!(waiter.await.unwrap(), "started");
@@ -61,7 +62,8 @@ impl Event {
     /// # Examples
     ///
     /// ```
-    /// let e = anyloop_core::sync::Event::new();
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let e = anyloop::sync::Event::new();
     /// assert!(!e.is_set());
     /// ```
     pub fn new() -> Self {
@@ -78,8 +80,9 @@ impl Event {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let e = anyloop_core::sync::Event::new();
+    /// let e = anyloop::sync::Event::new();
     /// e.set();
     /// e.wait().await; // returns at once
     /// # });
@@ -104,7 +107,8 @@ impl Event {
     /// # Examples
     ///
     /// ```
-    /// let e = anyloop_core::sync::Event::new();
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let e = anyloop::sync::Event::new();
     /// e.set();
     /// e.clear();
     /// assert!(!e.is_set());
@@ -118,7 +122,8 @@ impl Event {
     /// # Examples
     ///
     /// ```
-    /// let e = anyloop_core::sync::Event::new();
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let e = anyloop::sync::Event::new();
     /// e.set();
     /// assert!(e.is_set());
     /// ```
@@ -135,12 +140,13 @@ impl Event {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::{rc::Rc, time::Duration};
-    /// let e = Rc::new(anyloop_core::sync::Event::new());
+    /// let e = Rc::new(anyloop::sync::Event::new());
     /// let setter = e.clone();
-    /// anyloop_core::spawn(async move {
-    ///     anyloop_core::sleep(Duration::from_millis(5)).await;
+    /// anyloop::spawn(async move {
+    ///     anyloop::sleep(Duration::from_millis(5)).await;
     ///     setter.set();
     /// })
     /// .detach();
@@ -177,10 +183,11 @@ impl fmt::Debug for Event {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let e = anyloop_core::sync::Event::new();
+/// let e = anyloop::sync::Event::new();
 /// e.set();
-/// let w: anyloop_core::sync::EventWait<'_> = e.wait();
+/// let w: anyloop::sync::EventWait<'_> = e.wait();
 /// w.await;
 /// # });
 /// ```

@@ -25,18 +25,19 @@ const NIL: usize = usize::MAX;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::Lock;
+/// use anyloop::sync::Lock;
 /// use std::rc::Rc;
 ///
 /// let balance = Rc::new(Lock::new(100));
 /// let mut tasks = Vec::new();
 /// for _ in 0..3 {
 ///     let balance = balance.clone();
-///     tasks.push(anyloop_core::spawn(async move {
+///     tasks.push(anyloop::spawn(async move {
 ///         let mut b = balance.lock().await;
 ///         let read = *b;
-///         anyloop_core::yield_now().await; // still holding the lock
+///         anyloop::yield_now().await; // still holding the lock
 ///         *b = read - 10;
 ///     }));
 /// }
@@ -71,7 +72,8 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
-    /// use anyloop_core::sync::Lock;
+    /// # use anyloop_core::__doctest as anyloop;
+    /// use anyloop::sync::Lock;
     /// let plain = Lock::new(());
     /// let counter = Lock::new(0_u32);
     /// # let _ = (plain, counter);
@@ -98,8 +100,9 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let lock = anyloop_core::sync::Lock::new(vec![1]);
+    /// let lock = anyloop::sync::Lock::new(vec![1]);
     /// lock.lock().await.push(2);
     /// assert_eq!(*lock.lock().await, [1, 2]);
     /// # });
@@ -117,7 +120,8 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
-    /// let lock = anyloop_core::sync::Lock::new(());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let lock = anyloop::sync::Lock::new(());
     /// let g = lock.try_lock().unwrap();
     /// assert!(lock.try_lock().is_none());
     /// drop(g);
@@ -140,8 +144,9 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let lock = anyloop_core::sync::Lock::new(());
+    /// let lock = anyloop::sync::Lock::new(());
     /// let g = lock.lock().await;
     /// assert!(lock.is_locked());
     /// drop(g);
@@ -159,7 +164,8 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
-    /// let mut lock = anyloop_core::sync::Lock::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let mut lock = anyloop::sync::Lock::new(1);
     /// *lock.get_mut().unwrap() += 1;
     /// let other = lock.clone();
     /// assert!(lock.get_mut().is_none()); // shared
@@ -180,7 +186,8 @@ impl<T> Lock<T> {
     /// # Examples
     ///
     /// ```
-    /// let lock = anyloop_core::sync::Lock::new("v");
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let lock = anyloop::sync::Lock::new("v");
     /// let other = lock.clone();
     /// let lock = lock.into_inner().unwrap_err(); // still shared
     /// drop(other);
@@ -254,8 +261,9 @@ impl<T: fmt::Debug> fmt::Debug for Lock<T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let lock = anyloop_core::sync::Lock::new(String::new());
+/// let lock = anyloop::sync::Lock::new(String::new());
 /// {
 ///     let mut guard = lock.lock().await;
 ///     guard.push_str("held");
@@ -311,9 +319,10 @@ impl<T: fmt::Debug> fmt::Debug for LockGuard<'_, T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let lock = anyloop_core::sync::Lock::new(());
-/// let fut: anyloop_core::sync::LockFuture<'_, ()> = lock.lock();
+/// let lock = anyloop::sync::Lock::new(());
+/// let fut: anyloop::sync::LockFuture<'_, ()> = lock.lock();
 /// let _guard = fut.await;
 /// # });
 /// ```

@@ -45,30 +45,34 @@
 //! operation.)
 //!
 //! ```compile_fail
+//! # use anyloop_core::__doctest as anyloop;
 //! fn assert_sync<T: Sync>() {}
-//! assert_sync::<anyloop_core::sync::Lock<u32>>();
+//! assert_sync::<anyloop::sync::Lock<u32>>();
 //! ```
 //!
 //! ```compile_fail
+//! # use anyloop_core::__doctest as anyloop;
 //! fn assert_send<T: Send>() {}
-//! assert_send::<anyloop_core::sync::Semaphore>();
+//! assert_send::<anyloop::sync::Semaphore>();
 //! ```
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! fn assert_clone<T: Clone>() {}
-//! assert_clone::<anyloop_core::sync::Lock<u32>>();
-//! assert_clone::<anyloop_core::sync::Event>();
-//! assert_clone::<anyloop_core::sync::Condition>();
-//! assert_clone::<anyloop_core::sync::Semaphore>();
-//! assert_clone::<anyloop_core::sync::BoundedSemaphore>();
-//! assert_clone::<anyloop_core::sync::Barrier>();
+//! assert_clone::<anyloop::sync::Lock<u32>>();
+//! assert_clone::<anyloop::sync::Event>();
+//! assert_clone::<anyloop::sync::Condition>();
+//! assert_clone::<anyloop::sync::Semaphore>();
+//! assert_clone::<anyloop::sync::BoundedSemaphore>();
+//! assert_clone::<anyloop::sync::Barrier>();
 //! ```
 //!
 //! # Examples
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! # anyloop_core::doctest_run(async {
-//! use anyloop_core::sync::{Event, Lock};
+//! use anyloop::sync::{Event, Lock};
 //! use std::rc::Rc;
 //!
 //! let log = Rc::new(Lock::new(Vec::new()));
@@ -76,7 +80,7 @@
 //! let workers: Vec<_> = (0..3)
 //!     .map(|i| {
 //!         let (log, go) = (log.clone(), go.clone());
-//!         anyloop_core::spawn(async move {
+//!         anyloop::spawn(async move {
 //!             go.wait().await;
 //!             log.lock().await.push(i);
 //!         })

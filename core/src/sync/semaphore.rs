@@ -25,8 +25,9 @@ const NIL: usize = usize::MAX;
 /// Run at most two downloads at a time:
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::Semaphore;
+/// use anyloop::sync::Semaphore;
 /// use std::{cell::Cell, rc::Rc, time::Duration};
 ///
 /// let sem = Rc::new(Semaphore::new(2));
@@ -34,11 +35,11 @@ const NIL: usize = usize::MAX;
 /// let mut tasks = Vec::new();
 /// for _ in 0..5 {
 ///     let (sem, running) = (sem.clone(), running.clone());
-///     tasks.push(anyloop_core::spawn(async move {
+///     tasks.push(anyloop::spawn(async move {
 ///         let _permit = sem.acquire().await;
 ///         running.set(running.get() + 1);
 ///         assert!(running.get() <= 2);
-///         anyloop_core::sleep(Duration::from_millis(10)).await;
+///         anyloop::sleep(Duration::from_millis(10)).await;
 ///         running.set(running.get() - 1);
 ///     }));
 /// }
@@ -73,7 +74,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(3);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
     pub fn new(permits: usize) -> Self {
@@ -101,8 +103,9 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let sem = anyloop_core::sync::Semaphore::new(1);
+    /// let sem = anyloop::sync::Semaphore::new(1);
     /// let permit = sem.acquire().await;
     /// assert!(sem.is_locked());
     /// drop(permit);
@@ -121,7 +124,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(1);
     /// let p = sem.try_acquire().unwrap();
     /// assert!(sem.try_acquire().is_none());
     /// drop(p);
@@ -145,7 +149,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(0);
     /// sem.release();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -158,7 +163,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(2);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(2);
     /// let _p = sem.try_acquire();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -171,7 +177,8 @@ impl Semaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(0);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(0);
     /// assert!(sem.is_locked());
     /// ```
     #[doc(alias = "locked")]
@@ -216,8 +223,9 @@ impl fmt::Debug for Semaphore {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let sem = anyloop_core::sync::Semaphore::new(1);
+/// let sem = anyloop::sync::Semaphore::new(1);
 /// {
 ///     let _permit = sem.acquire().await;
 ///     assert_eq!(sem.available_permits(), 0);
@@ -237,7 +245,8 @@ impl SemaphorePermit<'_> {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::Semaphore::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::Semaphore::new(1);
     /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 0);
     /// sem.release();
@@ -266,9 +275,10 @@ impl fmt::Debug for SemaphorePermit<'_> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let sem = anyloop_core::sync::Semaphore::new(1);
-/// let fut: anyloop_core::sync::SemaphoreAcquire<'_> = sem.acquire();
+/// let sem = anyloop::sync::Semaphore::new(1);
+/// let fut: anyloop::sync::SemaphoreAcquire<'_> = sem.acquire();
 /// let _permit = fut.await;
 /// # });
 /// ```
@@ -345,8 +355,9 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::sync::BoundedSemaphore;
+/// use anyloop::sync::BoundedSemaphore;
 /// let sem = BoundedSemaphore::new(1);
 /// let permit = sem.acquire().await;
 /// permit.forget();
@@ -365,7 +376,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::BoundedSemaphore::new(2);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::BoundedSemaphore::new(2);
     /// assert_eq!(sem.bound(), 2);
     /// ```
     pub fn new(permits: usize) -> Self {
@@ -379,8 +391,9 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let sem = anyloop_core::sync::BoundedSemaphore::new(1);
+    /// let sem = anyloop::sync::BoundedSemaphore::new(1);
     /// let _permit = sem.acquire().await;
     /// assert!(sem.is_locked());
     /// # });
@@ -394,7 +407,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::BoundedSemaphore::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::BoundedSemaphore::new(1);
     /// assert!(sem.try_acquire().is_some());
     /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
@@ -413,7 +427,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::BoundedSemaphore::new(1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::BoundedSemaphore::new(1);
     /// let err = sem.release().unwrap_err();
     /// assert_eq!(err.to_string(), "BoundedSemaphore released too many times");
     /// ```
@@ -430,7 +445,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// let sem = anyloop_core::sync::BoundedSemaphore::new(4);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let sem = anyloop::sync::BoundedSemaphore::new(4);
     /// assert_eq!(sem.available_permits(), 4);
     /// ```
     pub fn available_permits(&self) -> usize {
@@ -442,7 +458,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(anyloop_core::sync::BoundedSemaphore::new(3).bound(), 3);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert_eq!(anyloop::sync::BoundedSemaphore::new(3).bound(), 3);
     /// ```
     pub fn bound(&self) -> usize {
         self.sem.inner.bound
@@ -453,7 +470,8 @@ impl BoundedSemaphore {
     /// # Examples
     ///
     /// ```
-    /// assert!(anyloop_core::sync::BoundedSemaphore::new(0).is_locked());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// assert!(anyloop::sync::BoundedSemaphore::new(0).is_locked());
     /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
@@ -477,8 +495,9 @@ impl fmt::Debug for BoundedSemaphore {
 /// # Examples
 ///
 /// ```
-/// let sem = anyloop_core::sync::BoundedSemaphore::new(0);
-/// let err: anyloop_core::sync::ReleaseError = sem.release().unwrap_err();
+/// # use anyloop_core::__doctest as anyloop;
+/// let sem = anyloop::sync::BoundedSemaphore::new(0);
+/// let err: anyloop::sync::ReleaseError = sem.release().unwrap_err();
 /// # let _ = err;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

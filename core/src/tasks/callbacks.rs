@@ -15,9 +15,10 @@ use crate::time::{sleep_until, Instant};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let h = anyloop_core::call_later(Duration::from_secs(5), || unreachable!());
+/// let h = anyloop::call_later(Duration::from_secs(5), || unreachable!());
 /// assert!(h.cancel());
 /// assert!(h.is_cancelled());
 /// # });
@@ -35,8 +36,9 @@ impl TimerHandle {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let h = anyloop_core::call_soon(|| println!("never"));
+    /// let h = anyloop::call_soon(|| println!("never"));
     /// assert!(h.cancel());
     /// # });
     /// ```
@@ -50,8 +52,9 @@ impl TimerHandle {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let h = anyloop_core::call_soon(|| {});
+    /// let h = anyloop::call_soon(|| {});
     /// assert!(!h.is_cancelled());
     /// # });
     /// ```
@@ -65,9 +68,10 @@ impl TimerHandle {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let h = anyloop_core::call_soon(|| {});
-    /// anyloop_core::yield_now().await;
+    /// let h = anyloop::call_soon(|| {});
+    /// anyloop::yield_now().await;
     /// assert!(h.is_finished());
     /// # });
     /// ```
@@ -81,10 +85,11 @@ impl TimerHandle {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::time::Instant;
+    /// use anyloop::time::Instant;
     /// let at = Instant::now() + std::time::Duration::from_millis(5);
-    /// let h = anyloop_core::call_at(at, || {});
+    /// let h = anyloop::call_at(at, || {});
     /// assert_eq!(h.when(), Some(at));
     /// # });
     /// ```
@@ -113,13 +118,14 @@ impl fmt::Debug for TimerHandle {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::{cell::RefCell, rc::Rc};
 /// let log = Rc::new(RefCell::new(Vec::new()));
 /// let l = log.clone();
-/// anyloop_core::call_soon(move || l.borrow_mut().push("callback"));
+/// anyloop::call_soon(move || l.borrow_mut().push("callback"));
 /// log.borrow_mut().push("caller");
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// assert_eq!(*log.borrow(), ["caller", "callback"]);
 /// # });
 /// ```
@@ -141,14 +147,15 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> TimerHandle {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::{cell::Cell, rc::Rc, time::Duration};
 /// let fired = Rc::new(Cell::new(false));
 /// let f = fired.clone();
-/// anyloop_core::call_later(Duration::from_millis(10), move || f.set(true));
-/// anyloop_core::sleep(Duration::from_millis(5)).await;
+/// anyloop::call_later(Duration::from_millis(10), move || f.set(true));
+/// anyloop::sleep(Duration::from_millis(5)).await;
 /// assert!(!fired.get());
-/// anyloop_core::sleep(Duration::from_millis(10)).await;
+/// anyloop::sleep(Duration::from_millis(10)).await;
 /// assert!(fired.get());
 /// # });
 /// ```
@@ -168,16 +175,17 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> TimerHandle {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::time::Instant;
+/// use anyloop::time::Instant;
 /// use std::{cell::RefCell, rc::Rc, time::Duration};
 /// let log = Rc::new(RefCell::new(Vec::new()));
 /// let at = Instant::now() + Duration::from_millis(10);
 /// for i in 0..3 {
 ///     let l = log.clone();
-///     anyloop_core::call_at(at, move || l.borrow_mut().push(i));
+///     anyloop::call_at(at, move || l.borrow_mut().push(i));
 /// }
-/// anyloop_core::sleep(Duration::from_millis(20)).await;
+/// anyloop::sleep(Duration::from_millis(20)).await;
 /// assert_eq!(*log.borrow(), [0, 1, 2]);
 /// # });
 /// ```

@@ -36,19 +36,20 @@ use crate::task::{repend_running, CatchPoint, TaskError};
 /// `except CancelledError: await flush(); raise`):
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::{cell::Cell, rc::Rc, time::Duration};
 /// let flushed = Rc::new(Cell::new(false));
 /// let f = flushed.clone();
-/// let task = anyloop_core::spawn(async move {
-///     let res = anyloop_core::catch_cancel(anyloop_core::sleep(Duration::from_secs(3600))).await;
+/// let task = anyloop::spawn(async move {
+///     let res = anyloop::catch_cancel(anyloop::sleep(Duration::from_secs(3600))).await;
 ///     if let Err(cancelled) = res {
-///         anyloop_core::sleep(Duration::from_millis(5)).await; // async cleanup
+///         anyloop::sleep(Duration::from_millis(5)).await; // async cleanup
 ///         f.set(true);
 ///         cancelled.propagate(); // `raise`
 ///     }
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// task.cancel();
 /// assert!(task.await.unwrap_err().is_cancelled());
 /// assert!(flushed.get());
@@ -58,14 +59,15 @@ use crate::task::{repend_running, CatchPoint, TaskError};
 /// Swallow the cancel and return a value:
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let task = anyloop_core::spawn(async {
-///     match anyloop_core::catch_cancel(std::future::pending::<u32>()).await {
+/// let task = anyloop::spawn(async {
+///     match anyloop::catch_cancel(std::future::pending::<u32>()).await {
 ///         Ok(v) => v,
 ///         Err(_) => 0, // cancelled: return a default instead
 ///     }
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// task.cancel();
 /// assert_eq!(task.await.unwrap(), 0);
 /// # });
@@ -85,8 +87,9 @@ pin_project! {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let c: anyloop_core::tasks::CatchCancel<_> = anyloop_core::catch_cancel(async { 1 });
+    /// let c: anyloop::tasks::CatchCancel<_> = anyloop::catch_cancel(async { 1 });
     /// assert_eq!(c.await, Ok(1));
     /// # });
     /// ```
@@ -144,12 +147,13 @@ impl<F> fmt::Debug for CatchCancel<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let task = anyloop_core::spawn(async {
-///     let err = anyloop_core::catch_cancel(std::future::pending::<()>()).await.unwrap_err();
+/// let task = anyloop::spawn(async {
+///     let err = anyloop::catch_cancel(std::future::pending::<()>()).await.unwrap_err();
 ///     err.message().map(String::from)
 /// });
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// task.cancel_with("closing");
 /// assert_eq!(task.await.unwrap().as_deref(), Some("closing"));
 /// # });

@@ -167,14 +167,15 @@ impl<T, E> TryOutput for Result<T, E> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
 /// let slow = async {
-///     anyloop_core::sleep(Duration::from_millis(20)).await;
+///     anyloop::sleep(Duration::from_millis(20)).await;
 ///     "slow"
 /// };
 /// let fast = async { 1 };
-/// let (a, b) = anyloop_core::gather!(slow, fast).await;
+/// let (a, b) = anyloop::gather!(slow, fast).await;
 /// assert_eq!((a, b), ("slow", 1));
 /// # });
 /// ```
@@ -201,11 +202,12 @@ macro_rules! gather {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// let ok = async { Ok::<_, String>(1) };
 /// let bad = async { Err::<u8, _>("boom".to_string()) };
-/// assert_eq!(anyloop_core::try_gather!(ok, bad).await, Err("boom".to_string()));
-/// let (a, b) = anyloop_core::try_gather!(async { Ok::<_, ()>(1) }, async { Ok(2) })
+/// assert_eq!(anyloop::try_gather!(ok, bad).await, Err("boom".to_string()));
+/// let (a, b) = anyloop::try_gather!(async { Ok::<_, ()>(1) }, async { Ok(2) })
 ///     .await
 ///     .unwrap();
 /// assert_eq!(a + b, 3);
@@ -309,13 +311,14 @@ macro_rules! __gather_impl {
 /// asyncio's `gather()` cancels its children.
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let child = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(3600)));
+/// let child = anyloop::spawn(anyloop::sleep(Duration::from_secs(3600)));
 /// let probe = child.task_ref();
-/// let g = anyloop_core::timeout(Duration::from_millis(5), anyloop_core::gather([child]));
+/// let g = anyloop::timeout(Duration::from_millis(5), anyloop::gather([child]));
 /// assert!(g.await.is_err()); // the gather was dropped unfinished...
-/// anyloop_core::yield_now().await;
+/// anyloop::yield_now().await;
 /// assert!(probe.is_cancelled()); // ...and cancelled its child
 /// # });
 /// ```
@@ -323,15 +326,16 @@ macro_rules! __gather_impl {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
 /// let tasks = (1..=3u64).rev().map(|i| {
-///     anyloop_core::spawn(async move {
-///         anyloop_core::sleep(Duration::from_millis(10 * i)).await;
+///     anyloop::spawn(async move {
+///         anyloop::sleep(Duration::from_millis(10 * i)).await;
 ///         i
 ///     })
 /// });
-/// let out: Vec<u64> = anyloop_core::gather(tasks)
+/// let out: Vec<u64> = anyloop::gather(tasks)
 ///     .await
 ///     .into_iter()
 ///     .map(Result::unwrap)
@@ -362,8 +366,9 @@ where
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let g: anyloop_core::tasks::Gather<_> = anyloop_core::gather([1, 2].map(|i| async move { i }));
+/// let g: anyloop::tasks::Gather<_> = anyloop::gather([1, 2].map(|i| async move { i }));
 /// assert_eq!(g.await, [1, 2]);
 /// # });
 /// ```
@@ -451,10 +456,11 @@ impl<F: Future> fmt::Debug for Gather<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let ok = anyloop_core::try_gather((1..=3).map(|i| async move { Ok::<_, String>(i) })).await;
+/// let ok = anyloop::try_gather((1..=3).map(|i| async move { Ok::<_, String>(i) })).await;
 /// assert_eq!(ok, Ok(vec![1, 2, 3]));
-/// let bad = anyloop_core::try_gather((1..=3).map(|i| async move {
+/// let bad = anyloop::try_gather((1..=3).map(|i| async move {
 ///     if i == 2 { Err(format!("{i} failed")) } else { Ok(i) }
 /// }))
 /// .await;
@@ -478,9 +484,10 @@ where
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let g: anyloop_core::tasks::TryGather<_> =
-///     anyloop_core::try_gather([async { Ok::<_, ()>(1) }]);
+/// let g: anyloop::tasks::TryGather<_> =
+///     anyloop::try_gather([async { Ok::<_, ()>(1) }]);
 /// assert_eq!(g.await, Ok(vec![1]));
 /// # });
 /// ```

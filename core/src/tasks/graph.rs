@@ -14,10 +14,11 @@ use crate::task::{all_tasks, current_task, TaskId, TaskRef};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let child = anyloop_core::task::Builder::new().name("child").spawn(async {
-///     anyloop_core::yield_now().await;
-///     anyloop_core::capture_call_graph().unwrap().to_string()
+/// let child = anyloop::task::Builder::new().name("child").spawn(async {
+///     anyloop::yield_now().await;
+///     anyloop::capture_call_graph().unwrap().to_string()
 /// });
 /// let text = child.await.unwrap();
 /// assert!(text.starts_with("* Task(name='child'"));
@@ -36,9 +37,10 @@ impl CallGraph {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(std::future::pending::<()>());
-    /// let g = anyloop_core::CallGraph::of(&t.task_ref());
+    /// let t = anyloop::spawn(std::future::pending::<()>());
+    /// let g = anyloop::CallGraph::of(&t.task_ref());
     /// assert!(g.awaited_by().is_empty()); // nobody awaits it yet
     /// t.cancel();
     /// # });
@@ -71,8 +73,9 @@ impl CallGraph {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let g = anyloop_core::capture_call_graph().unwrap();
+    /// let g = anyloop::capture_call_graph().unwrap();
     /// assert_eq!(g.task().name(), Some("main"));
     /// # });
     /// ```
@@ -95,11 +98,12 @@ impl CallGraph {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let main = anyloop_core::current_task().unwrap().id();
-    /// let t = anyloop_core::spawn(async {
-    ///     anyloop_core::yield_now().await;
-    ///     anyloop_core::capture_call_graph().unwrap().chain()
+    /// let main = anyloop::current_task().unwrap().id();
+    /// let t = anyloop::spawn(async {
+    ///     anyloop::yield_now().await;
+    ///     anyloop::capture_call_graph().unwrap().chain()
     /// });
     /// let me = t.id();
     /// assert_eq!(t.await.unwrap(), [me, main]);
@@ -144,8 +148,9 @@ impl fmt::Display for CallGraph {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let g = anyloop_core::capture_call_graph().unwrap();
+/// let g = anyloop::capture_call_graph().unwrap();
 /// assert_eq!(g.to_string(), format!("* Task(name='main', id={})\n", g.task().id()));
 /// # });
 /// ```
@@ -161,8 +166,9 @@ pub fn capture_call_graph() -> Option<CallGraph> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// anyloop_core::print_call_graph(); // * Task(name='main', id=1)
+/// anyloop::print_call_graph(); // * Task(name='main', id=1)
 /// # });
 /// ```
 pub fn print_call_graph() {

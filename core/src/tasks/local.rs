@@ -35,12 +35,13 @@ impl Context {
 /// # Examples
 ///
 /// ```
-/// anyloop_core::task_local! {
+/// # use anyloop_core::__doctest as anyloop;
+/// anyloop::task_local! {
 ///     static REQUEST_ID: u32;
 /// }
 /// # anyloop_core::doctest_run(async {
 /// REQUEST_ID.set(7);
-/// let child = anyloop_core::spawn(async {
+/// let child = anyloop::spawn(async {
 ///     let inherited = REQUEST_ID.get();
 ///     REQUEST_ID.set(8); // only the child's copy changes
 ///     inherited
@@ -83,7 +84,8 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// anyloop_core::task_local!(static USER: String);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// anyloop::task_local!(static USER: String);
     /// # anyloop_core::doctest_run(async {
     /// USER.set("ada".to_string());
     /// assert_eq!(USER.get().as_deref(), Some("ada"));
@@ -123,7 +125,8 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// anyloop_core::task_local!(static LEVEL: u8 = 1);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// anyloop::task_local!(static LEVEL: u8 = 1);
     /// # anyloop_core::doctest_run(async {
     /// LEVEL.set(3);
     /// LEVEL.remove();
@@ -147,7 +150,8 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// anyloop_core::task_local!(static NAMES: Vec<&'static str>);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// anyloop::task_local!(static NAMES: Vec<&'static str>);
     /// # anyloop_core::doctest_run(async {
     /// NAMES.set(vec!["a", "b"]);
     /// assert_eq!(NAMES.with(|v| v.map_or(0, |v| v.len())), 2);
@@ -171,7 +175,8 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// anyloop_core::task_local!(static RETRIES: u32 = 3);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// anyloop::task_local!(static RETRIES: u32 = 3);
     /// # anyloop_core::doctest_run(async {
     /// assert_eq!(RETRIES.get(), Some(3));
     /// RETRIES.set(5);
@@ -190,7 +195,8 @@ impl<T: 'static> LocalKey<T> {
     /// # Examples
     ///
     /// ```
-    /// anyloop_core::task_local!(static FLAG: bool = false);
+    /// # use anyloop_core::__doctest as anyloop;
+    /// anyloop::task_local!(static FLAG: bool = false);
     /// # anyloop_core::doctest_run(async {
     /// assert!(!FLAG.is_set());
     /// FLAG.set(true);
@@ -216,7 +222,8 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
 /// # Examples
 ///
 /// ```
-/// anyloop_core::task_local! {
+/// # use anyloop_core::__doctest as anyloop;
+/// anyloop::task_local! {
 ///     /// The id of the request being served.
 ///     pub static REQUEST_ID: u64;
 ///     static DEPTH: u32 = 0;
@@ -225,7 +232,7 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
 /// assert_eq!(REQUEST_ID.get(), None);
 /// assert_eq!(DEPTH.get(), Some(0));
 /// REQUEST_ID.set(42);
-/// let seen = anyloop_core::spawn(async { REQUEST_ID.get() }).await.unwrap();
+/// let seen = anyloop::spawn(async { REQUEST_ID.get() }).await.unwrap();
 /// assert_eq!(seen, Some(42));
 /// # });
 /// ```

@@ -94,9 +94,10 @@
 //!   is left; unwinding out of `block_on` drops the main task at once.
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! # anyloop_core::doctest_run(async {
 //! use std::{cell::RefCell, rc::Rc, time::Duration};
-//! use anyloop_core::{catch_cancel, sleep, spawn};
+//! use anyloop::{catch_cancel, sleep, spawn};
 //!
 //! let log = Rc::new(RefCell::new(Vec::new()));
 //! // Rust's style: the future is dropped, its destructors run.
@@ -176,20 +177,21 @@
 //! asyncio's `gather` example, with the same output order:
 //!
 //! ```
+//! # use anyloop_core::__doctest as anyloop;
 //! # anyloop_core::doctest_run(async {
 //! use std::time::Duration;
 //! async fn factorial(name: &str, n: u64, log: &std::cell::RefCell<Vec<String>>) -> u64 {
 //!     let mut f = 1;
 //!     for i in 2..=n {
 //!         log.borrow_mut().push(format!("Task {name}: Compute factorial({n}), currently i={i}..."));
-//!         anyloop_core::sleep(Duration::from_secs(1)).await;
+//!         anyloop::sleep(Duration::from_secs(1)).await;
 //!         f *= i;
 //!     }
 //!     log.borrow_mut().push(format!("Task {name}: factorial({n}) = {f}"));
 //!     f
 //! }
 //! let log = std::cell::RefCell::new(Vec::new());
-//! let (a, b, c) = anyloop_core::gather!(
+//! let (a, b, c) = anyloop::gather!(
 //!     factorial("A", 2, &log),
 //!     factorial("B", 3, &log),
 //!     factorial("C", 4, &log),

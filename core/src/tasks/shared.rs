@@ -20,10 +20,11 @@ use crate::task::{InvalidState, Task, TaskError, TaskId, TaskRef};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::spawn(async { String::from("shared") }).shared();
-/// let a = anyloop_core::spawn({ let t = t.clone(); async move { t.await.unwrap() } });
-/// let b = anyloop_core::spawn({ let t = t.clone(); async move { t.await.unwrap() } });
+/// let t = anyloop::spawn(async { String::from("shared") }).shared();
+/// let a = anyloop::spawn({ let t = t.clone(); async move { t.await.unwrap() } });
+/// let b = anyloop::spawn({ let t = t.clone(); async move { t.await.unwrap() } });
 /// assert_eq!(a.await.unwrap(), "shared");
 /// assert_eq!(b.await.unwrap(), "shared");
 /// assert_eq!(t.clone().await.unwrap(), "shared"); // and again, after it finished
@@ -82,8 +83,9 @@ impl<T> SharedTask<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(std::future::pending::<()>()).shared();
+    /// let t = anyloop::spawn(std::future::pending::<()>()).shared();
     /// assert!(t.cancel());
     /// assert!(t.clone().await.unwrap_err().is_cancelled());
     /// assert!(t.is_cancelled());
@@ -134,8 +136,9 @@ impl<T: Clone> SharedTask<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::spawn(async { 7 }).shared();
+    /// let t = anyloop::spawn(async { 7 }).shared();
     /// assert!(t.outcome().unwrap_err().is_pending());
     /// t.clone().await.unwrap();
     /// assert_eq!(t.outcome().unwrap().unwrap(), 7);

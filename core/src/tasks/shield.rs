@@ -17,19 +17,20 @@ use crate::task::{spawn, Task};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::{cell::Cell, rc::Rc, time::Duration};
 /// let saved = Rc::new(Cell::new(false));
 /// let s = saved.clone();
-/// let write = anyloop_core::shield(async move {
-///     anyloop_core::sleep(Duration::from_millis(50)).await;
+/// let write = anyloop::shield(async move {
+///     anyloop::sleep(Duration::from_millis(50)).await;
 ///     s.set(true);
 /// });
 /// let inner = write.task_ref();
 /// // The caller gives up after 10 ms...
-/// assert!(anyloop_core::timeout(Duration::from_millis(10), write).await.is_err());
+/// assert!(anyloop::timeout(Duration::from_millis(10), write).await.is_err());
 /// // ...but the shielded work finishes anyway.
-/// anyloop_core::sleep(Duration::from_millis(100)).await;
+/// anyloop::sleep(Duration::from_millis(100)).await;
 /// assert!(saved.get() && inner.is_finished());
 /// # });
 /// ```

@@ -17,7 +17,8 @@ use crate::time::{sleep_until, Elapsed, Instant, Sleep};
 /// # Examples
 ///
 /// ```
-/// use anyloop_core::ReturnWhen;
+/// # use anyloop_core::__doctest as anyloop;
+/// use anyloop::ReturnWhen;
 /// assert_ne!(ReturnWhen::FirstCompleted, ReturnWhen::AllCompleted);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,8 +49,9 @@ pub enum ReturnWhen {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::{spawn, sleep, wait, ReturnWhen};
+/// use anyloop::{spawn, sleep, wait, ReturnWhen};
 /// use std::time::Duration;
 /// let tasks = vec![
 ///     spawn(async { sleep(Duration::from_millis(30)).await; Ok::<_, String>(1) }),
@@ -88,9 +90,10 @@ where
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::{spawn, wait, ReturnWhen};
-/// let w: anyloop_core::tasks::Wait<u8> = wait([spawn(async { 1 })], ReturnWhen::AllCompleted);
+/// use anyloop::{spawn, wait, ReturnWhen};
+/// let w: anyloop::tasks::Wait<u8> = wait([spawn(async { 1 })], ReturnWhen::AllCompleted);
 /// let (done, pending) = w.await;
 /// assert_eq!((done.len(), pending.len()), (1, 0));
 /// # });
@@ -113,8 +116,9 @@ impl<T> Wait<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{spawn, sleep, wait, ReturnWhen};
+    /// use anyloop::{spawn, sleep, wait, ReturnWhen};
     /// use std::time::Duration;
     /// let t = spawn(sleep(Duration::from_secs(60)));
     /// let (done, pending) = wait([t], ReturnWhen::AllCompleted)
@@ -133,8 +137,9 @@ impl<T> Wait<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{spawn, wait, ReturnWhen, time::Instant};
+    /// use anyloop::{spawn, wait, ReturnWhen, time::Instant};
     /// use std::time::Duration;
     /// let t = spawn(async { 1 });
     /// let deadline = Instant::now() + Duration::from_secs(1);
@@ -154,8 +159,9 @@ impl<T> Wait<T> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{spawn, wait, ReturnWhen};
+    /// use anyloop::{spawn, wait, ReturnWhen};
     /// let tasks = [spawn(async { -1 }), spawn(std::future::pending())];
     /// let (done, pending) = wait(tasks, ReturnWhen::FirstException)
     ///     .fail_if(|v: &i32| *v < 0)
@@ -253,11 +259,12 @@ impl<T> fmt::Debug for Wait<T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
 /// let delays = [30u64, 10, 20];
-/// let mut it = anyloop_core::as_completed(delays.map(|ms| async move {
-///     anyloop_core::sleep(Duration::from_millis(ms)).await;
+/// let mut it = anyloop::as_completed(delays.map(|ms| async move {
+///     anyloop::sleep(Duration::from_millis(ms)).await;
 ///     ms
 /// }));
 /// let mut order = Vec::new();
@@ -289,9 +296,10 @@ where
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let mut it: anyloop_core::tasks::AsCompleted<_> =
-///     anyloop_core::as_completed([anyloop_core::spawn(async { 1 })]);
+/// let mut it: anyloop::tasks::AsCompleted<_> =
+///     anyloop::as_completed([anyloop::spawn(async { 1 })]);
 /// assert_eq!(it.next().await.map(Result::unwrap), Some(1));
 /// # });
 /// ```
@@ -323,8 +331,9 @@ impl<F: Future> AsCompleted<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let mut it = anyloop_core::as_completed([1, 2].map(|i| async move { i }));
+    /// let mut it = anyloop::as_completed([1, 2].map(|i| async move { i }));
     /// assert_eq!(it.len(), 2);
     /// it.next().await;
     /// assert_eq!(it.len(), 1);
@@ -339,7 +348,8 @@ impl<F: Future> AsCompleted<F> {
     /// # Examples
     ///
     /// ```
-    /// let it = anyloop_core::as_completed(Vec::<std::future::Ready<()>>::new());
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let it = anyloop::as_completed(Vec::<std::future::Ready<()>>::new());
     /// assert!(it.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -363,12 +373,13 @@ impl<F: Future> AsCompleted<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::time::Duration;
-    /// let fast = anyloop_core::spawn(async {});
-    /// let slow = anyloop_core::spawn(anyloop_core::sleep(Duration::from_secs(60)));
+    /// let fast = anyloop::spawn(async {});
+    /// let slow = anyloop::spawn(anyloop::sleep(Duration::from_secs(60)));
     /// let slow_ref = slow.task_ref();
-    /// let mut it = anyloop_core::as_completed([fast, slow]).timeout(Duration::from_millis(10));
+    /// let mut it = anyloop::as_completed([fast, slow]).timeout(Duration::from_millis(10));
     /// assert!(it.next().await.unwrap().is_ok());
     /// assert!(it.next().await.unwrap().is_err()); // Elapsed
     /// assert!(it.next().await.is_none());
@@ -384,10 +395,11 @@ impl<F: Future> AsCompleted<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::time::Instant;
+    /// use anyloop::time::Instant;
     /// use std::time::Duration;
-    /// let mut it = anyloop_core::as_completed([async { 1 }])
+    /// let mut it = anyloop::as_completed([async { 1 }])
     ///     .deadline(Instant::now() + Duration::from_secs(1));
     /// assert_eq!(it.next().await, Some(Ok(1)));
     /// # });
@@ -452,9 +464,10 @@ impl<F: Future> fmt::Debug for AsCompleted<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let mut it = anyloop_core::as_completed([async { 'x' }]);
-/// let next: anyloop_core::tasks::Next<'_, _> = it.next();
+/// let mut it = anyloop::as_completed([async { 'x' }]);
+/// let next: anyloop::tasks::Next<'_, _> = it.next();
 /// assert_eq!(next.await, Some('x'));
 /// # });
 /// ```
@@ -482,10 +495,11 @@ impl<F: Future> fmt::Debug for Next<'_, F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let mut it: anyloop_core::tasks::AsCompletedTimeout<_> =
-///     anyloop_core::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
+/// let mut it: anyloop::tasks::AsCompletedTimeout<_> =
+///     anyloop::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
 /// assert_eq!(it.next().await, Some(Ok(1)));
 /// assert_eq!(it.next().await, None);
 /// # });
@@ -514,8 +528,9 @@ impl<F: Future> AsCompletedTimeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let it = anyloop_core::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
+    /// let it = anyloop::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
     /// assert_eq!(it.len(), 1);
     /// # });
     /// ```
@@ -532,8 +547,9 @@ impl<F: Future> AsCompletedTimeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let it = anyloop_core::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
+    /// let it = anyloop::as_completed([async { 1 }]).timeout(std::time::Duration::from_secs(1));
     /// assert!(!it.is_empty());
     /// # });
     /// ```
@@ -582,10 +598,11 @@ impl<F: Future> fmt::Debug for AsCompletedTimeout<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let mut it = anyloop_core::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
-/// let next: anyloop_core::tasks::NextTimeout<'_, _> = it.next();
+/// let mut it = anyloop::as_completed([async { 1 }]).timeout(Duration::from_secs(1));
+/// let next: anyloop::tasks::NextTimeout<'_, _> = it.next();
 /// assert_eq!(next.await, Some(Ok(1)));
 /// # });
 /// ```

@@ -39,14 +39,15 @@ use crate::time::{sleep_until, Elapsed, Instant, Sleep};
 /// wait gives up after a second):
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let eternity = anyloop_core::spawn(async {
-///     anyloop_core::sleep(Duration::from_secs(3600)).await;
+/// let eternity = anyloop::spawn(async {
+///     anyloop::sleep(Duration::from_secs(3600)).await;
 ///     "yay!"
 /// });
 /// let probe = eternity.task_ref();
-/// match anyloop_core::wait_for(eternity, Duration::from_secs(1)).await {
+/// match anyloop::wait_for(eternity, Duration::from_secs(1)).await {
 ///     Ok(res) => println!("{}", res.unwrap()),
 ///     Err(_) => println!("timeout!"),
 /// }
@@ -70,10 +71,11 @@ pub fn wait_for<T>(task: Task<T>, limit: Duration) -> WaitFor<T> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let t = anyloop_core::spawn(async { 1 });
-/// anyloop_core::yield_now().await; // the task runs and finishes
-/// let w: anyloop_core::tasks::WaitFor<i32> = anyloop_core::wait_for(t, std::time::Duration::ZERO);
+/// let t = anyloop::spawn(async { 1 });
+/// anyloop::yield_now().await; // the task runs and finishes
+/// let w: anyloop::tasks::WaitFor<i32> = anyloop::wait_for(t, std::time::Duration::ZERO);
 /// assert_eq!(w.await.unwrap().unwrap(), 1); // a done task: its result, even at zero
 /// # });
 /// ```

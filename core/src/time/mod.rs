@@ -24,11 +24,12 @@ use crate::driver;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::time::Instant;
+/// use anyloop::time::Instant;
 /// use std::time::Duration;
 /// let start = Instant::now();
-/// anyloop_core::sleep(Duration::from_millis(10)).await;
+/// anyloop::sleep(Duration::from_millis(10)).await;
 /// assert!(start.elapsed() >= Duration::from_millis(10));
 /// # });
 /// ```

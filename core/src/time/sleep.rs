@@ -14,9 +14,10 @@ use crate::driver::{self, timers::TimerKey};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// anyloop_core::sleep(Duration::from_millis(20)).await;
+/// anyloop::sleep(Duration::from_millis(20)).await;
 /// # });
 /// ```
 ///
@@ -41,11 +42,12 @@ pub fn sleep(dur: Duration) -> Sleep {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::time::Instant;
+/// use anyloop::time::Instant;
 /// use std::time::Duration;
 /// let deadline = Instant::now() + Duration::from_millis(5);
-/// anyloop_core::sleep_until(deadline).await;
+/// anyloop::sleep_until(deadline).await;
 /// assert!(Instant::now() >= deadline);
 /// # });
 /// ```

@@ -15,13 +15,14 @@ use super::{sleep_until, Instant, Sleep};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let slow = anyloop_core::sleep(Duration::from_secs(10));
-/// let res = anyloop_core::timeout(Duration::from_millis(10), slow).await;
+/// let slow = anyloop::sleep(Duration::from_secs(10));
+/// let res = anyloop::timeout(Duration::from_millis(10), slow).await;
 /// assert!(res.is_err());
 /// let fast = async { 5 };
-/// assert_eq!(anyloop_core::timeout(Duration::from_secs(1), fast).await, Ok(5));
+/// assert_eq!(anyloop::timeout(Duration::from_secs(1), fast).await, Ok(5));
 /// # });
 /// ```
 #[doc(alias = "wait_for")]
@@ -35,11 +36,12 @@ pub fn timeout<F: Future>(dur: Duration, fut: F) -> Timeout<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::time::Instant;
+/// use anyloop::time::Instant;
 /// use std::time::Duration;
 /// let deadline = Instant::now() + Duration::from_millis(10);
-/// let res = anyloop_core::timeout_at(deadline, anyloop_core::sleep(Duration::from_secs(1))).await;
+/// let res = anyloop::timeout_at(deadline, anyloop::sleep(Duration::from_secs(1))).await;
 /// assert_eq!(res.unwrap_err().deadline(), deadline);
 /// # });
 /// ```
@@ -60,10 +62,11 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::time::Instant;
+/// use anyloop::time::Instant;
 /// use std::{pin::pin, time::Duration};
-/// let mut t = pin!(anyloop_core::timeout(Duration::from_millis(10), async { 5 }));
+/// let mut t = pin!(anyloop::timeout(Duration::from_millis(10), async { 5 }));
 /// let later = Instant::now() + Duration::from_secs(1);
 /// t.as_mut().reschedule(later);
 /// assert_eq!(t.deadline(), later);
@@ -85,10 +88,11 @@ impl<F> Timeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::time::Duration;
-    /// let t = anyloop_core::timeout(Duration::from_millis(10), async {});
-    /// assert_eq!(t.deadline(), anyloop_core::time::Instant::now() + Duration::from_millis(10));
+    /// let t = anyloop::timeout(Duration::from_millis(10), async {});
+    /// assert_eq!(t.deadline(), anyloop::time::Instant::now() + Duration::from_millis(10));
     /// # });
     /// ```
     #[doc(alias = "when")]
@@ -104,10 +108,11 @@ impl<F> Timeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::{pin::pin, time::Duration};
-    /// let mut t = pin!(anyloop_core::timeout(Duration::from_secs(60), anyloop_core::sleep(Duration::from_secs(1))));
-    /// t.as_mut().reschedule(anyloop_core::time::Instant::now());
+    /// let mut t = pin!(anyloop::timeout(Duration::from_secs(60), anyloop::sleep(Duration::from_secs(1))));
+    /// t.as_mut().reschedule(anyloop::time::Instant::now());
     /// assert!(t.await.is_err());
     /// # });
     /// ```
@@ -125,8 +130,9 @@ impl<F> Timeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::timeout(std::time::Duration::from_secs(1), std::future::ready(3));
+    /// let t = anyloop::timeout(std::time::Duration::from_secs(1), std::future::ready(3));
     /// assert_eq!(t.get_ref().clone().into_inner(), 3);
     /// # });
     /// ```
@@ -139,8 +145,9 @@ impl<F> Timeout<F> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let t = anyloop_core::timeout(std::time::Duration::from_secs(1), async { 3 });
+    /// let t = anyloop::timeout(std::time::Duration::from_secs(1), async { 3 });
     /// assert_eq!(t.into_inner().await, 3);
     /// # });
     /// ```
@@ -213,8 +220,9 @@ const NEVER: u64 = u64::MAX;
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// use anyloop_core::{sleep, time::{Instant, TimeoutScope}};
+/// use anyloop::{sleep, time::{Instant, TimeoutScope}};
 /// use std::time::Duration;
 /// let scope = TimeoutScope::new(None); // no deadline yet
 /// let cm = scope.clone();
@@ -249,7 +257,8 @@ impl TimeoutScope {
     /// # Examples
     ///
     /// ```
-    /// use anyloop_core::time::{Instant, TimeoutScope};
+    /// # use anyloop_core::__doctest as anyloop;
+    /// use anyloop::time::{Instant, TimeoutScope};
     /// let at = Instant::from_nanos(5_000);
     /// assert_eq!(TimeoutScope::new(Some(at)).when(), Some(at));
     /// assert_eq!(TimeoutScope::new(None).when(), None);
@@ -269,11 +278,12 @@ impl TimeoutScope {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::time::TimeoutScope;
+    /// use anyloop::time::TimeoutScope;
     /// use std::time::Duration;
     /// let scope = TimeoutScope::after(Duration::from_millis(10));
-    /// assert!(scope.run(anyloop_core::sleep(Duration::from_secs(1))).await.is_err());
+    /// assert!(scope.run(anyloop::sleep(Duration::from_secs(1))).await.is_err());
     /// # });
     /// ```
     ///
@@ -303,14 +313,15 @@ impl TimeoutScope {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::time::{Instant, TimeoutScope};
+    /// use anyloop::time::{Instant, TimeoutScope};
     /// use std::time::Duration;
     /// let scope = TimeoutScope::after(Duration::from_millis(10));
     /// let cm = scope.clone();
     /// let res = scope.run(async move {
     ///     cm.reschedule(Some(Instant::now() + Duration::from_millis(100)));
-    ///     anyloop_core::sleep(Duration::from_millis(50)).await; // now fits
+    ///     anyloop::sleep(Duration::from_millis(50)).await; // now fits
     ///     "done"
     /// });
     /// assert_eq!(res.await, Ok("done"));
@@ -346,8 +357,9 @@ impl TimeoutScope {
     /// Nested scopes: the inner one fires, the outer one keeps running.
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{sleep, time::TimeoutScope};
+    /// use anyloop::{sleep, time::TimeoutScope};
     /// use std::time::Duration;
     /// let outer = TimeoutScope::after(Duration::from_millis(100));
     /// let inner = TimeoutScope::after(Duration::from_millis(10));
@@ -400,9 +412,10 @@ impl fmt::Debug for TimeoutScope {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let err = anyloop_core::timeout(Duration::ZERO, std::future::pending::<()>()).await.unwrap_err();
+/// let err = anyloop::timeout(Duration::ZERO, std::future::pending::<()>()).await.unwrap_err();
 /// assert_eq!(err.to_string(), "deadline has elapsed");
 /// let io: std::io::Error = err.into();
 /// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
@@ -423,9 +436,10 @@ impl Elapsed {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::time::Duration;
-    /// let t = anyloop_core::timeout(Duration::from_millis(5), std::future::pending::<()>());
+    /// let t = anyloop::timeout(Duration::from_millis(5), std::future::pending::<()>());
     /// let d = t.deadline();
     /// assert_eq!(t.await.unwrap_err().deadline(), d);
     /// # });

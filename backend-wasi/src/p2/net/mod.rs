@@ -231,8 +231,9 @@ pub async fn lookup_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 /// # Examples
 ///
 /// ```no_run
+/// # use anyloop_wasi::__doctest as anyloop;
 /// # anyloop_wasi::doc_run(async {
-/// use anyloop_wasi::net::TcpListener;
+/// use anyloop::net::TcpListener;
 /// // wasmtime run -S inherit-network app.wasm
 /// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// let (stream, peer) = listener.accept().await?;

@@ -54,8 +54,9 @@ impl Streams {
 /// # Examples
 ///
 /// ```no_run
+/// # use anyloop_wasi::__doctest as anyloop;
 /// # anyloop_wasi::doc_run(async {
-/// use anyloop_wasi::net::UdpSocket;
+/// use anyloop::net::UdpSocket;
 /// // wasmtime run -S inherit-network app.wasm
 /// let a = UdpSocket::bind("127.0.0.1:0")?;
 /// let b = UdpSocket::bind("127.0.0.1:0")?;

@@ -25,8 +25,9 @@ use super::{GroupError, TaskGroup};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::new();
+/// let group = anyloop::TaskGroup::new();
 /// let ok = group.spawn(async { Ok::<_, &str>(5) }).unwrap();
 /// let bad = group.spawn(async { Err::<u8, _>("no") }).unwrap();
 /// let err = group.join().await.unwrap_err();
@@ -54,8 +55,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
     /// t.cancel();
     /// group.join().await.unwrap();
@@ -70,8 +72,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
     /// t.cancel_with("enough");
     /// group.join().await.unwrap();
@@ -87,8 +90,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { Ok(()) }).unwrap();
     /// group.join().await.unwrap();
     /// assert!(t.is_finished());
@@ -103,8 +107,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { Ok(()) }).unwrap();
     /// assert_eq!(t.id(), t.task_ref().id());
     /// group.join().await.unwrap();
@@ -128,10 +133,11 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { Ok(()) }).unwrap();
-    /// assert_eq!(t.state(), anyloop_core::TaskState::Scheduled);
+    /// assert_eq!(t.state(), anyloop::TaskState::Scheduled);
     /// group.join().await.unwrap();
     /// # });
     /// ```
@@ -153,8 +159,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
     /// t.cancel();
     /// assert_eq!(t.cancelling(), 1);
@@ -170,9 +177,10 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
-    /// let t = group.spawn(async { anyloop_core::yield_now().await; Ok(3) }).unwrap();
+    /// let group = anyloop::TaskGroup::<()>::new();
+    /// let t = group.spawn(async { anyloop::yield_now().await; Ok(3) }).unwrap();
     /// t.cancel();
     /// assert_eq!(t.uncancel(), 0);
     /// group.join().await.unwrap();
@@ -189,8 +197,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let sibling = group.spawn(std::future::pending::<Result<(), &str>>()).unwrap();
     /// group.spawn(async { Err::<(), _>("boom") }).unwrap();
     /// assert!(group.join().await.is_err());
@@ -214,8 +223,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let mut t = group.spawn(async { Err::<u8, _>("bad input") }).unwrap();
     /// assert!(t.outcome().unwrap_err().is_pending());
     /// assert!(group.join().await.is_err());
@@ -248,8 +258,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let mut t = group.spawn(async { Err::<(), _>(String::from("no")) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// let own = t.exception().unwrap().unwrap().error().unwrap();
@@ -270,15 +281,16 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::{cell::Cell, rc::Rc};
     /// let done = Rc::new(Cell::new(false));
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { Ok(()) }).unwrap();
     /// let d = done.clone();
     /// t.add_done_callback(move |_| d.set(true));
     /// group.join().await.unwrap();
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert!(done.get());
     /// # });
     /// ```
@@ -292,8 +304,9 @@ impl<T, E> GroupTask<T, E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { Ok(()) }).unwrap();
     /// let cb = t.add_done_callback(|_| unreachable!());
     /// assert!(t.remove_done_callback(cb));
@@ -357,11 +370,12 @@ impl<T, E> fmt::Debug for GroupTask<T, E> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let group = anyloop_core::TaskGroup::new();
+/// let group = anyloop::TaskGroup::new();
 /// let slow = group.spawn(async {
-///     anyloop_core::sleep(Duration::from_secs(60)).await;
+///     anyloop::sleep(Duration::from_secs(60)).await;
 ///     Ok(())
 /// }).unwrap();
 /// let bad = group.spawn(async { Err::<(), _>(std::io::Error::other("disk full")) }).unwrap();
@@ -408,8 +422,9 @@ impl<E> GroupTaskError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { panic!("oops"); #[allow(unreachable_code)] Ok(()) }).unwrap();
     /// assert!(group.join().await.unwrap_err().failures()[0].is_panic());
     /// let own = t.await.unwrap_err();
@@ -446,9 +461,10 @@ impl<E> GroupTaskError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
     /// use std::sync::Arc;
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let t = group.spawn(async { Err::<(), _>(String::from("x")) }).unwrap();
     /// drop(group.join().await); // the group's view of the error is gone
     /// let e = t.await.unwrap_err().into_error().unwrap();
@@ -468,8 +484,9 @@ impl<E> GroupTaskError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(std::future::pending::<Result<(), ()>>()).unwrap();
     /// t.cancel_with("enough");
     /// group.join().await.unwrap();
@@ -512,8 +529,9 @@ impl<E> GroupTaskError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let t = group.spawn(async { Err::<(), _>(1) }).unwrap();
     /// assert!(group.join().await.is_err());
     /// assert!(t.await.unwrap_err().try_into_panic().is_err());

@@ -16,8 +16,9 @@ use super::{GroupTask, TaskGroup};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::<()>::new();
+/// let group = anyloop::TaskGroup::<()>::new();
 /// let handle = group.handle();
 /// group.join().await.unwrap();
 /// let err = handle.spawn(async { Ok(()) }).unwrap_err();
@@ -45,8 +46,9 @@ impl GroupClosed {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// group.cancel();
     /// assert!(group.spawn(async { Ok(()) }).unwrap_err().is_shutting_down());
     /// # });
@@ -82,6 +84,7 @@ impl std::error::Error for GroupClosed {}
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
 /// struct PanicOnCancel;
@@ -90,10 +93,10 @@ impl std::error::Error for GroupClosed {}
 ///         panic!("cleanup failed");
 ///     }
 /// }
-/// let group = anyloop_core::TaskGroup::new();
+/// let group = anyloop::TaskGroup::new();
 /// group.spawn(async {
 ///     let _cleanup = PanicOnCancel;
-///     anyloop_core::sleep(Duration::from_secs(60)).await;
+///     anyloop::sleep(Duration::from_secs(60)).await;
 ///     Ok(())
 /// }).unwrap();
 /// group.spawn(async { Err::<(), _>("a") }).unwrap();
@@ -115,8 +118,9 @@ impl<E> GroupError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// group.spawn(async { Err::<(), _>(7) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// assert_eq!(err.failures()[0].error(), Some(&7));
@@ -131,8 +135,9 @@ impl<E> GroupError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// group.spawn(async { Err::<(), _>(String::from("x")) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// let first = err.into_failures().remove(0);
@@ -159,8 +164,9 @@ impl<E> GroupError<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// group.spawn(async { Err::<(), _>(()) }).unwrap();
     /// assert_eq!(group.join().await.unwrap_err().len(), 1);
     /// # });
@@ -214,8 +220,9 @@ impl<E> ChildFailure<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// let t = group.spawn(async { Err::<(), _>(()) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// assert_eq!(err.failures()[0].task_id(), t.id());
@@ -230,9 +237,10 @@ impl<E> ChildFailure<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::task::Builder;
-    /// let group = anyloop_core::TaskGroup::new();
+    /// use anyloop::task::Builder;
+    /// let group = anyloop::TaskGroup::new();
     /// group.spawn_with(Builder::new().name("db"), async { Err::<(), _>(()) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// assert_eq!(err.failures()[0].name(), Some("db"));
@@ -275,8 +283,9 @@ impl<E> ChildFailure<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// group.spawn(async { panic!("oops"); #[allow(unreachable_code)] Ok(()) }).unwrap();
     /// let err = group.join().await.unwrap_err();
     /// assert!(err.failures()[0].is_panic());

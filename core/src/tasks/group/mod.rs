@@ -80,8 +80,9 @@ pub use error::{ChildFailure, GroupClosed, GroupError};
 /// reports [`GroupTaskError::is_cancelled`].
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::new();
+/// let group = anyloop::TaskGroup::new();
 /// let mut t = group.spawn(async { Err::<(), _>(std::io::Error::other("disk full")) }).unwrap();
 /// let err = group.join().await.unwrap_err();
 /// let own = t.exception().unwrap().unwrap(); // asyncio's t.exception()
@@ -93,12 +94,13 @@ pub use error::{ChildFailure, GroupClosed, GroupError};
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let group = anyloop_core::TaskGroup::<String>::new();
+/// let group = anyloop::TaskGroup::<String>::new();
 /// let a = group.spawn(async { Ok(1) }).unwrap();
 /// let b = group.spawn(async {
-///     anyloop_core::sleep(Duration::from_millis(10)).await;
+///     anyloop::sleep(Duration::from_millis(10)).await;
 ///     Ok("two")
 /// }).unwrap();
 /// group.join().await.unwrap();
@@ -109,11 +111,12 @@ pub use error::{ChildFailure, GroupClosed, GroupError};
 /// A failing child cancels its siblings:
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
 /// use std::time::Duration;
-/// let group = anyloop_core::TaskGroup::new();
+/// let group = anyloop::TaskGroup::new();
 /// let slow = group.spawn(async {
-///     anyloop_core::sleep(Duration::from_secs(60)).await;
+///     anyloop::sleep(Duration::from_secs(60)).await;
 ///     Ok(())
 /// }).unwrap();
 /// group.spawn(async { Err::<(), _>("boom") }).unwrap();
@@ -135,8 +138,9 @@ pub struct TaskGroup<E = ()> {
 /// # Examples
 ///
 /// ```
+/// # use anyloop_core::__doctest as anyloop;
 /// # anyloop_core::doctest_run(async {
-/// let group = anyloop_core::TaskGroup::<()>::new();
+/// let group = anyloop::TaskGroup::<()>::new();
 /// let handle = group.handle();
 /// group.spawn(async move {
 ///     handle.spawn(async { Ok(()) }).unwrap(); // a sibling
@@ -366,8 +370,9 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<std::io::Error>::new();
+    /// let group = anyloop::TaskGroup::<std::io::Error>::new();
     /// assert_eq!(group.len(), 0);
     /// group.join().await.unwrap();
     /// # });
@@ -428,8 +433,9 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{task::Builder, TaskGroup};
+    /// use anyloop::{task::Builder, TaskGroup};
     /// let group = TaskGroup::<()>::new();
     /// let t = group.spawn_with(Builder::new().name("fetch"), async { Ok(1) }).unwrap();
     /// assert_eq!(t.name(), Some("fetch"));
@@ -462,8 +468,9 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// group.spawn(async { Ok(()) }).unwrap();
     /// assert_eq!(group.len(), 1);
     /// group.join().await.unwrap();
@@ -478,7 +485,8 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// # use anyloop_core::__doctest as anyloop;
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// assert!(group.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -490,10 +498,11 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::new();
+    /// let group = anyloop::TaskGroup::new();
     /// group.spawn(async { Err::<(), _>(1) }).unwrap();
-    /// anyloop_core::yield_now().await;
+    /// anyloop::yield_now().await;
     /// assert!(group.has_failed());
     /// assert!(group.join().await.is_err());
     /// # });
@@ -508,8 +517,9 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let t = group.spawn(async { std::future::pending::<Result<(), ()>>().await }).unwrap();
     /// group.cancel();
     /// assert!(group.spawn(async { Ok(()) }).is_err());
@@ -541,8 +551,9 @@ impl<E> TaskGroup<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// use anyloop_core::{sleep, time::Instant, TaskGroup};
+    /// use anyloop::{sleep, time::Instant, TaskGroup};
     /// use std::time::Duration;
     /// let start = Instant::now();
     /// let res = TaskGroup::scope(|tg| async move {
@@ -695,10 +706,11 @@ impl<E> GroupHandle<E> {
     /// # Examples
     ///
     /// ```
+    /// # use anyloop_core::__doctest as anyloop;
     /// # anyloop_core::doctest_run(async {
-    /// let group = anyloop_core::TaskGroup::<()>::new();
+    /// let group = anyloop::TaskGroup::<()>::new();
     /// let h = group.handle();
-    /// let t = h.spawn_with(anyloop_core::task::Builder::new().name("x"), async { Ok(()) });
+    /// let t = h.spawn_with(anyloop::task::Builder::new().name("x"), async { Ok(()) });
     /// assert_eq!(t.unwrap().name(), Some("x"));
     /// group.join().await.unwrap();
     /// # });
