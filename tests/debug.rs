@@ -6,16 +6,10 @@ use std::time::Duration;
 
 use anyloop::debug::{self, ExceptionContext, Warning, WarningKind};
 use anyloop::task::Builder;
-use anyloop::time::Instant;
 use anyloop::{yield_now, Handle};
 
-/// Occupies the loop (no await) for `d` of anyloop's clock.
-fn block_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
+mod common;
+use common::block_for;
 
 type Log<T> = Arc<Mutex<Vec<T>>>;
 

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyloop::task::Builder;
-use anyloop::time::Instant;
 use anyloop::{debug, yield_now, TaskGroup};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -18,6 +17,9 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
+
+mod common;
+use common::block_for;
 
 /// Field values as text (strings without quotes, numbers in decimal).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -173,14 +175,6 @@ fn events(log: &Log, id: u64, msg: &str) -> Vec<(Level, Fields, Option<Fields>)>
             _ => None,
         })
         .collect()
-}
-
-/// Occupies the loop (no await) for `d` of anyloop's clock.
-fn block_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
 }
 
 #[anyloop::test]

@@ -317,3 +317,11 @@ impl Drop for PipeEnd {
         }
     }
 }
+
+/// Occupies the loop (no await) for `d` of anyloop's clock.
+pub fn block_for(d: Duration) {
+    let start = anyloop::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
