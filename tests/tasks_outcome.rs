@@ -177,3 +177,42 @@ async fn promise_done_callbacks() {
         Some("cancelled: true")
     );
 }
+
+/// A task's error is `Send + Sync + 'static`, like tokio's `JoinError`, so
+/// `?` turns it into `Box<dyn Error + Send + Sync>` (and `anyhow::Error`):
+/// a cancel and a panic keep their messages on the way.
+#[anyloop::test]
+async fn task_errors_convert_into_send_sync_boxed_errors() {
+    async fn join(t: anyloop::Task<()>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        t.await?;
+        Ok(())
+    }
+    let t = spawn(std::future::pending::<()>());
+    t.cancel_with("shutting down");
+    let e = join(t).await.unwrap_err();
+    assert_eq!(e.to_string(), "task was cancelled: shutting down");
+    let e = e.downcast::<anyloop::TaskError>().unwrap();
+    assert_eq!(e.cancel_message(), Some("shutting down"));
+
+    if anyloop::capabilities().catch_panic {
+        let t = spawn(async {
+            yield_now().await;
+            if true {
+                panic!("boom");
+            }
+        });
+        let e = join(t).await.unwrap_err();
+        assert_eq!(e.to_string(), "task panicked: boom");
+        // Shared between threads by reference where the host has threads.
+        let e: std::sync::Arc<anyloop::TaskError> = std::sync::Arc::new(*e.downcast().unwrap());
+        assert_eq!(e.panic_message(), Some("boom"));
+        #[cfg(not(target_family = "wasm"))]
+        {
+            let e2 = e.clone();
+            let msg = std::thread::spawn(move || e2.panic_message().map(str::to_string))
+                .join()
+                .unwrap();
+            assert_eq!(msg.as_deref(), Some("boom"));
+        }
+    }
+}

@@ -549,6 +549,12 @@ fn inherited_locals() -> LocalsCell {
 
 /// Why a task produced no value: it was cancelled or it panicked.
 ///
+/// `TaskError` is `Send + Sync + 'static` (as tokio's `JoinError`), so `?`
+/// turns it into `Box<dyn Error + Send + Sync>` or `anyhow::Error`; a
+/// panic's payload is reachable by reference only as its message
+/// ([`panic_message`](Self::panic_message)) and whole only by value
+/// ([`try_into_panic`](Self::try_into_panic)).
+///
 /// # Examples
 ///
 /// ```
@@ -636,11 +642,7 @@ impl TaskError {
     /// The panic message, when the payload is a string (as from `panic!`).
     pub fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panicked(p) => p
-                .payload()
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.payload().downcast_ref::<String>().map(String::as_str)),
+            Repr::Panicked(p) => p.message(),
             Repr::Cancelled(_) => None,
         }
     }
@@ -711,7 +713,9 @@ impl Clone for TaskError {
             repr: match &self.repr {
                 Repr::Cancelled(m) => Repr::Cancelled(m.clone()),
                 Repr::Panicked(p) => Repr::Panicked(debug::Panicked::quiet(Box::new(
-                    TaskError::panic_text(p.payload()),
+                    p.message()
+                        .unwrap_or("<non-string panic payload>")
+                        .to_string(),
                 ))),
             },
         }

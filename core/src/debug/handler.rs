@@ -384,8 +384,17 @@ impl Panicked {
         })
     }
 
-    pub(crate) fn payload(&self) -> &(dyn Any + Send + 'static) {
-        &*self.payload
+    /// The panic message, when the payload is a string (as from `panic!`).
+    ///
+    /// The only view of the payload through `&self`, and only as `&str`
+    /// (`&'static str` and `String` are `Sync`): what makes `Panicked`, and
+    /// so `TaskError`, `Sync` (as tokio's `JoinError`) although the payload
+    /// is only `Send`.
+    pub(crate) fn message(&self) -> Option<&str> {
+        let p = &*self.payload;
+        p.downcast_ref::<&'static str>()
+            .copied()
+            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
     }
 
     pub(crate) fn take_payload(&mut self) -> Box<dyn Any + Send + 'static> {
@@ -398,6 +407,18 @@ impl Panicked {
         self.unretrieved = None;
     }
 }
+
+// SAFETY: `&Panicked` reaches the payload (`Box<dyn Any + Send>`, not
+// `Sync`) only through `message`, which downcasts it to `&'static str` or
+// `String` — both `Sync` — and hands out a shared `&str`; every other use of
+// the payload takes `&mut self` or `self`. The other fields are `Sync`
+// (checked below), so sharing `&Panicked` between threads is sound.
+unsafe impl Sync for Panicked {}
+
+const _: () = {
+    const fn sync<T: Sync>() {}
+    sync::<Option<Unretrieved>>();
+};
 
 impl Drop for Panicked {
     fn drop(&mut self) {
