@@ -29,7 +29,7 @@
 //!   a `queueMicrotask` hop ~1 µs (release build; `tests/web.rs` logs both
 //!   as `anyloop-measure-hops`). A flag keeps at most one hop queued;
 //! - fairness: a tick spends at most 8 ms (a time-only budget, no poll
-//!   cap: the core reads the clock every 32 to 256 polls); if work remains the
+//!   cap: the core reads the clock every 32 to 1024 polls); if work remains the
 //!   next tick is a `MessageChannel` macrotask, so input and rendering run
 //!   in between (`setTimeout(0)` would be clamped to 4 ms). A poll cap
 //!   would hand back to the browser after every few thousand cheap polls,

@@ -52,6 +52,12 @@ function print(r) {
   rows.push([]);
   rows.push(['1,000 × yield_now', '', 'ms total', ...rts.map((rt) => f(r.sequential.yield[rt])), '']);
   rows.push(['1,000 × sleep(0)', '', 'ms total', ...rts.map((rt) => f(r.sequential.sleep0[rt]) + (rt === 'anyloop' ? '' : '*')), '']);
+  if (r.frameGap) {
+    const g = r.frameGap;
+    rows.push([]);
+    rows.push([`frame gap (${g.n.toLocaleString('en-US')} busy tasks)`, '', 'ms longest', ...rts.map((rt) => f(g.gap[rt])), '']);
+    rows.push(['  (the run took)', '', 'ms', ...rts.map((rt) => f(g.ms[rt])), '']);
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   console.log(`\n== browser bench (${r.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}, median of ${r.rounds} interleaved rounds) ==`);
   for (const row of rows) {
@@ -59,6 +65,7 @@ function print(r) {
   }
   console.log('* peers sleep with setTimeout(0): measured over 50, scaled to 1,000');
   console.log('sequential rows: median of 3 after a warm-up; workloads: after one warm-up run at n/10');
+  console.log('frame gap: longest gap between requestAnimationFrame callbacks around the run (a 60 Hz page draws every 16.7 ms)');
   const [l1, l5] = loadavg();
   console.log(`machine: ${cpus().length} CPUs, load average ${l1.toFixed(1)} (1 min), ${l5.toFixed(1)} (5 min): other load skews wall-clock figures`);
 }

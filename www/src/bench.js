@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 const RUNTIMES = ['anyloop', 'spawn_local', 'async-executor'];
 const PEERS = RUNTIMES.slice(1);
 let frames = 0;
+// performance.now() of each animation frame while `recording` (frame gaps).
+let frameStamps = null;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -120,12 +122,58 @@ async function workloads(rounds, scale) {
   return samples;
 }
 
+const nextFrame = () => new Promise((r) => requestAnimationFrame(r));
+
+// The frame-gap row: the longest gap between two animation frames while
+// bench_busy's 100,000 tasks run on each runtime (interleaved rounds,
+// medians). anyloop hands the page back after each 8 ms tick; spawn_local
+// runs every ready task in one microtask drain, so the page freezes for
+// the whole run.
+async function frameGaps(rounds, scale) {
+  const [n0, work] = Array.from(api.bench_busy_size());
+  const n = Math.max(1, Math.round(n0 * scale));
+  const runs = Object.fromEntries(RUNTIMES.map((r) => [r, { gap: [], ms: [] }]));
+  const out = { n, work, gap: {}, ms: {} };
+  for (const rt of RUNTIMES) await api.bench_busy(rt, Math.max(1, Math.round(n / 10)), work);
+  for (let round = 0; round < rounds; round++) {
+    const order = RUNTIMES.map((_, i) => RUNTIMES[(i + round) % RUNTIMES.length]);
+    for (const rt of order) {
+      progress(`round ${round + 1}/${rounds}: frame gaps on ${rt}…`);
+      frameStamps = [];
+      // Two frames first: the gaps before the run are the display's own.
+      await nextFrame();
+      await nextFrame();
+      const ms = await api.bench_busy(rt, n, work);
+      await nextFrame();
+      const stamps = frameStamps;
+      frameStamps = null;
+      let gap = 0;
+      for (let i = 1; i < stamps.length; i++) gap = Math.max(gap, stamps[i] - stamps[i - 1]);
+      runs[rt].gap.push(gap);
+      runs[rt].ms.push(ms);
+      await pause();
+    }
+  }
+  for (const rt of RUNTIMES) {
+    out.gap[rt] = median(runs[rt].gap);
+    out.ms[rt] = median(runs[rt].ms);
+    const gapCell = $(`gap-${rt}`);
+    gapCell.textContent = fmt(out.gap[rt]);
+    gapCell.dataset.ms = out.gap[rt];
+    $(`gap-run-${rt}`).textContent = fmt(out.ms[rt]);
+  }
+  $('gap-n').textContent = `${n.toLocaleString('en-US')} tasks × ${work.toLocaleString('en-US')} xorshift rounds`;
+  progress('');
+  return out;
+}
+
 async function runAll(rounds, scale) {
   $('btn-bench').disabled = true;
   try {
     const seq = await sequential();
     const table = await workloads(rounds, scale);
-    const results = { userAgent: navigator.userAgent, rounds, scale, sequential: seq, workloads: table };
+    const gaps = await frameGaps(rounds, scale);
+    const results = { userAgent: navigator.userAgent, rounds, scale, sequential: seq, workloads: table, frameGap: gaps };
     window.benchResults = results;
     $('results-json').textContent = JSON.stringify(results, null, 2);
     document.body.dataset.benchDone = '1';
@@ -142,6 +190,7 @@ async function runAll(rounds, scale) {
 }
 
 function frame() {
+  frameStamps?.push(performance.now());
   frames += 1;
   $('frames').textContent = frames;
   requestAnimationFrame(frame);

@@ -8,12 +8,13 @@
 //! wakers, usable from any executor), so the figures compare executors.
 
 use std::future::Future;
+use std::hint::black_box;
 use std::rc::Rc;
 use std::time::Duration;
 
 use anyloop::queue::Queue;
 
-use crate::mini::Latch;
+use crate::mini::{spin, Latch};
 
 /// What a workload needs from an executor.
 pub trait Runtime: Clone + 'static {
@@ -182,6 +183,35 @@ pub async fn timers<R: Runtime>(rt: R, n: u32, max_ms: u32) -> f64 {
     rt.now_ms() - t0 - f64::from(max_ms)
 }
 
+/// The frame-gap row's size: this many [`busy_tasks`] of
+/// [`FRAME_GAP_WORK`] xorshift rounds each (a few hundred ms in all).
+pub const FRAME_GAP_TASKS: u32 = 100_000;
+
+/// Xorshift rounds per task of the frame-gap row (half before its yield,
+/// half after).
+pub const FRAME_GAP_WORK: u32 = 2_000;
+
+/// `n` tasks that each spin `work / 2` rounds, yield once and spin again
+/// (the demo's CPU storm, smaller); ms until the last finished. The page
+/// records the longest gap between animation frames meanwhile: what the
+/// runtime costs the page's responsiveness.
+pub async fn busy_tasks<R: Runtime>(rt: R, n: u32, work: u32) -> f64 {
+    let t0 = rt.now_ms();
+    let latch = Latch::new(n as usize);
+    for _ in 0..n {
+        let latch = latch.clone();
+        let r = rt.clone();
+        rt.spawn_detached(async move {
+            black_box(spin(black_box(work / 2)));
+            r.yield_now().await;
+            black_box(spin(black_box(work - work / 2)));
+            latch.count_down();
+        });
+    }
+    latch.wait().await;
+    rt.now_ms() - t0
+}
+
 /// `n` sequential `yield_now`s (`sleep0 = false`) or `sleep(0)`s in one
 /// task; total ms.
 pub async fn sequential<R: Runtime>(rt: R, n: u32, sleep0: bool) -> f64 {
@@ -213,6 +243,8 @@ mod tests {
             assert!(ms < 1000.0, "{ms}");
             let ms = sequential(Anyloop, 100, true).await;
             assert!(ms < 1000.0, "{ms}");
+            let ms = busy_tasks(Anyloop, 1000, 100).await;
+            assert!(ms.is_finite() && ms >= 0.0, "{ms}");
         });
     }
 }

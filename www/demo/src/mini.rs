@@ -1,4 +1,5 @@
-//! A countdown [`Latch`], shared by the scenarios and the benchmark.
+//! A countdown [`Latch`] and a CPU burner ([`spin`]), shared by the
+//! scenarios and the benchmark.
 //!
 //! The benchmark joins with a [`Latch`] on every runtime alike
 //! (`spawn_local` has no join handles), so the figures compare executors,
@@ -58,4 +59,16 @@ impl Latch {
             }
         })
     }
+}
+
+/// `n` rounds of a xorshift: CPU work the optimizer cannot drop (wrap the
+/// argument and the result in `std::hint::black_box`).
+pub fn spin(n: u32) -> u64 {
+    let mut x = 0x2545_F491_4F6C_DD1D_u64;
+    for _ in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x
 }

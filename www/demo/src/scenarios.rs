@@ -16,7 +16,7 @@ use anyloop::{GroupTask, TaskGroup};
 
 use crate::board::{self, nap, spawn_row, waiting, GroupId, Phase, RowId};
 
-use crate::mini::Latch;
+use crate::mini::{spin, Latch};
 
 /// Keeps the CPU busy for about `ms`, yielding to the loop every 2 ms:
 /// the row shows as running meanwhile.
@@ -29,17 +29,6 @@ async fn busy(ms: u64) {
         }
         anyloop::yield_now().await;
     }
-}
-
-/// `n` rounds of xorshift: a unit of pure CPU work.
-fn spin(n: u32) -> u64 {
-    let mut x = 0x2545_F491_4F6C_DD1D_u64;
-    for _ in 0..n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x
 }
 
 fn secs(ms: f64) -> String {

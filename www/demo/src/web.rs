@@ -205,38 +205,55 @@ fn err(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
 }
 
+/// Runs `$body`, an async expression over `$rt` (a [`Runtime`]), on the
+/// runtime named `$name`: `Ok` with its output, `Err` for an unknown name
+/// (or a failed anyloop task).
+macro_rules! on_runtime {
+    ($name:expr, |$rt:ident| $body:expr) => {
+        match $name {
+            "anyloop" => {
+                let $rt = Anyloop;
+                anyloop::spawn_root(async move { $body.await })
+                    .await
+                    .map_err(err)
+            }
+            "spawn_local" => {
+                let $rt = SpawnLocal;
+                Ok($body.await)
+            }
+            "async-executor" => {
+                let ex = Rc::new(LocalExecutor::new());
+                let $rt = Executor(ex.clone());
+                Ok(ex.run($body).await)
+            }
+            other => Err(err(format!("unknown runtime {other:?}"))),
+        }
+    };
+}
+
 /// Runs workload `workload` of size `n` on `runtime`; its figure.
 #[wasm_bindgen]
 pub async fn bench_run(runtime: String, workload: String, n: u32) -> Result<f64, JsValue> {
-    match runtime.as_str() {
-        "anyloop" => anyloop::spawn_root(async move { bench::run(Anyloop, &workload, n).await })
-            .await
-            .map_err(err)?
-            .map_err(err),
-        "spawn_local" => bench::run(SpawnLocal, &workload, n).await.map_err(err),
-        "async-executor" => {
-            let ex = Rc::new(LocalExecutor::new());
-            let rt = Executor(ex.clone());
-            ex.run(bench::run(rt, &workload, n)).await.map_err(err)
-        }
-        other => Err(err(format!("unknown runtime {other:?}"))),
-    }
+    on_runtime!(runtime.as_str(), |rt| bench::run(rt, &workload, n))?.map_err(err)
 }
 
 /// `n` sequential `yield_now`s (or `sleep(0)`s when `sleep0`) on `runtime`
 /// in one task; total ms.
 #[wasm_bindgen]
 pub async fn bench_sequential(runtime: String, n: u32, sleep0: bool) -> Result<f64, JsValue> {
-    match runtime.as_str() {
-        "anyloop" => anyloop::spawn_root(bench::sequential(Anyloop, n, sleep0))
-            .await
-            .map_err(err),
-        "spawn_local" => Ok(bench::sequential(SpawnLocal, n, sleep0).await),
-        "async-executor" => {
-            let ex = Rc::new(LocalExecutor::new());
-            let rt = Executor(ex.clone());
-            Ok(ex.run(bench::sequential(rt, n, sleep0)).await)
-        }
-        other => Err(err(format!("unknown runtime {other:?}"))),
-    }
+    on_runtime!(runtime.as_str(), |rt| bench::sequential(rt, n, sleep0))
+}
+
+/// [`bench::busy_tasks`] on `runtime`: `n` tasks of `work` xorshift rounds
+/// each; ms until all finished. The page measures the longest gap between
+/// animation frames around it (the frame-gap row).
+#[wasm_bindgen]
+pub async fn bench_busy(runtime: String, n: u32, work: u32) -> Result<f64, JsValue> {
+    on_runtime!(runtime.as_str(), |rt| bench::busy_tasks(rt, n, work))
+}
+
+/// The frame-gap row's task count and work per task: `[n, work]`.
+#[wasm_bindgen]
+pub fn bench_busy_size() -> Vec<u32> {
+    vec![bench::FRAME_GAP_TASKS, bench::FRAME_GAP_WORK]
 }
