@@ -423,7 +423,9 @@ impl Runner {
         }
         Ok(Runner {
             lp: EventLoop::new(backend::new_host()?),
-            ctrl_c: std::thread::current().name() == Some("main"),
+            // No signals on wasm: not asking for the thread's name there
+            // keeps std's thread handle machinery out of the program.
+            ctrl_c: !cfg!(target_family = "wasm") && std::thread::current().name() == Some("main"),
             native: true,
         })
     }

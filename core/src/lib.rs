@@ -44,6 +44,24 @@
 //! first, equal deadlines in FIFO order, cancelled timers removed
 //! immediately (a `BTreeMap` did the same with ~6 KB more code in wasm).
 //!
+//! ## Code size
+//!
+//! Every program links the loop, so what only some programs use is
+//! reachable only from the functions that use it (`cargo xtask size`
+//! measures hello world on every host):
+//!
+//! - done callbacks: `add_done_callback` stores the function that
+//!   schedules them in the task; a task's finish only calls it through that
+//!   pointer, so a program without done callbacks links none of that code;
+//! - debug-mode statistics live in a `Vec` indexed by the task registry's
+//!   slot (no hash map and no hasher in every program); the slow-poll
+//!   warning's formatting is one cold function;
+//! - with `panic = "abort"` no task's panic is caught, so the "Task
+//!   exception was never retrieved" report (and its formatting) is left
+//!   out (`cfg!(panic = "unwind")`);
+//! - no `u128` or float formatting (durations print in integer ms), no
+//!   UTF-8 check of the `ANYLOOP_DEBUG` flag (`var_os`).
+//!
 //! # Features
 //!
 //! `tracing`: a `runtime.spawn` span per task (name, id, spawn location)

@@ -127,8 +127,15 @@ struct ColdData {
     catch: Vec<(u64, Waker)>,
     next_key: u64,
     /// `add_done_callback`s, with their keys.
-    callbacks: Vec<(u64, LocalCallback)>,
+    callbacks: Callbacks,
+    /// What runs them when the task finishes: set by `add_done_callback`,
+    /// so a program that never adds a done callback links none of the
+    /// code that schedules them (a `call_soon` task of its own).
+    fire: Option<fn(&TaskMeta, Callbacks)>,
 }
+
+/// A task's done callbacks, with their keys.
+type Callbacks = Vec<(u64, LocalCallback)>;
 
 /// A done callback: it may hold `!Send` values, so it is only ever
 /// stored, run and dropped on its task's loop thread.
@@ -252,6 +259,13 @@ pub(crate) struct TaskMeta {
 }
 
 impl TaskMeta {
+    /// The task's index in its loop's registry while its future lives
+    /// (`usize::MAX` before registration and after the future is gone).
+    #[inline]
+    pub(crate) fn slot(&self) -> usize {
+        self.slot.load(Ordering::Relaxed)
+    }
+
     #[inline]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -391,7 +405,19 @@ impl TaskMeta {
         let Some(m) = self.cold.get() else {
             return;
         };
-        let callbacks = std::mem::take(&mut Cold::lock(m).callbacks);
+        let (fire, callbacks) = {
+            let mut d = Cold::lock(m);
+            (d.fire, std::mem::take(&mut d.callbacks))
+        };
+        if let Some(fire) = fire {
+            fire(self, callbacks);
+        }
+    }
+
+    /// Schedules `callbacks` (the finished task's done callbacks) to run
+    /// soon on its loop; reached only through the pointer that
+    /// `add_done_callback` stores.
+    fn schedule_done_callbacks(&self, callbacks: Callbacks) {
         let slot = self.slot.load(Ordering::Relaxed);
         let me = driver::try_with_current(|l| {
             if !Arc::ptr_eq(&l.shared, &self.shared) {
@@ -441,6 +467,7 @@ impl TaskMeta {
         let key = d.next_key;
         d.next_key += 1;
         d.callbacks.push((key, LocalCallback(f)));
+        d.fire = Some(Self::schedule_done_callbacks);
         self.cancel.fetch_or(DONE_CALLBACKS, Ordering::AcqRel);
         DoneCallback(key)
     }
@@ -1219,7 +1246,7 @@ where
     // The registry does not count: the loop's reference keeps the task
     // alive as long as its future, and the handle's as long as the handle.
     register(local, raw, runnable.metadata());
-    local.debug.spawned(local, runnable.metadata().id);
+    local.debug.spawned(local, runnable.metadata());
     let meta = NonNull::from(task.metadata());
     if eager {
         // Poll it now, inside the caller; `Wrapped::poll` saves and
@@ -1791,7 +1818,7 @@ impl TaskRef {
         TaskRef { waker, meta }
     }
 
-    fn meta(&self) -> &TaskMeta {
+    pub(crate) fn meta(&self) -> &TaskMeta {
         // SAFETY: `waker` holds a reference to the task allocation.
         unsafe { self.meta.as_ref() }
     }

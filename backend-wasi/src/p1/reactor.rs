@@ -32,7 +32,6 @@ struct Interest {
     wakers: Vec<Waker>,
 }
 
-#[derive(Default)]
 struct Reactor {
     interests: Vec<Interest>,
     /// Readiness reported by `poll_oneoff` and not yet consumed by
@@ -46,7 +45,16 @@ struct Reactor {
 }
 
 thread_local! {
-    static REACTOR: RefCell<Reactor> = RefCell::new(Reactor::default());
+    // `const`: no lazy initialization code for it.
+    static REACTOR: RefCell<Reactor> = const {
+        RefCell::new(Reactor {
+            interests: Vec::new(),
+            ready: Vec::new(),
+            unpollable: Vec::new(),
+            subs: Vec::new(),
+            events: Vec::new(),
+        })
+    };
 }
 
 /// Converts a WASI errno into an `io::Error` (std's raw OS errors on wasip1

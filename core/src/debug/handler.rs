@@ -220,8 +220,10 @@ impl fmt::Display for Warning {
                 task(f)?;
                 // Whole milliseconds (truncated) in integer arithmetic, as
                 // asyncio prints `%.3f`: float formatting would link ~13 KB
-                // of code into every wasm program, debug mode on or off.
-                let ms = d.as_millis();
+                // of code into every wasm program, debug mode on or off, and
+                // `u128` (`as_millis`) another ~3 KB of division and
+                // formatting code.
+                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                 write!(f, " took {}.{:03} seconds", ms / 1000, ms % 1000)
             }
             WarningKind::PendingAtClose => {
@@ -422,6 +424,12 @@ const _: () = {
 
 impl Drop for Panicked {
     fn drop(&mut self) {
+        // With `panic = "abort"` no task's panic is ever caught, so no
+        // `Panicked` exists: the report (and the formatting it links) is
+        // left out of such programs.
+        if !cfg!(panic = "unwind") {
+            return;
+        }
         if let Some(u) = self.unretrieved.take() {
             let payload = std::mem::replace(&mut self.payload, Box::new(()));
             let ctx = ExceptionContext::new("Task exception was never retrieved")

@@ -89,11 +89,10 @@
 mod handler;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::driver::{self, Local, Runnable};
-use crate::task::TaskRef;
+use crate::task::{TaskMeta, TaskRef};
 
 pub use handler::{
     default_exception_handler, set_output, ExceptionContext, ExceptionHandler, TaskInfo, Warning,
@@ -123,7 +122,12 @@ pub(crate) struct LoopDebug {
     /// `enabled || collectors > 0`: polls are timed.
     timing: Cell<bool>,
     slow_ns: Cell<u64>,
-    counters: RefCell<HashMap<u64, Counters>>,
+    /// Per-task counters, indexed like the loop's task registry (a task's
+    /// registry slot) and tagged with the task's id: an entry whose id is
+    /// not the slot's current task is stale (its task ended without a last
+    /// timed poll) and starts over. No hash map: the registry's slots are
+    /// already dense, and a `Vec` costs no hashing code in every program.
+    counters: RefCell<Vec<(u64, Counters)>>,
     /// Loop iterations (park cycles of a blocking loop, ticks of a guest).
     iterations: Cell<u64>,
 }
@@ -132,13 +136,14 @@ impl LoopDebug {
     /// Debug mode as the environment asks (`ANYLOOP_DEBUG` set to
     /// anything but `""` or `"0"`).
     pub(crate) fn from_env() -> Self {
-        let on = std::env::var("ANYLOOP_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0");
+        // `var_os`, not `var`: no UTF-8 check (and its code) for a flag.
+        let on = std::env::var_os("ANYLOOP_DEBUG").is_some_and(|v| !v.is_empty() && v != "0");
         LoopDebug {
             enabled: Cell::new(on),
             collectors: Cell::new(0),
             timing: Cell::new(on),
             slow_ns: Cell::new(DEFAULT_SLOW.as_nanos() as u64),
-            counters: RefCell::new(HashMap::new()),
+            counters: RefCell::new(Vec::new()),
             iterations: Cell::new(0),
         }
     }
@@ -183,69 +188,80 @@ impl LoopDebug {
         self.iterations.set(self.iterations.get().wrapping_add(1));
     }
 
-    /// A task was spawned (its id): note the time if statistics are on.
+    /// A task was spawned: note the time if statistics are on.
     #[inline]
-    pub(crate) fn spawned(&self, local: &Local, id: u64) {
+    pub(crate) fn spawned(&self, local: &Local, meta: &TaskMeta) {
         if self.timing.get() {
-            self.spawned_slow(local, id);
+            self.spawned_slow(local, meta);
         }
     }
 
     #[cold]
-    fn spawned_slow(&self, local: &Local, id: u64) {
+    fn spawned_slow(&self, local: &Local, meta: &TaskMeta) {
         let now = local.now();
-        self.counters.borrow_mut().insert(
-            id,
-            Counters {
-                spawned_ns: Some(now),
-                seen_ns: now,
-                ..Counters::default()
-            },
-        );
+        *self.entry(meta.slot(), meta.id().as_u64(), now) = Counters {
+            spawned_ns: Some(now),
+            seen_ns: now,
+            ..Counters::default()
+        };
+    }
+
+    /// The counters of the task `id` in registry slot `slot`, created
+    /// (first seen at `now`) if the slot holds none of this task.
+    fn entry(&self, slot: usize, id: u64, now: u64) -> std::cell::RefMut<'_, Counters> {
+        let mut counters = self.counters.borrow_mut();
+        if counters.len() <= slot {
+            counters.resize(slot + 1, (0, Counters::default()));
+        }
+        std::cell::RefMut::map(counters, |c| {
+            let e = &mut c[slot];
+            if e.0 != id {
+                *e = (
+                    id,
+                    Counters {
+                        seen_ns: now,
+                        ..Counters::default()
+                    },
+                );
+            }
+            &mut e.1
+        })
     }
 
     /// Runs one task poll, timed; warns if it was slow (debug mode).
     pub(crate) fn run_timed(&self, local: &Local, runnable: Runnable) {
         // The reference keeps the task's metadata alive after `run`.
         let task = TaskRef::of_runnable(&runnable);
+        // Read before the poll: a task that finishes leaves its slot.
+        let slot = task.meta().slot();
+        let id = task.id().as_u64();
         let start = local.now();
         runnable.run();
         let end = local.now();
         let took = end.saturating_sub(start);
-        let id = task.id().as_u64();
-        let finished = task.state().is_finished();
-        {
-            let mut counters = self.counters.borrow_mut();
-            if finished {
-                counters.remove(&id);
-            } else {
-                let c = counters.entry(id).or_insert(Counters {
-                    seen_ns: start,
-                    ..Counters::default()
-                });
-                c.polls += 1;
-                c.busy_ns = c.busy_ns.saturating_add(took);
+        if task.state().is_finished() {
+            if let Some(e) = self.counters.borrow_mut().get_mut(slot) {
+                if e.0 == id {
+                    e.0 = 0;
+                }
             }
-            // Tasks dropped without a last poll (cancelled at shutdown,
-            // detached and never woken) leave entries behind: prune them.
-            let live = local.registry.borrow().len();
-            if counters.len() > 2 * live + 64 {
-                let ids: std::collections::HashSet<u64> = local
-                    .registry
-                    .borrow()
-                    .snapshot()
-                    .iter()
-                    .map(|t| t.id().as_u64())
-                    .collect();
-                counters.retain(|id, _| ids.contains(id));
-            }
+        } else if slot != usize::MAX {
+            let mut c = self.entry(slot, id, start);
+            c.polls += 1;
+            c.busy_ns = c.busy_ns.saturating_add(took);
         }
         if self.enabled.get() && took >= self.slow_ns.get() {
-            local.shared.handlers.warn(Warning::new(
-                WarningKind::SlowPoll(Duration::from_nanos(took)),
-                Some(TaskInfo::of(&task)),
-            ));
+            self.slow_poll(local, &task, took);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn slow_poll(&self, local: &Local, task: &TaskRef, took: u64) {
+        local.shared.handlers.warn(Warning::new(
+            WarningKind::SlowPoll(Duration::from_nanos(took)),
+            Some(TaskInfo::of(task)),
+        ));
     }
 
     /// The loop is closing with `tasks` alive: report the pending ones.
@@ -413,16 +429,20 @@ pub fn task_stats(task: &TaskRef) -> Option<TaskStats> {
             return None;
         }
         let now = l.now();
+        let id = task.id().as_u64();
         let c = l
             .debug
             .counters
             .borrow()
-            .get(&task.id().as_u64())
-            .copied()
-            .unwrap_or(Counters {
-                seen_ns: now,
-                ..Counters::default()
-            });
+            .get(task.meta().slot())
+            .filter(|e| e.0 == id)
+            .map_or(
+                Counters {
+                    seen_ns: now,
+                    ..Counters::default()
+                },
+                |e| e.1,
+            );
         Some(TaskStats {
             age: Duration::from_nanos(now.saturating_sub(c.spawned_ns.unwrap_or(c.seen_ns))),
             polls: c.polls,
