@@ -338,7 +338,7 @@ impl Drop for RowGuard {
                 let now = b.now();
                 let r = b.row(id)?;
                 let started = r.spans.first().map_or(now, |s| s.0);
-                r.detail = format!("cancelled after {:.2} s", (now - started) / 1e3);
+                r.detail = format!("cancelled after {} s", Fixed((now - started) / 1e3, 2));
                 Some(r.name.clone())
             })
             .flatten()
@@ -428,6 +428,33 @@ pub async fn waiting<F: Future>(id: RowId, fut: F) -> F::Output {
     out
 }
 
+/// `self.0` with `self.1` (at most 9) fractional digits, rounded half
+/// away from zero, written with integer arithmetic: `{:.1}` on an `f64`
+/// links core's float formatting (flt2dec, ~15 KB) into the page's wasm.
+/// A non-finite value (never a clock difference) prints as `0`.
+#[derive(Clone, Copy)]
+pub(crate) struct Fixed(pub(crate) f64, pub(crate) u32);
+
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Fixed(x, d) = *self;
+        if !x.is_finite() {
+            return f.write_str("0");
+        }
+        let scale = 10u64.pow(d.min(9));
+        // `as` saturates: values past u64::MAX / scale print as that.
+        let v = (x.abs() * scale as f64 + 0.5) as u64;
+        if x < 0.0 && v != 0 {
+            f.write_str("-")?;
+        }
+        write!(f, "{}", v / scale)?;
+        if d > 0 {
+            write!(f, ".{:0w$}", v % scale, w = d.min(9) as usize)?;
+        }
+        Ok(())
+    }
+}
+
 fn json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -478,15 +505,15 @@ pub fn tasks_json() -> String {
         );
         match r.age {
             Some(a) => {
-                let _ = write!(o, "{:.1}", a.as_secs_f64() * 1e3);
+                let _ = write!(o, "{}", Fixed(a.as_secs_f64() * 1e3, 1));
             }
             None => o.push_str("null"),
         }
         let _ = write!(
             o,
-            ",\"polls\":{},\"busy_ms\":{:.3},\"at\":",
+            ",\"polls\":{},\"busy_ms\":{},\"at\":",
             r.polls,
-            r.busy.as_secs_f64() * 1e3
+            Fixed(r.busy.as_secs_f64() * 1e3, 3)
         );
         json_str(&mut o, &r.spawned_at.to_string());
         o.push('}');
@@ -511,7 +538,11 @@ pub fn snapshot_json() -> String {
     with(|b| {
         let now = b.now();
         let mut o = String::with_capacity(4096);
-        let _ = write!(o, "{{\"now\":{now:.1},\"tasks\":{live},\"groups\":[");
+        let _ = write!(
+            o,
+            "{{\"now\":{},\"tasks\":{live},\"groups\":[",
+            Fixed(now, 1)
+        );
         for (gi, g) in b.groups.iter().enumerate() {
             if gi > 0 {
                 o.push(',');
@@ -524,12 +555,13 @@ pub fn snapshot_json() -> String {
             json_str(&mut o, &g.summary);
             let _ = write!(
                 o,
-                ",\"status\":\"{}\",\"start\":{:.1},\"end\":",
-                g.status, g.start
+                ",\"status\":\"{}\",\"start\":{},\"end\":",
+                g.status,
+                Fixed(g.start, 1)
             );
             match g.end {
                 Some(e) => {
-                    let _ = write!(o, "{e:.1}");
+                    let _ = write!(o, "{}", Fixed(e, 1));
                 }
                 None => o.push_str("null"),
             }
@@ -554,7 +586,7 @@ pub fn snapshot_json() -> String {
                     if si > 0 {
                         o.push(',');
                     }
-                    let _ = write!(o, "[{t:.1},\"{p}\"]");
+                    let _ = write!(o, "[{},\"{p}\"]", Fixed(*t, 1));
                 }
                 o.push_str("]}");
             }
@@ -565,7 +597,7 @@ pub fn snapshot_json() -> String {
             if i > 0 {
                 o.push(',');
             }
-            let _ = write!(o, "[{t:.1},");
+            let _ = write!(o, "[{},", Fixed(*t, 1));
             json_str(&mut o, line);
             o.push(']');
         }
@@ -573,4 +605,37 @@ pub fn snapshot_json() -> String {
         o
     })
     .unwrap_or_else(|| "{}".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fixed;
+
+    #[test]
+    fn fixed_prints_as_float_formatting_does() {
+        for (x, d) in [
+            (0.0, 1),
+            (1.26, 1),
+            (12.04, 1),
+            (0.5, 0),
+            (2.5, 0),
+            (-3.14159, 2),
+            (-0.001, 1),
+            (1234.5678, 3),
+            (0.049, 1),
+            (99.96, 1),
+        ] {
+            let want = format!("{:.*}", d as usize, x);
+            // `{:.N}` rounds half to even on exact ties; `Fixed` rounds
+            // them away from zero, and never prints `-0`.
+            let want = match want.as_str() {
+                "0" if x == 0.5 => "1".to_string(),
+                "2" if x == 2.5 => "3".to_string(),
+                "-0.0" => "0.0".to_string(),
+                _ => want,
+            };
+            assert_eq!(Fixed(x, d).to_string(), want, "{x} with {d} digits");
+        }
+        assert_eq!(Fixed(f64::NAN, 1).to_string(), "0");
+    }
 }

@@ -32,7 +32,7 @@ async fn busy(ms: u64) {
 }
 
 fn secs(ms: f64) -> String {
-    format!("{:.2} s", ms / 1e3)
+    format!("{} s", board::Fixed(ms / 1e3, 2))
 }
 
 /// `n` tasks, each doing three rounds of a little CPU work followed by a
