@@ -2,6 +2,9 @@
 //! what is missing and runs every host.
 //!
 //! Stages of `test` (each skips nothing silently: a missing tool is installed):
+//! 0. without `--host` (all hosts, as CI runs it): the dependency check of
+//!    [`size`]: no test-only crate in `anyloop`'s normal dependencies on
+//!    any target;
 //! 1. native: `cargo test --workspace` (with the bounded fuzz corpus of
 //!    `fuzz/`), then the loom models of `core/tests/loom.rs` ([`verify`]);
 //! 2. WASI: the suite for `wasm32-wasip2` under wasmtime, for `wasm32-wasip1` under wasmtime and Node's `node:wasi`, the WASI examples ([`wasi`]);
@@ -119,6 +122,12 @@ fn test(hosts: &[String]) -> util::Result<()> {
     let all = hosts.is_empty();
     let want = |h: &str| all || hosts.iter().any(|x| x == h);
     let mut summary = Vec::new();
+    if all {
+        // Cheap (cargo tree only): no test-only crate (wasm-bindgen-test,
+        // serde, the bench peers, ...) in the runtime's normal dependencies
+        // on any target (issue 17); `cargo xtask size` prints the details.
+        summary.push(size::dependency_gate()?);
+    }
     if want("native") {
         // Includes the bounded fuzz corpus (fuzz/tests/corpus.rs).
         summary.push(native::test()?);

@@ -33,6 +33,8 @@
 //! missed, or when a test-only crate (`wasm-bindgen-test`, `serde`,
 //! `serde_json`, …) is in the normal (non-dev) dependency graph of the
 //! `anyloop` crate on any target (`cargo tree -e normal --target …`).
+//! `cargo xtask test` without `--host` (what CI runs) fails on such a
+//! crate too ([`dependency_gate`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -347,6 +349,26 @@ fn install_wasm_opt() -> Result<PathBuf> {
             exe.display()
         ))
     }
+}
+
+/// The dependency check alone, as `cargo xtask test` runs it (so CI,
+/// which runs `cargo xtask test`, fails on a test-only crate in the
+/// runtime's normal dependencies): its one-line summary, or the error
+/// naming the crates and targets.
+pub(crate) fn dependency_gate() -> Result<String> {
+    let lines = dependency_check()?;
+    let bad: Vec<&String> = lines.iter().filter(|l| l.contains("TEST-ONLY")).collect();
+    if !bad.is_empty() {
+        let bad: Vec<&str> = bad.iter().map(|l| l.as_str()).collect();
+        return Err(format!("dependency check failed: {}", bad.join("; ")));
+    }
+    let targets = lines
+        .iter()
+        .filter(|l| l.contains("no test-only crate"))
+        .count();
+    Ok(format!(
+        "dependencies: no test-only crate in anyloop's normal dependencies ({targets} target/feature sets, cargo tree -e normal)"
+    ))
 }
 
 /// `cargo tree -e normal -p anyloop --target T` for every host: the
