@@ -486,3 +486,68 @@ async fn stdio_transport_is_unsupported_without_async_stdio() {
     let res = anyloop::net::connect_stdio(|| Recorder::new(&Log::default(), false).0);
     common::supported(res, false, "connect_stdio");
 }
+
+/// A transport's (peer, local) addresses, or why they are unknown.
+type AddrLog = Rc<RefCell<Vec<io::Result<(SocketAddr, SocketAddr)>>>>;
+
+/// Records the transport's addresses when the connection is lost, without
+/// having asked for them before.
+struct AddrsAtLoss {
+    t: Option<Transport>,
+    seen: AddrLog,
+}
+
+impl Protocol for AddrsAtLoss {
+    fn connection_made(&mut self, t: Transport) {
+        self.t = Some(t);
+    }
+    fn data_received(&mut self, _data: &[u8]) {}
+    fn connection_lost(&mut self, _exc: Option<io::Error>) {
+        if let Some(t) = &self.t {
+            let addrs = t.peer_addr().and_then(|p| Ok((p, t.local_addr()?)));
+            self.seen.borrow_mut().push(addrs);
+        }
+    }
+}
+
+#[anyloop::test]
+async fn addresses_are_known_until_connection_lost_returns() {
+    if !common::tcp_loopback() {
+        return;
+    }
+    // The server side never asks before connection_lost: peername comes
+    // from accept, sockname from the socket, still open in that callback.
+    let seen = AddrLog::default();
+    let s = seen.clone();
+    let server = create_server(
+        move || AddrsAtLoss {
+            t: None,
+            seen: s.clone(),
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let server_addr = server.local_addr().unwrap();
+    let (client, _lost) = Recorder::new(&Log::default(), false);
+    let t = create_connection(move || client, "127.0.0.1", server_addr.port())
+        .await
+        .unwrap();
+    // The client asks while connected; the answer outlives the connection.
+    let client_local = t.local_addr().unwrap();
+    assert_eq!(t.peer_addr().unwrap(), server_addr);
+    t.close();
+    common::wait_until("server's connection_lost", Duration::from_secs(10), || {
+        !seen.borrow().is_empty()
+    })
+    .await;
+    let (peer, local) = seen.borrow_mut().remove(0).unwrap();
+    assert_eq!(peer, client_local);
+    assert_eq!(local, server_addr);
+    common::wait_until("client closed", Duration::from_secs(10), || t.is_closing()).await;
+    anyloop::sleep(Duration::from_millis(10)).await;
+    assert_eq!(t.local_addr().unwrap(), client_local);
+    assert_eq!(t.peer_addr().unwrap(), server_addr);
+    server.close();
+}

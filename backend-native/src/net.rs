@@ -269,14 +269,13 @@ impl TcpListener {
     ///
     /// Cancel-safe: dropping the future loses no connection.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, addr) = self.inner.io(Direction::Read, |l| l.accept()).await?;
-        Ok((TcpStream::from_std(stream)?, addr))
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        match self.inner.poll_io(Direction::Read, cx, |l| l.accept()) {
-            Poll::Ready(Ok((s, a))) => Poll::Ready(TcpStream::from_std(s).map(|s| (s, a))),
+        match self.inner.poll_io(Direction::Read, cx, accept_nonblocking) {
+            Poll::Ready(Ok((s, a))) => Poll::Ready(TcpStream::from_nonblocking(s).map(|s| (s, a))),
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => Poll::Pending,
         }
@@ -294,6 +293,33 @@ impl fmt::Debug for TcpListener {
             .field("local_addr", &self.local_addr().ok())
             .finish()
     }
+}
+
+/// Accepts a connection that is non-blocking and close-on-exec from the
+/// start: one `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`, no `ioctl(FIONBIO)`
+/// after it (tokio's and mio's way on Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn accept_nonblocking(l: &net::TcpListener) -> io::Result<(net::TcpStream, SocketAddr)> {
+    use rustix::net::SocketFlags;
+    let (fd, addr) = rustix::net::acceptfrom_with(l, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)?;
+    let addr = addr
+        .and_then(|a| SocketAddr::try_from(a).ok())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "accept returned no IP address for a TCP connection",
+            )
+        })?;
+    Ok((net::TcpStream::from(fd), addr))
+}
+
+/// Elsewhere: std's `accept` (close-on-exec or non-inheritable), then
+/// non-blocking mode.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn accept_nonblocking(l: &net::TcpListener) -> io::Result<(net::TcpStream, SocketAddr)> {
+    let (s, a) = l.accept()?;
+    s.set_nonblocking(true)?;
+    Ok((s, a))
 }
 
 /// A TCP connection; implements `futures-io`'s `AsyncRead` and `AsyncWrite`.
@@ -338,6 +364,25 @@ impl TcpStream {
         }
         let stream = net::TcpStream::from(fd);
         let inner = Async::new_nonblocking(stream)?;
+        // epoll reports a connecting socket writable only once the
+        // connection is established or has failed (then `SO_ERROR` says
+        // why), as mio and tokio rely on: wait for that event, and no
+        // `getpeername` to confirm it.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            inner.event(Direction::Write).await?;
+            if let Err(e) = rustix::net::sockopt::socket_error(inner.get_ref())? {
+                return Err(e.into());
+            }
+            Ok(TcpStream { inner })
+        }
+        // Elsewhere a wake-up may come early: confirm with `getpeername`.
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Self::confirm_connected(inner).await
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    async fn confirm_connected(inner: Async<net::TcpStream>) -> io::Result<TcpStream> {
         inner.ready(Direction::Write).await?;
         loop {
             if let Err(e) = rustix::net::sockopt::socket_error(inner.get_ref())? {
@@ -357,6 +402,13 @@ impl TcpStream {
     /// Wraps a connected std stream (puts it in non-blocking mode).
     pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
+        Ok(TcpStream {
+            inner: Async::new_nonblocking(stream)?,
+        })
+    }
+
+    /// Wraps a connected stream already in non-blocking mode.
+    fn from_nonblocking(stream: net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             inner: Async::new_nonblocking(stream)?,
         })

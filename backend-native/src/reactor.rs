@@ -20,6 +20,15 @@
 //! Where the end of a stream cannot be seen in the event (kqueue, through
 //! `polling`) only `WouldBlock` clears the flag.
 //!
+//! A new source starts with both flags set but only *assumed* (try the
+//! operation first: an accepted socket usually has its first bytes
+//! waiting). An epoll event carries the source's whole state at the time
+//! of `epoll_wait`, so the first event also settles the assumed flags: a
+//! direction it does not report is not ready (a freshly connected client
+//! socket gets no `recv` that could only return `EAGAIN`). kqueue reports
+//! one filter per event, so there only an event or `WouldBlock` settles a
+//! flag.
+//!
 //! Elsewhere sources are registered in oneshot mode: a task that hits
 //! `WouldBlock` stores its waker and re-arms the interest (async-io's
 //! reactor, without its cross-thread machinery). In both modes `park`
@@ -202,8 +211,16 @@ impl Reactor {
             };
             let mut w = source.wakers.borrow_mut();
             source.closed.set(source.closed.get() | closed(&ev));
-            if ev.readable || ev.writable {
-                let bits = if ev.readable { READ } else { 0 } | if ev.writable { WRITE } else { 0 };
+            let bits = if ev.readable { READ } else { 0 } | if ev.writable { WRITE } else { 0 };
+            if CLOSE_REPORTED && self.edge {
+                // epoll fills each event with the source's whole current
+                // state, so a direction only assumed ready (a new source)
+                // that the event leaves out is not ready: a socket just
+                // connected gets no `recv` that could only say `EAGAIN`.
+                let unknown = source.assumed.get() & !bits;
+                source.ready.set(source.ready.get() & !unknown);
+                source.assumed.set(0);
+            } else {
                 source.assumed.set(source.assumed.get() & !bits);
             }
             if ev.readable {
@@ -494,6 +511,20 @@ impl<T: AsSource> Async<T> {
 
     /// Waits until the poller reports readiness in `dir` (at once in edge
     /// mode if an event was seen and not used up by a `WouldBlock`).
+    /// Waits for a readiness event in `dir` from the poller itself (edge
+    /// mode): unlike [`ready`](Self::ready), a wake-up from elsewhere
+    /// does not end the wait.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) async fn event(&self, dir: Direction) -> io::Result<()> {
+        std::future::poll_fn(|cx| {
+            if self.source.has_event(dir) {
+                return Poll::Ready(Ok(()));
+            }
+            self.source.register_interest(dir, cx)
+        })
+        .await
+    }
+
     pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
         let mut armed = false;
         std::future::poll_fn(|cx| {

@@ -727,7 +727,11 @@ fn remove_stale_socket(_path: &Path) {}
 
 impl Accept for TcpListener {
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
-        TcpListener::poll_accept(self, cx).map_ok(|(stream, _peer)| Accepted::Tcp(stream))
+        TcpListener::poll_accept(self, cx).map_ok(|(stream, peer)| {
+            // WASI p1 cannot tell the peer: its accept reports 0.0.0.0:0.
+            let known = !(peer.ip().is_unspecified() && peer.port() == 0);
+            Accepted::Tcp(stream, known.then_some(peer))
+        })
     }
 }
 

@@ -20,7 +20,8 @@ use super::{transport, StreamReader, StreamWriter, TcpStream, UnixStream};
 /// An accepted connection, before a handler turns it into streams or a
 /// protocol's transport.
 pub(crate) enum Accepted {
-    Tcp(TcpStream),
+    /// A TCP connection and its peer's address when `accept` gave it.
+    Tcp(TcpStream, Option<SocketAddr>),
     Unix(UnixStream),
 }
 
@@ -82,7 +83,7 @@ where
 {
     Box::new(move |conn, guard| {
         let (r, w) = match conn {
-            Accepted::Tcp(stream) => {
+            Accepted::Tcp(stream, _) => {
                 let _ = stream.set_nodelay(true);
                 transport::split_tcp(stream, limit)
             }

@@ -150,7 +150,9 @@ fn arrive(g: &Globals, sig: i32) -> Arrival {
 
 fn broadcast(g: &Globals) {
     for slot in &g.slots {
-        if slot.pending.swap(false, Ordering::SeqCst) {
+        // A plain load first: the swap is a locked instruction, and most
+        // of the 65 slots are never pending.
+        if slot.pending.load(Ordering::SeqCst) && slot.pending.swap(false, Ordering::SeqCst) {
             slot.count.fetch_add(1, Ordering::SeqCst);
             let waiters =
                 std::mem::take(&mut *slot.waiters.lock().unwrap_or_else(|e| e.into_inner()));

@@ -52,20 +52,28 @@ pub(super) fn relay(g: &Globals) -> io::Result<Relay> {
     })
 }
 
-/// Reads the pipe empty, then wakes the listeners of every pending signal.
+/// Reads the pipe empty, then wakes the listeners of every pending signal
+/// if it held anything. (A handler marks its signal pending before it
+/// writes the pipe, and whichever loop reads that byte broadcasts; a
+/// drain that found the pipe empty has nothing to announce. `run` polls
+/// its Ctrl-C subscription with every poll of the main task, so this path
+/// must stay cheap.)
 pub(super) fn drain(g: &Globals, relay: &Relay, cx: &mut Context<'_>) -> io::Result<()> {
+    let mut got = false;
     loop {
         let mut buf = [0u8; 64];
         match relay.poll_io(Direction::Read, cx, |fd| {
             rustix::io::read(fd, &mut buf).map_err(io::Error::from)
         }) {
             Poll::Ready(Ok(0)) | Poll::Pending => break,
-            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Ok(_)) => got = true,
             Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
             Poll::Ready(Err(e)) => return Err(e),
         }
     }
-    broadcast(g);
+    if got {
+        broadcast(g);
+    }
     Ok(())
 }
 

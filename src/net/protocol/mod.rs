@@ -274,7 +274,7 @@ where
     F: FnOnce() -> P,
 {
     let _ = sock.set_nodelay(true);
-    let (transport, driver) = stream::start(Accepted::Tcp(sock), factory());
+    let (transport, driver) = stream::start(Accepted::Tcp(sock, None), factory());
     crate::task::Builder::new()
         .name("anyloop::net transport")
         .spawn(driver)
@@ -358,7 +358,7 @@ where
     F: Fn() -> P + 'static,
 {
     Box::new(move |conn, _guard| {
-        if let Accepted::Tcp(s) = &conn {
+        if let Accepted::Tcp(s, _) = &conn {
             let _ = s.set_nodelay(true);
         }
         // Cancelling the task (abort_clients) drops the socket at once.

@@ -1,20 +1,20 @@
 //! [`Transport`] and the task that drives a stream connection for a
 //! protocol.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::{BufferedProtocol, Protocol};
 use crate::net::server::Accepted;
-use crate::net::DEFAULT_HIGH_WATER;
+use crate::net::{TcpStream, DEFAULT_HIGH_WATER};
 
 /// How much a [`Protocol`]'s transport reads at once (asyncio's
 /// `max_size`, 256 KiB, is sized for Python's per-call cost). The buffer is
@@ -188,8 +188,44 @@ pub struct Transport {
 
 struct Inner {
     st: RefCell<State>,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
+    addrs: Addrs,
+}
+
+/// A transport's `peername` and `sockname`: the peer as `accept` gave it,
+/// the rest asked of the socket on first use and then kept, so a
+/// connection that never asks costs no `getpeername`/`getsockname` (asyncio
+/// reads both when the transport is made).
+#[derive(Default)]
+struct Addrs {
+    /// The TCP socket while the connection lives (the driver owns it).
+    sock: Option<Weak<TcpStream>>,
+    peer: Cell<Option<SocketAddr>>,
+    local: Cell<Option<SocketAddr>>,
+}
+
+impl Addrs {
+    fn get(
+        &self,
+        slot: &Cell<Option<SocketAddr>>,
+        ask: fn(&TcpStream) -> io::Result<SocketAddr>,
+    ) -> io::Result<SocketAddr> {
+        if let Some(a) = slot.get() {
+            return Ok(a);
+        }
+        let Some(sock) = &self.sock else {
+            return Err(no_addr());
+        };
+        let Some(sock) = sock.upgrade() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the transport's connection is closed (its addresses are kept once asked for, \
+                 e.g. in connection_made or connection_lost)",
+            ));
+        };
+        let a = ask(&sock).map_err(|_| no_addr())?;
+        slot.set(Some(a));
+        Ok(a)
+    }
 }
 
 struct State {
@@ -389,21 +425,26 @@ impl Transport {
     ///
     /// # Errors
     ///
-    /// `NotFound` for Unix sockets and where the host cannot tell (WASI).
+    /// `NotFound` for Unix sockets and where the host cannot tell (WASI);
+    /// `NotConnected` after the connection was lost if the address was
+    /// never asked for while it lived (an accepted connection's peer is
+    /// always known).
     #[doc(alias = "get_extra_info")]
     #[doc(alias = "peername")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer.ok_or_else(no_addr)
+        let a = &self.inner.addrs;
+        a.get(&a.peer, TcpStream::peer_addr)
     }
 
     /// The local address (`get_extra_info('sockname')`).
     ///
     /// # Errors
     ///
-    /// `NotFound` for Unix sockets and where the host cannot tell (WASI).
+    /// As [`peer_addr`](Self::peer_addr).
     #[doc(alias = "sockname")]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local.ok_or_else(no_addr)
+        let a = &self.inner.addrs;
+        a.get(&a.local, TcpStream::local_addr)
     }
 }
 
@@ -425,7 +466,7 @@ impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.st.borrow();
         f.debug_struct("Transport")
-            .field("peer", &self.inner.peer)
+            .field("peer", &self.inner.addrs.peer.get())
             .field("buffered", &st.buffered())
             .field("closing", &st.closing)
             .field("lost", &st.lost)
@@ -439,17 +480,20 @@ pub(crate) fn start<P: StreamProtocol>(
     conn: Accepted,
     proto: P,
 ) -> (Transport, Pin<Box<dyn Future<Output = ()>>>) {
-    let (peer, local) = match &conn {
-        Accepted::Tcp(s) => (s.peer_addr().ok(), s.local_addr().ok()),
-        Accepted::Unix(_) => (None, None),
-    };
-    let (transport, proto) = new_transport(proto, peer, local);
-    let t = transport.clone();
-    let fut: Pin<Box<dyn Future<Output = ()>>> = match conn {
-        Accepted::Tcp(s) => Box::pin(drive(s, proto, t)),
-        Accepted::Unix(s) => Box::pin(drive(s, proto, t)),
-    };
-    (transport, fut)
+    match conn {
+        Accepted::Tcp(s, peer) => {
+            let s = Rc::new(s);
+            let addrs = Addrs {
+                sock: Some(Rc::downgrade(&s)),
+                peer: Cell::new(peer),
+                local: Cell::new(None),
+            };
+            let (transport, proto) = new_transport(proto, addrs);
+            let fut = Box::pin(drive(s, proto, transport.clone()));
+            (transport, fut)
+        }
+        Accepted::Unix(s) => start_io(s, proto),
+    }
 }
 
 /// Standard input and output as one duplex stream (the stdio transport).
@@ -505,17 +549,13 @@ where
     for<'a> &'a S: AsyncRead + AsyncWrite,
     P: StreamProtocol,
 {
-    let (transport, proto) = new_transport(proto, None, None);
-    let fut = Box::pin(drive(io, proto, transport.clone()));
+    let (transport, proto) = new_transport(proto, Addrs::default());
+    let fut = Box::pin(drive(Rc::new(io), proto, transport.clone()));
     (transport, fut)
 }
 
 /// A new transport; `connection_made` has run.
-fn new_transport<P: StreamProtocol>(
-    mut proto: P,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-) -> (Transport, P) {
+fn new_transport<P: StreamProtocol>(mut proto: P, addrs: Addrs) -> (Transport, P) {
     let (high, low) = water_marks(None, None);
     let transport = Transport {
         inner: Rc::new(Inner {
@@ -532,8 +572,7 @@ fn new_transport<P: StreamProtocol>(
                 waker: None,
                 in_driver: true,
             }),
-            peer,
-            local,
+            addrs,
         }),
     };
     proto.connection_made(transport.clone());
@@ -544,7 +583,8 @@ fn new_transport<P: StreamProtocol>(
 /// Calls `connection_lost` if the driving task ends without doing so
 /// (cancelled, e.g. by `Server::abort_clients` or the loop's shutdown).
 struct Driver<S, P: StreamProtocol> {
-    sock: Option<S>,
+    /// Shared with the transport's [`Addrs`] (weakly), for `peer_addr`.
+    sock: Option<Rc<S>>,
     proto: P,
     t: Transport,
     protocol_paused: bool,
@@ -571,8 +611,11 @@ impl<S, P: StreamProtocol> Driver<S, P> {
         st.wbuf = Vec::new();
         st.wpos = 0;
         drop(st);
-        drop(self.sock.take());
+        // As asyncio: `connection_lost` runs before the socket closes (it
+        // may still ask for the transport's addresses).
+        let sock = self.sock.take();
         self.proto.connection_lost(exc);
+        drop(sock);
     }
 }
 
@@ -614,7 +657,7 @@ where
             let buffered = {
                 let mut st = self.t.inner.st.borrow_mut();
                 while st.wpos < st.wbuf.len() {
-                    match Pin::new(&mut &*sock).poll_write(cx, &st.wbuf[st.wpos..]) {
+                    match Pin::new(&mut &**sock).poll_write(cx, &st.wbuf[st.wpos..]) {
                         Poll::Ready(Ok(0)) => {
                             write_err = Some(io::Error::from(io::ErrorKind::WriteZero));
                             break;
@@ -668,7 +711,7 @@ where
             // 4. End of writing, close.
             if buffered == 0 {
                 if eof_requested && !self.eof_sent {
-                    match Pin::new(&mut &*sock).poll_close(cx) {
+                    match Pin::new(&mut &**sock).poll_close(cx) {
                         Poll::Ready(Ok(())) => self.eof_sent = true,
                         Poll::Ready(Err(e)) => {
                             self.finish(Some(e));
@@ -721,7 +764,7 @@ where
     }
 }
 
-async fn drive<S, P>(sock: S, proto: P, t: Transport)
+async fn drive<S, P>(sock: Rc<S>, proto: P, t: Transport)
 where
     S: Unpin,
     for<'a> &'a S: AsyncRead + AsyncWrite,
