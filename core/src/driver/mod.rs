@@ -352,13 +352,19 @@ impl Local {
 
     #[inline]
     fn fire_timers(&self) {
+        self.fire_timers_at(None);
+    }
+
+    /// Fires the timers due at `now` (a clock reading just taken), or at a
+    /// fresh reading if `None` (taken only if a timer is pending).
+    #[inline]
+    fn fire_timers_at(&self, now: Option<u64>) {
         if self.timers.borrow().len() != 0 {
-            self.fire_due_timers();
+            self.fire_due_timers(now.unwrap_or_else(|| self.now()));
         }
     }
 
-    fn fire_due_timers(&self) {
-        let now = self.now();
+    fn fire_due_timers(&self, now: u64) {
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
@@ -708,8 +714,10 @@ impl EventLoop {
         local.debug.iteration();
         local.idle.set(false);
         local.wake_requested.set(false);
+        // One clock reading serves the budget and the first timer check: in
+        // the browser each is a JS call (`performance.now()`, ~0.25 µs).
         let start = budget.max_time.map(|_| local.now());
-        local.fire_timers();
+        local.fire_timers_at(start);
         let mut polls = 0;
         // With a time budget, run at most `every` polls between clock
         // reads, so that CPU-heavy tasks cannot overrun it by a whole batch.
@@ -747,7 +755,11 @@ impl EventLoop {
             }
             next_check = polls.saturating_add(every);
         }
-        local.fire_timers();
+        if polls > 0 {
+            // Timers that fell due while the tasks ran (with no poll, the
+            // first check covered them).
+            local.fire_timers();
+        }
         local.idle.set(true);
         Tick {
             polls,
