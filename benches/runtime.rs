@@ -11,6 +11,48 @@
 //! The workloads live in `workloads/` (std only, generic over
 //! `workloads::Runtime`); the peers in `peers/`. See `xtask/src/bench.rs`
 //! for how other hosts reuse them.
+//!
+//! # The rows
+//!
+//! Every peer runs the same generic workload code through its public API,
+//! compiled into this one binary (the `bench` profile: release, same
+//! codegen for every peer), in interleaved rounds.
+//!
+//! - `spawn_join` (ns/task): the main task spawns N tasks that return their
+//!   index, then awaits their handles in order: spawn, first poll,
+//!   completion and join of one task.
+//! - `yield` (ns/yield): 1,000 tasks each await `workloads::RawYield` 1,000
+//!   times (the waker's `wake_by_ref` and `Pending`, then `Ready` at the
+//!   next poll): one wake-up and one re-poll through each scheduler.
+//! - `pingpong` (ns/round trip): two tasks, a capacity-1 channel each way
+//!   (anyloop `Queue`, tokio `mpsc`, `async-channel` for smol and wstd).
+//! - `pingpong_chan`: the three channels alone, all on anyloop's loop.
+//! - `chained_spawn` (ns/spawn): each task spawns the next, detached, N
+//!   deep; the last one sends on a channel the main task awaits.
+//! - `timers` (ms beyond the longest sleep): N tasks sleeping uniform
+//!   0-50 ms on each peer's own timers.
+//! - `lock`, `semaphore` (ns/op): one task acquiring and releasing an
+//!   uncontended lock or permit (anyloop `Lock`/`Semaphore`, tokio's,
+//!   `async-lock`'s for smol and wstd).
+//!
+//! # wstd (wasm32-wasip2)
+//!
+//! wstd 0.6's `spawn` is `async_task::spawn_unchecked` with a schedule
+//! function pushing onto its ready list (a `VecDeque`); its `block_on`
+//! runs that list in FIFO order and, while a pollable is registered,
+//! checks pollables without blocking after each task (none are in these
+//! rows). Dropping a wstd `Task` cancels it, so the detached spawns of
+//! `chained_spawn` call `.detach()` (anyloop's `Task` detaches on drop;
+//! the peer calls `.detach()` too). wstd has no channels or locks: it uses
+//! `async-channel` and `async-lock`, as smol does. It has no `timers` row
+//! (see `wstd_column`).
+//!
+//! None of these rows makes a host call on either runtime besides the
+//! timing clock (checked by counting instructions: the host side of a
+//! run does not grow with the workload); the figures are guest code and
+//! the guest allocator. Exact counts, without the noise of a shared
+//! machine: `TARGET=wasm32-wasip2 benches/callgrind.sh wstd` (and
+//! `anyloop`).
 
 #[macro_use]
 mod workloads;

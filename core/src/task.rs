@@ -959,6 +959,7 @@ impl<F> Wrapped<'_, F> {
 impl<F: Future> Future for Wrapped<'_, F> {
     type Output = Result<F::Output, TaskError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is structurally pinned: it is never moved out, only
         // dropped in place (`set(None)` below or in `Drop`).

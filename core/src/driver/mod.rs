@@ -7,6 +7,7 @@
 //! queue behind an `AtomicBool` "non-empty" flag the loop reads without
 //! locking) and unparks the host.
 
+mod blocks;
 pub(crate) mod raw;
 pub(crate) mod timers;
 

@@ -34,7 +34,7 @@
 //! The ready queue's entries ([`Runnable`]) are not counted: `QUEUED` keeps
 //! the loop's reference.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -605,7 +605,7 @@ where
     // the stack to copy, no drop of a placeholder stage.
     let layout = Layout::new::<TaskCell<Fut, Fut::Output>>();
     // SAFETY: the layout is not zero-sized (the header).
-    let raw = unsafe { alloc(layout) } as *mut TaskCell<Fut, Fut::Output>;
+    let raw = unsafe { super::blocks::alloc(layout) } as *mut TaskCell<Fut, Fut::Output>;
     if raw.is_null() {
         handle_alloc_error(layout);
     }
@@ -747,7 +747,7 @@ impl<F: Future> TaskCell<F, F::Output> {
                 ptr::drop_in_place(stage);
             }
             ptr::drop_in_place(ptr::addr_of_mut!((*cell).header));
-            dealloc(cell as *mut u8, Layout::new::<Self>());
+            super::blocks::dealloc(cell as *mut u8, Layout::new::<Self>());
         }
     }
 }
