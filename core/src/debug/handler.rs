@@ -307,7 +307,10 @@ pub fn default_exception_handler(ctx: &ExceptionContext) {
 
 fn stderr_line(line: &str) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    // Two writes under one lock, no formatting machinery.
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes());
+    let _ = err.write_all(b"\n");
 }
 
 static OUTPUT: Mutex<fn(&str)> = Mutex::new(stderr_line);
