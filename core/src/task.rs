@@ -850,6 +850,19 @@ impl<F> Wrapped<'_, F> {
 }
 
 impl<F> Wrapped<'_, F> {
+    /// Drops the future (cancelled, or the loop shut down): its
+    /// destructors run with the task as current (and inside its span).
+    #[inline(never)]
+    fn drop_future(&mut self) {
+        let prev = RUNNING.with(|r| r.replace(self.meta));
+        #[cfg(feature = "tracing")]
+        let entered = self.span.enter();
+        self.fut = None;
+        #[cfg(feature = "tracing")]
+        drop(entered);
+        RUNNING.with(|r| r.set(prev));
+    }
+
     /// Drops the future now (a cancel no catch point took): destructors
     /// run with the task as current, and a panicking destructor fails the
     /// task instead of taking the loop down.
@@ -1031,15 +1044,11 @@ impl<F: Future> Future for Wrapped<'_, F> {
 
 impl<F> Drop for Wrapped<'_, F> {
     fn drop(&mut self) {
-        // Destructors of the user's future run with the task as current
-        // (and inside its span).
-        let prev = RUNNING.with(|r| r.replace(self.meta));
-        #[cfg(feature = "tracing")]
-        let entered = self.fut.is_some().then(|| self.span.enter());
-        self.fut = None;
-        #[cfg(feature = "tracing")]
-        drop(entered);
-        RUNNING.with(|r| r.set(prev));
+        // A future that finished was dropped in `poll` already (the common
+        // case: nothing to drop, no call into its drop glue).
+        if self.fut.as_mut().is_some() {
+            self.drop_future();
+        }
         // SAFETY: this is the last access to the task's context (the future
         // is gone, RUNNING no longer points here); see `LocalsCell`.
         let locals = unsafe { (*self.meta.locals.0.get()).take() };
@@ -1144,16 +1153,27 @@ impl Builder {
     /// Panics outside a running loop, naming the fix.
     #[doc(alias = "create_task")]
     #[track_caller]
-    pub fn spawn<F>(self, fut: F) -> Task<F::Output>
+    pub fn spawn<F>(mut self, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let at = Location::caller();
+        let eager = self.eager;
         driver::with_current(|local| {
             // SAFETY: `F: 'static`, so the future borrows nothing; it is
             // polled and dropped on this loop's thread only (see `schedule`).
-            unsafe { spawn_on(local, self.name, false, self.eager, KIND_TASK, at, fut) }
+            unsafe {
+                spawn_on(
+                    local,
+                    Some(&mut self.name),
+                    false,
+                    eager,
+                    KIND_TASK,
+                    at,
+                    fut,
+                )
+            }
         })
     }
 }
@@ -1186,7 +1206,11 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    Builder::new().spawn(fut)
+    let at = Location::caller();
+    driver::with_current(|local| {
+        // SAFETY: as in `Builder::spawn`.
+        unsafe { spawn_on(local, None, false, false, KIND_TASK, at, fut) }
+    })
 }
 
 /// The `kind` of a spawned task, for `tracing` (and nothing else).
@@ -1194,16 +1218,73 @@ const KIND_TASK: &str = "task";
 /// The `kind` of `block_on`'s main task.
 const KIND_BLOCK_ON: &str = "block_on";
 
+/// Builds a task for `shared`'s loop: its metadata (and, with the
+/// `tracing` feature, its span and `spawned` event) and its allocation,
+/// not yet registered or scheduled. The one place both spawn paths
+/// ([`spawn_on`], [`spawn_remote`]) build a task.
+///
+/// # Safety
+///
+/// As [`raw::spawn`]: `fut` (and its output) must stay valid until the
+/// task's future is dropped, and, unless `send`, be polled and dropped on
+/// the loop thread.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+unsafe fn new_task<F: Future>(
+    shared: &Arc<Shared>,
+    id: u64,
+    name: Option<Cow<'static, str>>,
+    send: bool,
+    locals: LocalsCell,
+    kind: &'static str,
+    location: &'static Location<'static>,
+    fut: F,
+) -> (raw::Runnable, raw::JoinHandle<Result<F::Output, TaskError>>) {
+    #[cfg(feature = "tracing")]
+    let span = crate::trace::task_span(kind, id, name.as_deref(), location);
+    #[cfg(feature = "tracing")]
+    crate::trace::spawned(&span, id);
+    let meta = TaskMeta {
+        shared: shared.clone(),
+        id,
+        name,
+        send,
+        cancel: AtomicU32::new(0),
+        cold: Cold::new(),
+        state: AtomicU8::new(TaskState::Scheduled as u8),
+        slot: AtomicUsize::new(UNREGISTERED),
+        awaiter: AtomicU64::new(0),
+        locals,
+        location,
+        #[cfg(feature = "tracing")]
+        returned_error: std::sync::atomic::AtomicBool::new(false),
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        raw::spawn(meta, move |meta| Wrapped {
+            fut: Some(fut),
+            meta,
+            #[cfg(feature = "tracing")]
+            span,
+        })
+    }
+}
+
 /// Spawns on `local`; `kind` is the `kind` field of its `tracing` span.
+/// `name` is taken from the `Option` it points to, if any: a pointer, not
+/// the name itself, so that a plain [`spawn`] passes nothing through
+/// memory (on wasm32 an `Option<Cow<str>>` argument is passed by
+/// reference, and reading it back right after the caller wrote it cost a
+/// store-forwarding stall per spawn).
 ///
 /// # Safety
 ///
 /// `fut` (and its output) must stay valid until the task's future is
 /// dropped, and, unless `send`, be polled and dropped on the loop thread.
-#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
 pub(crate) unsafe fn spawn_on<F>(
     local: &Local,
-    name: Option<Cow<'static, str>>,
+    name: Option<&mut Option<Cow<'static, str>>>,
     send: bool,
     eager: bool,
     kind: &'static str,
@@ -1214,34 +1295,20 @@ where
     F: Future,
 {
     let id = local.next_task_id();
-    #[cfg(feature = "tracing")]
-    let span = crate::trace::task_span(kind, id, name.as_deref(), location);
-    #[cfg(feature = "tracing")]
-    crate::trace::spawned(&span, id);
-    let meta = TaskMeta {
-        shared: local.shared.clone(),
-        id,
-        name,
-        send,
-        cancel: AtomicU32::new(0),
-        cold: Cold::new(),
-        state: AtomicU8::new(TaskState::Scheduled as u8),
-        slot: AtomicUsize::new(UNREGISTERED),
-        awaiter: AtomicU64::new(0),
-        locals: inherited_locals(),
-        location,
-        #[cfg(feature = "tracing")]
-        returned_error: std::sync::atomic::AtomicBool::new(false),
-    };
+    let name = name.and_then(Option::take);
     // SAFETY: forwarded from the caller: polled and dropped on this loop's
     // thread (wake-ups from elsewhere go through the injection queue).
     let (runnable, task) = unsafe {
-        raw::spawn(meta, move |meta| Wrapped {
-            fut: Some(fut),
-            meta,
-            #[cfg(feature = "tracing")]
-            span,
-        })
+        new_task(
+            &local.shared,
+            id,
+            name,
+            send,
+            inherited_locals(),
+            kind,
+            location,
+            fut,
+        )
     };
     let raw = task.raw();
     // The registry does not count: the loop's reference keeps the task
@@ -1278,7 +1345,7 @@ pub(crate) unsafe fn spawn_main<F: Future>(local: &Local, fut: F) -> Task<F::Out
     unsafe {
         spawn_on(
             local,
-            Some(Cow::Borrowed("main")),
+            Some(&mut Some(Cow::Borrowed("main"))),
             false,
             false,
             KIND_BLOCK_ON,
@@ -1303,35 +1370,20 @@ where
     // Remote ids count down from the top so they never collide with the
     // loop's own counter.
     let id = u64::MAX - REMOTE_IDS.fetch_add(1, Ordering::Relaxed) as u64;
-    #[cfg(feature = "tracing")]
-    let span = crate::trace::task_span(KIND_TASK, id, name.as_deref(), location);
-    #[cfg(feature = "tracing")]
-    crate::trace::spawned(&span, id);
-    let meta = TaskMeta {
-        shared: shared.clone(),
-        id,
-        name,
-        send: true,
-        cancel: AtomicU32::new(0),
-        cold: Cold::new(),
-        state: AtomicU8::new(TaskState::Scheduled as u8),
-        slot: AtomicUsize::new(UNREGISTERED),
-        awaiter: AtomicU64::new(0),
-        // Other threads have no task-local context to pass on.
-        locals: LocalsCell(UnsafeCell::new(None)),
-        location,
-        #[cfg(feature = "tracing")]
-        returned_error: std::sync::atomic::AtomicBool::new(false),
-    };
     // SAFETY: the future is `Send + 'static`: nothing borrowed, any
-    // thread may drop it; it is polled on the loop thread.
+    // thread may drop it; it is polled on the loop thread. Other threads
+    // have no task-local context to pass on.
     let (runnable, task) = unsafe {
-        raw::spawn(meta, move |meta| Wrapped {
-            fut: Some(fut),
-            meta,
-            #[cfg(feature = "tracing")]
-            span,
-        })
+        new_task(
+            shared,
+            id,
+            name,
+            true,
+            LocalsCell(UnsafeCell::new(None)),
+            KIND_TASK,
+            location,
+            fut,
+        )
     };
     let raw = task.raw();
     let meta = NonNull::from(task.metadata());

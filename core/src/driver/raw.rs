@@ -69,9 +69,10 @@ const DONE: u8 = 2;
 
 /// What the type-erased code needs from the typed task.
 struct TaskVTable {
-    /// Polls the future; true when it finished (output stored; the caller
-    /// publishes it).
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> bool,
+    /// Polls the future once (the task is dequeued and not `DONE`); when
+    /// it finishes, stores or drops the output, publishes it and gives up
+    /// the loop's reference, all in the typed code (see [`TaskCell::run`]).
+    run: unsafe fn(NonNull<Header>),
     /// Drops the future in place (the task never finishes).
     drop_future: unsafe fn(NonNull<Header>),
     /// Moves the output to `*out` (an `Option<T>`, `None` before).
@@ -354,18 +355,8 @@ impl Runnable {
         let Some(h) = self.dequeue() else {
             return;
         };
-        // SAFETY: alive; the borrowed waker does not outlive the poll.
-        let waker = unsafe { borrow_waker(ptr) };
-        let mut cx = Context::from_waker(&waker);
-        // SAFETY: polled on the loop thread, future present (not DONE).
-        if unsafe { (h.vtable.poll)(ptr, &mut cx) } {
-            let s = h.sched.get() | DONE;
-            h.sched.set(s);
-            // SAFETY: the future just finished (once); the loop's
-            // reference goes unless a wake-up during the poll queued the
-            // task again (that entry releases it).
-            unsafe { finish(ptr, COMPLETED, s & QUEUED == 0) };
-        }
+        // SAFETY: on the loop thread, dequeued, future present (not DONE).
+        unsafe { (h.vtable.run)(ptr) }
     }
 
     /// Pushes the fresh task onto `local`'s ready queue (its own loop).
@@ -658,7 +649,7 @@ impl Runnable {
 
 impl<F: Future> TaskCell<F, F::Output> {
     const VTABLE: TaskVTable = TaskVTable {
-        poll: Self::poll,
+        run: Self::run,
         drop_future: Self::drop_future,
         take_output: Self::take_output,
         drop_output: Self::drop_output,
@@ -676,7 +667,20 @@ impl<F: Future> TaskCell<F, F::Output> {
         unsafe { &mut *(*cell).stage.get() }
     }
 
-    unsafe fn poll(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
+    /// Polls the task once and, if its future finished, ends it: one
+    /// indirect call per poll. The common ends are written here, where the
+    /// output's type is known, instead of behind more vtable calls (on
+    /// wasm an indirect call costs a table check and a signature check):
+    /// without a handle the output is dropped at once, never stored; a
+    /// task nobody awaits yet is published with one compare-and-swap, and
+    /// freed here if that was the last reference. The rest (an awaiter to
+    /// wake, a handle dropped meanwhile) goes to the shared [`finish`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live `TaskCell<F, F::Output>`, dequeued (not `DONE`), on
+    /// its loop thread.
+    unsafe fn run(ptr: NonNull<Header>) {
         /// Marks the stage consumed if dropping the future unwinds.
         struct Consume<F: Future>(*mut Stage<F, F::Output>);
         impl<F: Future> Drop for Consume<F> {
@@ -690,26 +694,70 @@ impl<F: Future> TaskCell<F, F::Output> {
         // SAFETY: a live cell; the loop thread polls, nothing else
         // touches a running stage.
         let stage = unsafe { (*cell).stage.get() };
+        // SAFETY: alive; the borrowed waker does not outlive the poll.
+        let waker = unsafe { borrow_waker(ptr) };
+        let mut cx = Context::from_waker(&waker);
         // SAFETY: as above.
-        let Stage::Running(fut) = (unsafe { &mut *stage }) else {
-            return true;
+        let out = match unsafe { &mut *stage } {
+            // SAFETY: the future stays in place (heap) until dropped in
+            // place.
+            Stage::Running(fut) => match unsafe { Pin::new_unchecked(&mut *fut) }.poll(&mut cx) {
+                Poll::Pending => return,
+                Poll::Ready(out) => {
+                    // Drops the future in place (its destructor may
+                    // re-enter the loop but never this stage).
+                    let guard = Consume::<F>(stage);
+                    // SAFETY: the future is dropped once, here, in place.
+                    unsafe { ptr::drop_in_place(fut as *mut F) };
+                    std::mem::forget(guard);
+                    Some(out)
+                }
+            },
+            // Its future went without an end (a destructor unwound):
+            // finished, without an output.
+            _ => None,
         };
-        // SAFETY: the future stays in place (heap) until dropped in place.
-        match unsafe { Pin::new_unchecked(&mut *fut) }.poll(cx) {
-            Poll::Pending => false,
-            Poll::Ready(out) => {
-                // Drops the future in place (its destructor may re-enter
-                // the loop but never this stage), then stores the output
-                // over it without dropping anything else.
-                let guard = Consume::<F>(stage);
-                // SAFETY: the future is dropped once, here, in place.
-                unsafe { ptr::drop_in_place(fut as *mut F) };
-                std::mem::forget(guard);
-                // SAFETY: the stage holds nothing to drop now.
-                unsafe { stage.write(Stage::Finished(out)) };
-                true
+        // SAFETY: alive (the loop's reference).
+        let h = unsafe { Header::of(ptr) };
+        let sched = h.sched.get() | DONE;
+        h.sched.set(sched);
+        // The loop's reference goes unless a wake-up during the poll queued
+        // the task again (that entry releases it).
+        let release = sched & QUEUED == 0;
+        let s = h.state.load(Ordering::Acquire);
+        match out {
+            // No handle (it never comes back): the output is the loop's to
+            // drop, here, on the loop thread.
+            Some(out) if s & HANDLE == 0 => {
+                // SAFETY: the future is gone; nothing to drop in the stage.
+                unsafe { stage.write(Stage::Consumed) };
+                drop(out);
             }
+            // SAFETY: as above; stored for the handle, which takes it once
+            // `COMPLETED` is published below.
+            Some(out) => unsafe { stage.write(Stage::Finished(out)) },
+            None => {}
         }
+        if release
+            && s & (AWAITER | LOCKED) == 0
+            && h.state
+                .compare_exchange(
+                    s,
+                    (s | COMPLETED) - REF,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
+            if s < 2 * REF {
+                // SAFETY: that was the last reference.
+                unsafe { Self::dealloc(ptr) };
+            }
+            return;
+        }
+        // SAFETY: the future just finished (once, DONE is set), loop
+        // thread, the loop's reference held; released only if not queued.
+        unsafe { finish(ptr, COMPLETED, release) };
     }
 
     unsafe fn drop_future(ptr: NonNull<Header>) {
