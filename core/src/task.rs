@@ -1159,22 +1159,22 @@ impl Builder {
         F::Output: 'static,
     {
         let at = Location::caller();
-        let eager = self.eager;
-        driver::with_current(|local| {
-            // SAFETY: `F: 'static`, so the future borrows nothing; it is
-            // polled and dropped on this loop's thread only (see `schedule`).
-            unsafe {
-                spawn_on(
-                    local,
-                    Some(&mut self.name),
-                    false,
-                    eager,
-                    KIND_TASK,
-                    at,
-                    fut,
-                )
-            }
-        })
+        let local = driver::current();
+        // SAFETY: the loop entered on this thread stays alive for this
+        // call (see `driver::current`). `F: 'static`, so the future
+        // borrows nothing; it is polled and dropped on this loop's thread
+        // only.
+        unsafe {
+            spawn_on(
+                local.as_ref(),
+                Some(&mut self.name),
+                false,
+                self.eager,
+                KIND_TASK,
+                at,
+                fut,
+            )
+        }
     }
 }
 
@@ -1207,10 +1207,10 @@ where
     F::Output: 'static,
 {
     let at = Location::caller();
-    driver::with_current(|local| {
-        // SAFETY: as in `Builder::spawn`.
-        unsafe { spawn_on(local, None, false, false, KIND_TASK, at, fut) }
-    })
+    let local = driver::current();
+    // SAFETY: as in `Builder::spawn` (no closure: the future goes straight
+    // on, and is read only after the task is allocated; see `raw::spawn`).
+    unsafe { spawn_on(local.as_ref(), None, false, false, KIND_TASK, at, fut) }
 }
 
 /// The `kind` of a spawned task, for `tracing` (and nothing else).
@@ -1262,7 +1262,7 @@ unsafe fn new_task<F: Future>(
     };
     // SAFETY: forwarded from the caller.
     unsafe {
-        raw::spawn(meta, move |meta| Wrapped {
+        raw::spawn(meta, fut, move |fut, meta| Wrapped {
             fut: Some(fut),
             meta,
             #[cfg(feature = "tracing")]

@@ -425,6 +425,23 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Local) -> R) -> R {
     }
 }
 
+/// The loop entered on this thread, as a pointer: for a caller that must
+/// not move its arguments into a closure first (`spawn` passes the user's
+/// future straight on; see `raw::spawn`). It points to a live `Local`
+/// while the loop is entered (see [`current_local`]).
+///
+/// # Panics
+///
+/// As [`with_current`].
+#[inline]
+#[track_caller]
+pub(crate) fn current() -> NonNull<Local> {
+    match NonNull::new(current_local() as *mut Local) {
+        Some(l) => l,
+        None => no_loop(),
+    }
+}
+
 #[cold]
 #[inline(never)]
 #[track_caller]
