@@ -16,8 +16,8 @@
 #![cfg_attr(not(all(unix, not(target_family = "wasm"))), no_main)]
 #![cfg(all(unix, not(target_family = "wasm")))]
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+mod stopwatch;
+use stopwatch::Clock;
 
 const CHUNK: usize = 64 * 1024;
 const AT_ONCE: usize = 50;
@@ -36,41 +36,6 @@ const QUICK: Sizes = Sizes {
     spawns: 200,
     cat_bytes: 32 << 20,
 };
-
-static CPU_CLOCK: AtomicBool = AtomicBool::new(false);
-
-/// A stopwatch on the wall clock, or with `--cpu` on this process's CPU
-/// time (all its threads, so a peer's helper threads count; the children
-/// `true` and `cat` do not, they are the same program for every peer):
-/// what the runtime itself spends, steadier than wall time when other jobs
-/// share the cores.
-#[derive(Clone, Copy)]
-struct Clock(Instant, u64);
-
-impl Clock {
-    fn start() -> Clock {
-        Clock(Instant::now(), process_cpu_ns())
-    }
-
-    fn secs(&self) -> f64 {
-        if CPU_CLOCK.load(Ordering::Relaxed) {
-            (process_cpu_ns() - self.1) as f64 / 1e9
-        } else {
-            self.0.elapsed().as_secs_f64()
-        }
-    }
-}
-
-fn process_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 fn ms(start: Clock) -> f64 {
     start.secs() * 1e3
@@ -313,7 +278,10 @@ fn main() {
             "--quick" => sizes = QUICK,
             "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
             "--peer" => only_peer = args.next(),
-            "--cpu" => CPU_CLOCK.store(true, Ordering::Relaxed),
+            // CPU time of this process: all its threads (a peer's helper
+            // threads count), not the children `true` and `cat` (the same
+            // program for every peer).
+            "--cpu" => stopwatch::use_cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("process bench: ignoring argument {other:?}"),
         }
@@ -356,7 +324,7 @@ fn main() {
     println!(
         "anyloop::process vs tokio::process (current_thread) vs async-process (async-io block_on), \
          median of {rounds} interleaved rounds after a warm-up{}",
-        if CPU_CLOCK.load(Ordering::Relaxed) {
+        if stopwatch::cpu() {
             "; ms and MB/s per CPU second of this process (--cpu; children excluded)"
         } else {
             ""

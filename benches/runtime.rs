@@ -58,6 +58,8 @@
 mod workloads;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 mod peers;
+#[cfg(unix)]
+mod stopwatch;
 
 /// Where this harness runs, for the table's title.
 #[cfg(not(target_family = "wasm"))]
@@ -101,7 +103,7 @@ fn main() {
     let rounds = rounds.unwrap_or(if quick { 3 } else { 9 });
     if cpu {
         #[cfg(unix)]
-        workloads::set_work_clock(thread_cpu_ns);
+        workloads::set_work_clock(stopwatch::thread_cpu_ns);
         #[cfg(not(unix))]
         {
             eprintln!("runtime bench: --cpu is Unix only (no thread CPU clock on wasip1 or here)");
@@ -204,19 +206,6 @@ fn wstd_column(name: &str) -> Option<workloads::Measure> {
         _ => return None,
     };
     Some(m)
-}
-
-/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), for `--cpu`.
-#[cfg(unix)]
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -28,41 +28,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Instant;
+
+mod stopwatch;
+use stopwatch::Clock;
 
 const MSG: usize = 64 * 1024;
-
-static CPU_CLOCK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// A stopwatch on the wall clock, or on this thread's CPU time with `--cpu`
-/// (steadier when other jobs share the cores; every peer runs client and
-/// server on this one thread).
-struct Clock(Instant, u64);
-
-impl Clock {
-    fn start() -> Clock {
-        Clock(Instant::now(), thread_cpu_ns())
-    }
-
-    fn secs(&self) -> f64 {
-        if CPU_CLOCK.load(std::sync::atomic::Ordering::Relaxed) {
-            (thread_cpu_ns() - self.1) as f64 / 1e9
-        } else {
-            self.0.elapsed().as_secs_f64()
-        }
-    }
-}
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 #[derive(Clone, Copy)]
 struct Sizes {
@@ -798,7 +768,8 @@ fn main() {
             "--quick" => sizes = QUICK,
             "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
             "--peer" => only_peer = args.next(),
-            "--cpu" => CPU_CLOCK.store(true, std::sync::atomic::Ordering::Relaxed),
+            // Every peer runs client and server on this one thread.
+            "--cpu" => stopwatch::use_cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("streams bench: ignoring argument {other:?}"),
         }
@@ -869,7 +840,7 @@ fn main() {
     println!(
         "anyloop Streams vs tokio (current_thread + LocalSet) vs smol (LocalExecutor + async-net), \
          127.0.0.1, one thread each, median of {rounds} interleaved rounds after a warm-up{}",
-        if CPU_CLOCK.load(std::sync::atomic::Ordering::Relaxed) {
+        if stopwatch::cpu() {
             "; per thread CPU second (--cpu)"
         } else {
             ""
