@@ -986,12 +986,15 @@ impl<F: Future> Future for Wrapped<'_, F> {
             }
         }
         if meta.cancel_pending() && this.cancel_requested(cx) {
-            return Poll::Ready(Err(this.cancel_now()));
+            let err = this.cancel_now();
+            this.ended();
+            return Poll::Ready(Err(err));
         }
         // `as_mut`, not `is_none`: a shared reference to the whole pinned
         // future would retag it and invalidate its self-references
         // (Stacked Borrows exempts only `&mut` to `!Unpin` data).
         if this.fut.as_mut().is_none() {
+            // Polled after it ended (the loop never does): nothing to end.
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
         }
         meta.set_state(TaskState::Running);
@@ -1023,57 +1026,106 @@ impl<F: Future> Future for Wrapped<'_, F> {
             }
         }
         RUNNING.with(|r| r.set(prev));
-        match res {
+        let out = match res {
             Ok(Poll::Pending) => {
                 meta.set_state(TaskState::Waiting);
-                Poll::Pending
+                return Poll::Pending;
             }
             Ok(Poll::Ready(v)) => {
                 if meta.cancel.load(Ordering::Acquire) & (CANCEL_PENDING | DONE_CALLBACKS) != 0 {
-                    return Poll::Ready(this.finish_slow(v));
+                    this.finish_slow(v)
+                } else {
+                    meta.set_state(TaskState::Done);
+                    #[cfg(feature = "tracing")]
+                    this.trace_finished(TaskState::Done, None);
+                    Ok(v)
                 }
-                meta.set_state(TaskState::Done);
-                #[cfg(feature = "tracing")]
-                this.trace_finished(TaskState::Done, None);
-                Poll::Ready(Ok(v))
             }
-            Err(payload) => Poll::Ready(Err(this.panicked(payload))),
-        }
+            Err(payload) => Err(this.panicked(payload)),
+        };
+        this.ended();
+        Poll::Ready(out)
     }
 }
 
 impl<F> Drop for Wrapped<'_, F> {
+    #[inline]
     fn drop(&mut self) {
-        // A future that finished was dropped in `poll` already (the common
-        // case: nothing to drop, no call into its drop glue).
+        // A future that ended was dropped in `poll`, which also did the
+        // rest (`Wrapped::ended`): nothing left here, the common case.
         if self.fut.as_mut().is_some() {
-            self.drop_future();
+            self.dropped_unfinished();
         }
+    }
+}
+
+impl<F> Wrapped<'_, F> {
+    /// The task ended (every `Ready` of `poll` comes here, on the task's
+    /// loop thread, after its done callbacks were scheduled, which find
+    /// the task through its registry slot): drops its task-local context
+    /// and leaves the registry. Done here, where the loop thread is
+    /// known, rather than in `Drop`, which must first find out where it
+    /// runs: a completed task's `Drop` is one null check.
+    #[inline(always)]
+    fn ended(&self) {
+        let meta = self.meta;
+        let slot = meta.slot.load(Ordering::Relaxed);
+        meta.slot.store(UNREGISTERED, Ordering::Relaxed);
+        if slot != UNREGISTERED {
+            let cur = driver::current_local();
+            debug_assert!(
+                // SAFETY: CURRENT points to a live `Local` while set.
+                !cur.is_null() && Arc::ptr_eq(unsafe { &(*cur).shared }, &meta.shared),
+                "a task is polled by its own loop only"
+            );
+            // SAFETY: a task is polled on its loop's thread by that loop
+            // (see `driver::raw`), which is entered (CURRENT) meanwhile.
+            unsafe { (*cur).registry.borrow_mut().remove(slot) };
+        }
+        // SAFETY: the last access to the task's context (the future is
+        // gone, RUNNING no longer points here), on the polling thread; see
+        // `LocalsCell`. Dropped last: its values' destructors may run user
+        // code, which finds the task finished and unregistered.
+        drop(unsafe { (*meta.locals.0.get()).take() });
+    }
+
+    /// The future is dropped unfinished (cancelled at loop shutdown, or
+    /// the allocation freed with it): destructors run with the task as
+    /// current, then the task ends `Cancelled`.
+    #[cold]
+    #[inline(never)]
+    fn dropped_unfinished(&mut self) {
+        self.drop_future();
+        let meta = self.meta;
+        // Only the task's own loop, on its thread, may touch its registry
+        // entry and its task-local context: a `Send` task's future may be
+        // dropped on another thread (its loop closed, the last waker
+        // dropped there), whose current loop, if any, is another one.
+        let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &meta.shared)) == Some(true);
         // SAFETY: this is the last access to the task's context (the future
         // is gone, RUNNING no longer points here); see `LocalsCell`.
-        let locals = unsafe { (*self.meta.locals.0.get()).take() };
-        if locals.is_some() {
-            let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &self.meta.shared));
-            if home != Some(true) {
-                // Dropped on a foreign thread (a `Send` task of a closed
-                // loop): the `Rc` may be shared with tasks of that loop.
-                std::mem::forget(locals);
-            }
+        let locals = unsafe { (*meta.locals.0.get()).take() };
+        if locals.is_some() && !home {
+            // Dropped on a foreign thread (a `Send` task of a closed
+            // loop): the `Rc` may be shared with tasks of that loop.
+            std::mem::forget(locals);
+        } else {
+            drop(locals);
         }
-        if !self.meta.state().is_finished() {
+        if !meta.state().is_finished() {
             #[cfg(feature = "tracing")]
-            let msg = self.meta.cancel_message();
+            let msg = meta.cancel_message();
             #[cfg(not(feature = "tracing"))]
             let msg: Option<String> = None;
             self.set_finished(TaskState::Cancelled, msg.as_deref());
-            self.meta.fire_done_callbacks();
+            meta.fire_done_callbacks();
         }
         // A load and a store, not a swap (a locked instruction): only the
         // thread dropping the future touches the slot now.
-        let slot = self.meta.slot.load(Ordering::Relaxed);
-        self.meta.slot.store(UNREGISTERED, Ordering::Relaxed);
-        if slot != UNREGISTERED {
-            driver::try_with_current(|l| l.registry.borrow_mut().remove(slot));
+        let slot = meta.slot.load(Ordering::Relaxed);
+        meta.slot.store(UNREGISTERED, Ordering::Relaxed);
+        if slot != UNREGISTERED && home {
+            driver::with_current(|l| l.registry.borrow_mut().remove(slot));
         }
     }
 }
