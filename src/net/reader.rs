@@ -189,6 +189,16 @@ impl StreamReader {
                 ready!(self.poll_fill(cx))?;
             }
             let k = n.min(self.end - self.start);
+            if self.start == 0 && k == self.end && k >= self.buf.len() / 2 {
+                // All that is buffered, and at least half the buffer:
+                // hand the buffer itself over instead of copying it out
+                // (the next read allocates a new one; a bulk reader pays
+                // one allocation per read either way).
+                let mut out = std::mem::take(&mut self.buf);
+                out.truncate(k);
+                self.consume_n(k);
+                return Poll::Ready(Ok(out));
+            }
             Poll::Ready(Ok(self.take(k)))
         })
         .await

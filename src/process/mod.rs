@@ -122,6 +122,16 @@
 //!   `waitpid(WNOHANG)`, async-signal-safe), so it is reaped when it
 //!   exits even if no loop runs any more. tokio instead reaps orphans at
 //!   the next spawn or signal; async-process uses a thread.
+//! - **Pipes grow when they fill** (Linux). A child's pipe starts at the
+//!   kernel's 64 KiB and grows to 1 MiB (`F_SETPIPE_SZ`) the first time
+//!   it is found full (a read that empties a whole 64 KiB, a short
+//!   write), as Python's `Popen(pipesize=)` allows by hand: a bulk
+//!   transfer then costs fewer wake-ups on both sides (`cat` pipe bench:
+//!   `epoll_wait`s per 512 MiB 6,773 → 503, ~10% more MB per CPU second)
+//!   and a pipe that carries a few lines costs no extra syscall. At most
+//!   16 pipes of a process are grown at once (16 MiB of the 64 MiB
+//!   `pipe-user-pages-soft` quota beyond which Linux gives every new pipe
+//!   of the user 8 KiB); a refusal leaves the pipe as it was.
 //! - **Dropping is not killing** (asyncio, std): a dropped [`Process`]
 //!   keeps running unless [`Command::kill_on_drop`] asked otherwise.
 //! - **Windows pipes on the blocking pool, not overlapped I/O.** Making
