@@ -14,8 +14,17 @@
 //!   anyloop's `ssl=` streams vs tokio + tokio-rustls vs smol +
 //!   futures-rustls; MB/s);
 //! - `tls_handshakes`: connections one after another, each a TLS
-//!   handshake and one echoed line (handshakes/s; the same rustls
-//!   configurations, session resumption as rustls' default).
+//!   handshake, one echoed line and a clean close (handshakes/s; the same
+//!   rustls configurations, session resumption as rustls' default).
+//!   Every peer closes as TLS wants (RFC 8446 §6.1) and as asyncio does:
+//!   the client sends close_notify when it is done, the server answers
+//!   the client's close_notify with its own. anyloop's writers do that
+//!   when closed or dropped; the tokio and smol peers do it with their
+//!   stream's `shutdown()`/`close()`, which a correct program calls (a
+//!   tokio-rustls stream dropped without it sends no close_notify, and
+//!   its peer reads "peer closed connection without sending TLS
+//!   close_notify"). Without it those peers would do two writes per
+//!   connection fewer than a clean close needs.
 //!
 //! Every peer's listener is the same socket setup (`SO_REUSEADDR`, backlog
 //! 1024) so no one loses SYNs in the connect burst. Arguments: `--rounds N`
@@ -357,7 +366,7 @@ mod tokio_peer {
     }
 
     /// Echoes a connection: line by line, or in chunks of up to `MSG`.
-    async fn echo_conn<R, W>(rd: R, mut wr: W, lines: bool)
+    async fn echo_conn<R, W>(rd: R, wr: &mut W, lines: bool)
     where
         R: tokio::io::AsyncRead + Unpin,
         W: tokio::io::AsyncWrite + Unpin,
@@ -394,8 +403,8 @@ mod tokio_peer {
                 let (s, _) = l.accept().await.expect("accept");
                 s.set_nodelay(true).expect("nodelay");
                 tokio::task::spawn_local(async move {
-                    let (rd, wr) = s.into_split();
-                    echo_conn(rd, wr, lines).await;
+                    let (rd, mut wr) = s.into_split();
+                    echo_conn(rd, &mut wr, lines).await;
                 });
             }
         });
@@ -443,8 +452,10 @@ mod tokio_peer {
                     let Ok(tls) = acceptor.accept(s).await else {
                         return;
                     };
-                    let (rd, wr) = tokio::io::split(tls);
-                    echo_conn(rd, wr, lines).await;
+                    let (rd, mut wr) = tokio::io::split(tls);
+                    echo_conn(rd, &mut wr, lines).await;
+                    // close_notify, as anyloop's writer sends on close.
+                    let _ = wr.shutdown().await;
                 });
             }
         });
@@ -500,6 +511,9 @@ mod tokio_peer {
                 let mut buf = String::new();
                 rd.read_line(&mut buf).await.expect("read");
                 assert_eq!(buf.as_bytes(), l);
+                // A clean TLS close (close_notify), as anyloop's dropped
+                // writer does.
+                wr.shutdown().await.expect("shutdown");
             }
             n as f64 / start.secs()
         })
@@ -553,7 +567,7 @@ mod smol_peer {
 
     /// Echoes a connection: line by line, or in chunks of up to `MSG`;
     /// flushes every write (a TLS writer holds data until flushed).
-    async fn echo_conn<R, W>(rd: R, mut wr: W, lines: bool)
+    async fn echo_conn<R, W>(rd: R, wr: &mut W, lines: bool)
     where
         R: futures_lite::AsyncRead + Unpin,
         W: futures_lite::AsyncWrite + Unpin,
@@ -591,7 +605,8 @@ mod smol_peer {
                 let (s, _) = l.accept().await.expect("accept");
                 s.set_nodelay(true).expect("nodelay");
                 ex2.spawn(async move {
-                    echo_conn(s.clone(), s, lines).await;
+                    let mut wr = s.clone();
+                    echo_conn(s, &mut wr, lines).await;
                 })
                 .detach();
             }
@@ -644,8 +659,10 @@ mod smol_peer {
                     let Ok(tls) = acceptor.accept(s).await else {
                         return;
                     };
-                    let (rd, wr) = futures_lite::io::split(tls);
-                    echo_conn(rd, wr, lines).await;
+                    let (rd, mut wr) = futures_lite::io::split(tls);
+                    echo_conn(rd, &mut wr, lines).await;
+                    // close_notify, as anyloop's writer sends on close.
+                    let _ = wr.close().await;
                 })
                 .detach();
             }
@@ -706,6 +723,9 @@ mod smol_peer {
                     let mut buf = String::new();
                     rd.read_line(&mut buf).await.expect("read");
                     assert_eq!(buf.as_bytes(), l);
+                    // A clean TLS close (close_notify), as anyloop's
+                    // dropped writer does.
+                    wr.close().await.expect("close");
                 }
                 n as f64 / start.secs()
             }))

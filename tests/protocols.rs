@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use anyloop::future::Promise;
 use anyloop::net::{
-    create_connection, create_datagram_endpoint, create_server, Buffered, BufferedProtocol,
-    DatagramProtocol, DatagramTransport, Protocol, Transport,
+    connect_accepted_socket, create_connection, create_datagram_endpoint, create_server, Buffered,
+    BufferedProtocol, DatagramProtocol, DatagramTransport, Protocol, TcpListener, TcpStream,
+    Transport,
 };
 
 mod common;
@@ -550,4 +551,47 @@ async fn addresses_are_known_until_connection_lost_returns() {
     assert_eq!(t.local_addr().unwrap(), client_local);
     assert_eq!(t.peer_addr().unwrap(), server_addr);
     server.close();
+}
+
+#[anyloop::test]
+async fn a_client_transport_knows_its_peer_after_connection_lost() {
+    if !common::tcp_loopback() {
+        return;
+    }
+    // Never asked while connected: create_connection knows the address it
+    // connected to, connect_accepted_socket asks when it makes the
+    // transport (as asyncio does), so both still answer once the socket
+    // is closed.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_addr = listener.local_addr().unwrap();
+    let (p, lost) = Recorder::new(&Log::default(), false);
+    let t = create_connection(move || p, "127.0.0.1", server_addr.port())
+        .await
+        .unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    t.close();
+    common::deadline("create_connection's connection_lost", lost.wait())
+        .await
+        .unwrap();
+    anyloop::sleep(Duration::from_millis(10)).await;
+    assert_eq!(t.peer_addr().unwrap(), server_addr);
+    drop(accepted);
+
+    let stream = TcpStream::connect(server_addr).await.unwrap();
+    // WASI p1 cannot tell a socket's peer (it reports 0.0.0.0:0).
+    let known = stream
+        .peer_addr()
+        .is_ok_and(|a| !a.ip().is_unspecified() || a.port() != 0);
+    let (p, lost) = Recorder::new(&Log::default(), false);
+    let t = connect_accepted_socket(move || p, stream).unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    t.close();
+    common::deadline("connect_accepted_socket's connection_lost", lost.wait())
+        .await
+        .unwrap();
+    anyloop::sleep(Duration::from_millis(10)).await;
+    if known {
+        assert_eq!(t.peer_addr().unwrap(), server_addr);
+    }
+    drop(accepted);
 }

@@ -418,7 +418,7 @@ impl ConnectOptions {
         if !caps.tcp_connect {
             return Err(caps.unsupported("outgoing TCP connections (open_connection)"));
         }
-        let stream = with_timeout(self.timeout, host, port, connect_any(host, port)).await?;
+        let (stream, _) = with_timeout(self.timeout, host, port, connect_any(host, port)).await?;
         // Small writes go out at once (asyncio sets TCP_NODELAY too).
         let _ = stream.set_nodelay(true);
         let (r, w) = transport::split_tcp(stream, self.limit);
@@ -727,12 +727,15 @@ fn remove_stale_socket(_path: &Path) {}
 
 impl Accept for TcpListener {
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted>> {
-        TcpListener::poll_accept(self, cx).map_ok(|(stream, peer)| {
-            // WASI p1 cannot tell the peer: its accept reports 0.0.0.0:0.
-            let known = !(peer.ip().is_unspecified() && peer.port() == 0);
-            Accepted::Tcp(stream, known.then_some(peer))
-        })
+        TcpListener::poll_accept(self, cx)
+            .map_ok(|(stream, peer)| Accepted::Tcp(stream, known_peer(peer)))
     }
+}
+
+/// A peer address the host really knows: WASI p1 cannot tell the peer
+/// (its accept and `getpeername` report 0.0.0.0:0).
+pub(crate) fn known_peer(peer: SocketAddr) -> Option<SocketAddr> {
+    (!(peer.ip().is_unspecified() && peer.port() == 0)).then_some(peer)
 }
 
 impl Accept for UnixListener {
@@ -794,8 +797,10 @@ async fn resolve_name(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 /// `happy_eyeballs_delay=0.25`).
 const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
 
-/// Resolves `host` and connects to the first address that answers.
-async fn connect_any(host: &str, port: u16) -> io::Result<TcpStream> {
+/// Resolves `host` and connects to the first address that answers; that
+/// address is returned too (the transport's `peername`, known without a
+/// `getpeername`).
+async fn connect_any(host: &str, port: u16) -> io::Result<(TcpStream, SocketAddr)> {
     let addrs = resolve(host, port).await?;
     connect_addrs(&addrs).await.map_err(|(kind, errors)| {
         io::Error::new(
@@ -812,9 +817,19 @@ type Attempt = (
 
 /// Happy eyeballs over `addrs` in order: an attempt starts when the
 /// previous ones have all failed or after [`HAPPY_EYEBALLS_DELAY`]; the
-/// first connection wins and the other attempts are dropped. On failure:
-/// the last error's kind and one message per address.
-async fn connect_addrs(addrs: &[SocketAddr]) -> Result<TcpStream, (io::ErrorKind, Vec<String>)> {
+/// first connection wins (with its address) and the other attempts are
+/// dropped. On failure: the last error's kind and one message per address.
+async fn connect_addrs(
+    addrs: &[SocketAddr],
+) -> Result<(TcpStream, SocketAddr), (io::ErrorKind, Vec<String>)> {
+    // One address (an IP literal, the common case): nothing to race, so
+    // no attempt list, no boxed future and no delay timer.
+    if let [only] = addrs {
+        return match TcpStream::connect_addr(*only).await {
+            Ok(s) => Ok((s, *only)),
+            Err(e) => Err((e.kind(), vec![format!("{only}: {e}")])),
+        };
+    }
     let mut next = addrs.iter().copied();
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut delay: Option<Pin<Box<anyloop_core::time::Sleep>>> = None;
@@ -830,7 +845,9 @@ async fn connect_addrs(addrs: &[SocketAddr]) -> Result<TcpStream, (io::ErrorKind
             match next.next() {
                 Some(a) => {
                     attempts.push((a, Box::pin(TcpStream::connect_addr(a))));
-                    delay = Some(Box::pin(anyloop_core::sleep(HAPPY_EYEBALLS_DELAY)));
+                    // The delay only matters if another address can start.
+                    delay = (next.len() > 0)
+                        .then(|| Box::pin(anyloop_core::sleep(HAPPY_EYEBALLS_DELAY)));
                     progressed = true;
                 }
                 None => {
@@ -844,7 +861,7 @@ async fn connect_addrs(addrs: &[SocketAddr]) -> Result<TcpStream, (io::ErrorKind
         let mut i = 0;
         while i < attempts.len() {
             match attempts[i].1.as_mut().poll(cx) {
-                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok(stream)),
+                Poll::Ready(Ok(stream)) => return Poll::Ready(Ok((stream, attempts[i].0))),
                 Poll::Ready(Err(e)) => {
                     last_kind = e.kind();
                     errors.push(format!("{}: {e}", attempts[i].0));
@@ -915,7 +932,8 @@ mod tests {
             let good = TcpListener::bind("127.0.0.1:0").unwrap();
             let good_addr = good.local_addr().unwrap();
             let start = crate::time::Instant::now();
-            let s = connect_addrs(&[stalled, good_addr]).await.unwrap();
+            let (s, addr) = connect_addrs(&[stalled, good_addr]).await.unwrap();
+            assert_eq!(addr, good_addr);
             assert_eq!(s.peer_addr().unwrap(), good_addr);
             // Not before the delay, and long before any TCP timeout.
             let took = start.elapsed();

@@ -71,6 +71,30 @@
 //! Without TLS the configuration constructors return
 //! `io::ErrorKind::Unsupported` naming the feature and the host, so a
 //! program that merely mentions TLS still compiles everywhere.
+//!
+//! # Design notes
+//!
+//! - Closing: a [`StreamWriter`](super::StreamWriter) that is closed or
+//!   dropped sends TLS's close_notify, then shuts its socket's write side
+//!   (asyncio's `close()` on an SSL transport; RFC 8446 §6.1 wants the
+//!   alert before the write side closes). A peer that reads to the end
+//!   therefore sees a clean end of stream, not "peer closed connection
+//!   without sending TLS close_notify". It costs a record write per side
+//!   and connection; tokio-rustls and futures-rustls do the same work in
+//!   `shutdown()`/`close()`, which the `streams` bench's peers call.
+//!   anyloop does not wait for the peer's close_notify before closing the
+//!   socket (asyncio does, up to `ssl_shutdown_timeout`): while the
+//!   pair's reader lives it may still read it; once both halves are gone
+//!   the peer's answering close_notify meets a closed socket, whose kernel
+//!   answers with a TCP reset (harmless: the peer is closing too).
+//! - The handshake runs under [`DEFAULT_HANDSHAKE_TIMEOUT`] (one timer per
+//!   handshake and side; tokio-rustls has no default timeout). Profiles
+//!   show its cost below 0.2% of a loopback handshake.
+//! - A TLS stream is polled through `&mut` by whichever half needs it,
+//!   with a waker that wakes both halves (a TLS read may write and the
+//!   other way round). That waker's slots sit behind a `Mutex` because a
+//!   `Waker` must be `Send`; each half remembers what it stored last, so
+//!   polling again with the same waker takes no lock.
 
 use std::fmt;
 use std::io;

@@ -90,6 +90,7 @@ mod datagram;
 mod stream;
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
 
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
@@ -238,8 +239,8 @@ where
     if !caps.tcp_connect {
         return Err(caps.unsupported("outgoing TCP connections (create_connection)"));
     }
-    let stream = super::connect_any(host, port).await?;
-    connect_accepted_socket(factory, stream)
+    let (stream, peer) = super::connect_any(host, port).await?;
+    Ok(run_on_tcp(factory, stream, Some(peer)))
 }
 
 /// Runs the protocol `factory()` makes on a connected socket (asyncio's
@@ -273,13 +274,26 @@ where
     P: StreamProtocol,
     F: FnOnce() -> P,
 {
+    // Asked now, as asyncio does when it makes the transport, so that
+    // `peer_addr` still answers after `connection_lost`.
+    let peer = sock.peer_addr().ok().and_then(super::known_peer);
+    Ok(run_on_tcp(factory, sock, peer))
+}
+
+/// Runs the protocol on a connected socket whose peer is `peer` (if
+/// known).
+fn run_on_tcp<P, F>(factory: F, sock: TcpStream, peer: Option<SocketAddr>) -> Transport
+where
+    P: StreamProtocol,
+    F: FnOnce() -> P,
+{
     let _ = sock.set_nodelay(true);
-    let (transport, driver) = stream::start(Accepted::Tcp(sock, None), factory());
+    let (transport, driver) = stream::start(Accepted::Tcp(sock, peer), factory());
     crate::task::Builder::new()
         .name("anyloop::net transport")
         .spawn(driver)
         .detach();
-    Ok(transport)
+    transport
 }
 
 /// Connects to the Unix socket `path` and runs the protocol on it
