@@ -68,8 +68,20 @@
 //!   schedules them in the task; a task's finish only calls it through that
 //!   pointer, so a program without done callbacks links none of that code;
 //! - debug-mode statistics live in a `Vec` indexed by the task registry's
-//!   slot (no hash map and no hasher in every program); the slow-poll
-//!   warning's formatting is one cold function;
+//!   slot (no hash map and no hasher in every program);
+//! - debug-mode warnings (which every program links: `ANYLOOP_DEBUG`
+//!   switches debug mode on at run time) build their line with
+//!   `String::push_str` and hand-written decimal digits, not `core::fmt`:
+//!   a browser program that formats nothing else links no `fmt::write`,
+//!   padding or integer `Display` (~3 KB). `TaskInfo`'s and `Warning`'s
+//!   `Display` write the same text (a unit test compares it with
+//!   `format!`'s);
+//! - in a browser the default diagnostic output writes nothing (std's
+//!   stderr discards everything there; the web host sets `console.error`),
+//!   so no std stdio, reentrant lock or thread-id code is linked for it;
+//! - `EventLoop::install` moves the loop into an empty slot without a drop
+//!   of the slot's old value, so a program that never closes its loop (a
+//!   browser's) links no loop shutdown;
 //! - with `panic = "abort"` no task's panic is caught, so the "Task
 //!   exception was never retrieved" report (and its formatting) is left
 //!   out (`cfg!(panic = "unwind")`);

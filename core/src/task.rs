@@ -1893,6 +1893,11 @@ impl TaskId {
     pub fn as_u64(self) -> u64 {
         self.0
     }
+
+    #[cfg(test)]
+    pub(crate) fn from_u64(id: u64) -> Self {
+        TaskId(id)
+    }
 }
 
 impl fmt::Display for TaskId {

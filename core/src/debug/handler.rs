@@ -75,14 +75,57 @@ impl TaskInfo {
     }
 }
 
+impl TaskInfo {
+    /// Appends the `Display` text to `out`, without `core::fmt` (see
+    /// [`Warning::line`]).
+    fn push_to(&self, out: &mut String) {
+        match &self.name {
+            Some(n) => {
+                for p in ["<Task name='", n, "' id="] {
+                    out.push_str(p);
+                }
+            }
+            None => out.push_str("<Task id="),
+        }
+        push_decimal(out, self.id.as_u64());
+        // `Location`'s `Display` is `file:line:column`.
+        let at = self.spawned_at;
+        for p in [" spawned at ", at.file(), ":"] {
+            out.push_str(p);
+        }
+        push_decimal(out, at.line().into());
+        out.push(':');
+        push_decimal(out, at.column().into());
+        out.push('>');
+    }
+}
+
 impl fmt::Display for TaskInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(n) => write!(f, "<Task name='{n}' id={}", self.id)?,
-            None => write!(f, "<Task id={}", self.id)?,
-        }
-        write!(f, " spawned at {}>", self.spawned_at)
+        let mut s = String::new();
+        self.push_to(&mut s);
+        f.write_str(&s)
     }
+}
+
+/// Appends `n` in decimal, at least `width` digits (zero-padded).
+fn push_decimal_width(out: &mut String, mut n: u64, width: usize) {
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    while len < digits.len() && (n > 0 || len < width.max(1)) {
+        digits[len] = (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    for &d in digits[..len].iter().rev() {
+        out.push_str(DIGITS[usize::from(d)]);
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, n: u64) {
+    push_decimal_width(out, n, 1);
 }
 
 /// What [`call_exception_handler`](crate::Handle::call_exception_handler)
@@ -208,29 +251,48 @@ impl Warning {
     }
 }
 
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = |f: &mut fmt::Formatter<'_>| match &self.task {
-            Some(t) => write!(f, "{t}"),
-            None => f.write_str("<unknown task>"),
+impl Warning {
+    /// The `Display` text, built without `core::fmt`: every program links
+    /// the default warning output (debug mode is switched on at run time),
+    /// and a wasm program that formats nothing else then links none of
+    /// `core::fmt`'s machinery (`fmt::write`, padding, integer `Display`:
+    /// ~3 KB).
+    fn line(&self) -> String {
+        let mut out = String::with_capacity(96);
+        let task = |out: &mut String| match &self.task {
+            Some(t) => t.push_to(out),
+            None => out.push_str("<unknown task>"),
         };
         match self.kind {
             WarningKind::SlowPoll(d) => {
-                f.write_str("Executing ")?;
-                task(f)?;
+                out.push_str("Executing ");
+                task(&mut out);
                 // Whole milliseconds (truncated) in integer arithmetic, as
                 // asyncio prints `%.3f`: float formatting would link ~13 KB
                 // of code into every wasm program, debug mode on or off, and
-                // `u128` (`as_millis`) another ~3 KB of division and
-                // formatting code.
-                let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-                write!(f, " took {}.{:03} seconds", ms / 1000, ms % 1000)
+                // `u128` (`as_millis`) another ~3 KB of division code.
+                let ms = d
+                    .as_secs()
+                    .saturating_mul(1000)
+                    .saturating_add(u64::from(d.subsec_millis()));
+                out.push_str(" took ");
+                push_decimal(&mut out, ms / 1000);
+                out.push('.');
+                push_decimal_width(&mut out, ms % 1000, 3);
+                out.push_str(" seconds");
             }
             WarningKind::PendingAtClose => {
-                f.write_str("Task was destroyed but it is pending (the loop closed): ")?;
-                task(f)
+                out.push_str("Task was destroyed but it is pending (the loop closed): ");
+                task(&mut out);
             }
         }
+        out
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.line())
     }
 }
 
@@ -279,10 +341,12 @@ impl Handlers {
         match h {
             Some(h) => {
                 if catch_unwind(AssertUnwindSafe(|| h(&w))).is_err() {
-                    output(&format!("{w}\n(the warning handler panicked)"));
+                    let mut line = w.line();
+                    line.push_str("\n(the warning handler panicked)");
+                    output(&line);
                 }
             }
-            None => output(&w.to_string()),
+            None => output(&w.line()),
         }
     }
 }
@@ -305,6 +369,7 @@ pub fn default_exception_handler(ctx: &ExceptionContext) {
     output(&ctx.to_string());
 }
 
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn stderr_line(line: &str) {
     use std::io::Write;
     // Two writes under one lock, no formatting machinery.
@@ -312,6 +377,12 @@ fn stderr_line(line: &str) {
     let _ = err.write_all(line.as_bytes());
     let _ = err.write_all(b"\n");
 }
+
+/// In a browser std's stderr discards what it is given (the web host sets
+/// `console.error` as the output): the default writes nothing there, and
+/// the program links no std stdio, reentrant lock or thread ids for it.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn stderr_line(_line: &str) {}
 
 static OUTPUT: Mutex<fn(&str)> = Mutex::new(stderr_line);
 
@@ -440,5 +511,52 @@ impl Drop for Panicked {
                 .with_error(TaskError::panicked_quiet(payload));
             u.shared.handlers.call_exception(ctx);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-built lines read exactly as `core::fmt` would write them.
+    #[test]
+    fn warning_text_matches_fmt() {
+        let at = Location::caller();
+        for (name, id) in [(Some("worker"), 0), (None, 7), (Some(""), u64::MAX)] {
+            let task = TaskInfo {
+                id: TaskId::from_u64(id),
+                name: name.map(String::from),
+                spawned_at: at,
+            };
+            let want = match name {
+                Some(n) => format!("<Task name='{n}' id={id} spawned at {at}>"),
+                None => format!("<Task id={id} spawned at {at}>"),
+            };
+            assert_eq!(task.to_string(), want);
+            for (d, secs) in [
+                (Duration::ZERO, "0.000"),
+                (Duration::from_micros(5_999), "0.005"),
+                (Duration::from_millis(42), "0.042"),
+                (Duration::from_millis(501), "0.501"),
+                (Duration::from_millis(12_345), "12.345"),
+                (Duration::from_nanos(u64::MAX), "18446744073.709"),
+            ] {
+                let w = Warning::new(WarningKind::SlowPoll(d), Some(task.clone()));
+                assert_eq!(
+                    w.to_string(),
+                    format!("Executing {want} took {secs} seconds")
+                );
+            }
+            let w = Warning::new(WarningKind::PendingAtClose, Some(task));
+            assert_eq!(
+                w.to_string(),
+                format!("Task was destroyed but it is pending (the loop closed): {want}")
+            );
+        }
+        let w = Warning::new(WarningKind::PendingAtClose, None);
+        assert_eq!(
+            w.to_string(),
+            "Task was destroyed but it is pending (the loop closed): <unknown task>"
+        );
     }
 }

@@ -832,7 +832,14 @@ impl EventLoop {
             panic!("anyloop: an event loop is already installed or running on this thread");
         }
         CURRENT.with(|c| c.set(Rc::as_ptr(&self.local)));
-        INSTALLED.with(|i| *i.borrow_mut() = Some(self));
+        // The slot is empty (no loop is entered, so none is installed):
+        // `replace` + `forget` drops nothing, and keeps the loop's shutdown
+        // code out of programs that never close their loop (the browser's).
+        INSTALLED.with(|i| {
+            let old = i.borrow_mut().replace(self);
+            debug_assert!(old.is_none(), "a loop was installed but not entered");
+            std::mem::forget(old);
+        });
     }
 
     /// Runs `f` with the loop [`install`](Self::install)ed on this thread.
