@@ -114,3 +114,32 @@ async fn dropped_sleeps_leave_no_timers_behind() {
     anyloop::sleep(Duration::from_millis(1)).await;
     assert!(start.elapsed() < Duration::from_secs(3600));
 }
+
+#[anyloop::test]
+async fn sleeps_never_end_before_their_duration_after_creation() {
+    // Sleeps created together, spawned, and first polled only after the
+    // creating task has kept the loop busy for a while: each still ends at
+    // least its duration after the moment it was created.
+    let created = Instant::now();
+    let sleeps: Vec<_> = (0..200u64)
+        .map(|i| (i % 40, anyloop::sleep(Duration::from_millis(i % 40))))
+        .collect();
+    let busy_until = created + Duration::from_millis(15);
+    while Instant::now() < busy_until {}
+    let tasks: Vec<_> = sleeps
+        .into_iter()
+        .map(|(ms, s)| {
+            anyloop::spawn(async move {
+                s.await;
+                assert!(
+                    created.elapsed() >= Duration::from_millis(ms),
+                    "a {ms} ms sleep ended after {:?}",
+                    created.elapsed()
+                );
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

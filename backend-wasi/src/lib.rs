@@ -65,6 +65,33 @@
 //! task allocated and freed, so on single-threaded wasm the core keeps
 //! freed task blocks for the next spawn of the same size (anyloop-core's
 //! `driver/blocks.rs`).
+//!
+//! # Timers on WASI: where the lateness comes from
+//!
+//! Measured with the `timers` row of `cargo xtask bench --host wasi`
+//! (100,000 tasks sleeping 0-50 ms, ms past the longest sleep), under
+//! wasmtime 49, each run alone on a core (`chrt -f 10`):
+//!
+//! - The park is exact. A park with only a clock subscription is one
+//!   `poll_oneoff` with a relative monotonic clock of the remaining
+//!   nanoseconds (`precision` 0, no rounding to ms); wasmtime sleeps for
+//!   it with one `clock_nanosleep` of that many nanoseconds (seen with
+//!   `strace -f`), and the loop fires the due timers right after it, with
+//!   no extra turn. On wasip2 it is one `subscribe-duration` pollable.
+//! - The row is bound by the time it takes to *spawn* the sleepers: the
+//!   last sleeper's deadline is at least 50 ms after the spawning loop
+//!   ends, so the lateness can never be below that loop's length. A clock
+//!   read is a host call costing ~90 ns under wasmtime (a component-model
+//!   call on wasip2), more than the ~40 ns of a spawn; tokio reads the
+//!   clock in every `sleep`, and anyloop did too, which was ~9 of the
+//!   ~12 ms it measured. On WASI `anyloop::sleep` reads no clock: at its
+//!   first poll a sleep counts from the loop's latest clock reading if
+//!   that was taken after the sleep was created (one reading serves a
+//!   whole batch of first polls), else from a fresh one; never from before
+//!   the call (see `anyloop_core::sleep`, "When the time starts"). Timers
+//!   still never fire early: a sleep ends at least its duration after
+//!   `sleep` was called. The row went from 12.2 to 5.7 ms (tokio 16.0,
+//!   ratio 0.76 → 0.35).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,

@@ -295,6 +295,13 @@ impl Local {
         now
     }
 
+    /// The latest clock reading (no clock read). A reading greater than
+    /// one seen earlier was taken after that moment (see `time::sleep`).
+    #[inline]
+    pub(crate) fn last_now(&self) -> u64 {
+        self.last_now.get()
+    }
+
     /// The time now, give or take the last few task polls: the latest
     /// clock reading if it is at most [`RECENT_POLLS`] task polls old,
     /// else a fresh one. Registering a sleep uses it (a deadline that
