@@ -4,6 +4,9 @@
 //!
 //! - `spawn_seq`: 1,000 × (spawn `true`, wait for it), one after another
 //!   (ms, lower is better);
+//! - `spawn_path`: `spawn_seq` with `PATH` set on each command (std
+//!   forks for a bare name then; anyloop looks the name up itself and
+//!   keeps `posix_spawn`) (ms, lower is better);
 //! - `spawn_par`: 1,000 `true`s, 50 running at a time (ms, lower is
 //!   better);
 //! - `cat_pipe`: bytes written into `cat`'s stdin and read back from its
@@ -50,10 +53,23 @@ mod anyloop_peer {
     use anyloop::process::{Command, Stdio};
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
+        one_by_one(s, None)
+    }
+
+    pub(crate) fn spawn_path(s: Sizes) -> f64 {
+        one_by_one(s, Some(std::env::var_os("PATH").unwrap_or_default()))
+    }
+
+    /// `spawn_seq`, with `PATH` set on each command if `path` is given.
+    fn one_by_one(s: Sizes, path: Option<std::ffi::OsString>) -> f64 {
         anyloop::run(async {
             let start = Clock::start();
             for _ in 0..s.spawns {
-                let mut p = Command::new("true").spawn().expect("spawn");
+                let mut cmd = Command::new("true");
+                if let Some(path) = &path {
+                    cmd.env("PATH", path);
+                }
+                let mut p = cmd.spawn().expect("spawn");
                 assert!(p.wait().await.expect("wait").success());
             }
             ms(start)
@@ -126,10 +142,23 @@ mod tokio_peer {
     }
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
+        one_by_one(s, None)
+    }
+
+    pub(crate) fn spawn_path(s: Sizes) -> f64 {
+        one_by_one(s, Some(std::env::var_os("PATH").unwrap_or_default()))
+    }
+
+    /// `spawn_seq`, with `PATH` set on each command if `path` is given.
+    fn one_by_one(s: Sizes, path: Option<std::ffi::OsString>) -> f64 {
         rt().block_on(async {
             let start = Clock::start();
             for _ in 0..s.spawns {
-                let mut p = Command::new("true").spawn().expect("spawn");
+                let mut cmd = Command::new("true");
+                if let Some(path) = &path {
+                    cmd.env("PATH", path);
+                }
+                let mut p = cmd.spawn().expect("spawn");
                 assert!(p.wait().await.expect("wait").success());
             }
             ms(start)
@@ -194,10 +223,23 @@ mod async_process_peer {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
     pub(crate) fn spawn_seq(s: Sizes) -> f64 {
+        one_by_one(s, None)
+    }
+
+    pub(crate) fn spawn_path(s: Sizes) -> f64 {
+        one_by_one(s, Some(std::env::var_os("PATH").unwrap_or_default()))
+    }
+
+    /// `spawn_seq`, with `PATH` set on each command if `path` is given.
+    fn one_by_one(s: Sizes, path: Option<std::ffi::OsString>) -> f64 {
         async_io::block_on(async {
             let start = Clock::start();
             for _ in 0..s.spawns {
-                let mut p = Command::new("true").spawn().expect("spawn");
+                let mut cmd = Command::new("true");
+                if let Some(path) = &path {
+                    cmd.env("PATH", path);
+                }
+                let mut p = cmd.spawn().expect("spawn");
                 assert!(p.status().await.expect("wait").success());
             }
             ms(start)
@@ -298,6 +340,16 @@ fn main() {
                 ("anyloop", anyloop_peer::spawn_seq),
                 ("tokio", tokio_peer::spawn_seq),
                 ("async-process", async_process_peer::spawn_seq),
+            ],
+        ),
+        (
+            "spawn_path",
+            "ms",
+            false,
+            [
+                ("anyloop", anyloop_peer::spawn_path),
+                ("tokio", tokio_peer::spawn_path),
+                ("async-process", async_process_peer::spawn_path),
             ],
         ),
         (

@@ -301,6 +301,85 @@ async fn arguments_environment_and_directory() {
     assert_eq!(out.stdout, b"unset\n");
 }
 
+/// A bare program name with a `PATH` set on the command: found as
+/// `execvp` finds it (anyloop looks it up itself so that std can spawn
+/// with `posix_spawn` instead of `fork`; whatever it cannot decide, std's
+/// own search decides).
+#[cfg(unix)]
+#[anyloop::test]
+async fn a_path_of_the_commands_own_finds_programs_as_execvp_does() {
+    use std::os::unix::fs::PermissionsExt;
+    if !subprocess() {
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("anyloop-own-path-{}", std::process::id()));
+    let (first, second) = (base.join("first"), base.join("second"));
+    std::fs::create_dir_all(first.join("dir-tool")).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    let put = |path: std::path::PathBuf, text: &str, mode: u32| {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    // Skipped: not executable; a directory.
+    put(first.join("tool"), "#!/bin/sh\necho first\n", 0o644);
+    put(second.join("dir-tool"), "#!/bin/sh\necho dir-tool\n", 0o755);
+    put(
+        second.join("tool"),
+        "#!/bin/sh\necho \"second $1 $GREETING\"\n",
+        0o755,
+    );
+    let path = format!("/no/such/dir:{}:{}", first.display(), second.display());
+    let run = |program: &str, path: &str| {
+        let mut cmd = Command::new(program);
+        cmd.env("PATH", path);
+        cmd
+    };
+    let out = run("tool", &path)
+        .arg("x")
+        .env("GREETING", "hi")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"second x hi\n");
+    let out = run("dir-tool", &path).output().await.unwrap();
+    assert_eq!(out.stdout, b"dir-tool\n");
+    // argv[0] stays the name given; a cleared environment keeps the PATH
+    // set after it.
+    let sys_path = std::env::var_os("PATH").unwrap_or_default();
+    let out = Command::new("sh")
+        .args(["-c", "echo \"$0 ${HOME:-unset}\""])
+        .env_clear()
+        .env("PATH", &sys_path)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"sh unset\n");
+    // Empty entries are the child's directory.
+    let out = run("tool", ":")
+        .arg("y")
+        .current_dir(&second)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, b"second y \n");
+    // execvp's errors: nothing at all; only a file without permission.
+    let err = run("no-such-tool-anywhere", &path).spawn().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("no-such-tool-anywhere"), "{err}");
+    let err = run("tool", &first.display().to_string())
+        .spawn()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
+    // glibc's execvp runs an executable file without `#!` with /bin/sh.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        put(second.join("plain"), "echo plain script\n", 0o755);
+        let out = run("plain", &path).output().await.unwrap();
+        assert_eq!(out.stdout, b"plain script\n");
+    }
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
 /// Windows: arguments with spaces (std quotes them for the child's
 /// command line), the environment and the directory.
 #[cfg(windows)]

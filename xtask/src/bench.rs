@@ -30,8 +30,9 @@
 //!   smol (`async-net`): `echo_64k` (MB/s) and `requests` (1,000 clients,
 //!   requests/s); same ARGS, plus `--cpu`.
 //! - `benches/process.rs`: `anyloop::process` vs tokio::process and
-//!   async-process: spawn+wait of 1,000 `true` (one at a time and 50 at a
-//!   time, ms) and `cat` pipe throughput (MB/s); same ARGS.
+//!   async-process: spawn+wait of 1,000 `true` (one at a time, one at a
+//!   time with `PATH` set on the command, 50 at a time, ms) and `cat` pipe
+//!   throughput (MB/s); same ARGS.
 //!
 //! # Adding a host
 //!

@@ -37,6 +37,7 @@ pub use reap::pending_orphans;
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
@@ -520,6 +521,55 @@ impl Drop for Grow {
             GROWN_PIPES.fetch_sub(1, Ordering::Relaxed);
         }
     }
+}
+
+/// Where `execvp` would find `program` (a bare name) in the search path
+/// `path`, when that can be told without exec'ing anything: the first
+/// `dir/program` that is a regular file with an execute bit. Entries
+/// that `execvp` skips (nothing there, not a directory, no search
+/// permission, a directory or a file without execute permission) are
+/// skipped; `None` — let `execvp` itself search — for an empty or
+/// relative entry before a match (relative to the child's directory), an
+/// unusual error (which stops `execvp`), or no match.
+///
+/// A match that the kernel then refuses to run (no permission for this
+/// user, no interpreter, `ENOEXEC`) is only found out by the spawn: the
+/// caller falls back to std's own search then, so the program that runs
+/// is always the one `execvp` would run.
+pub fn lookup_program(program: &std::ffi::OsStr, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    use rustix::io::Errno;
+    use std::os::unix::ffi::OsStrExt;
+    let name = program.as_bytes();
+    if name.is_empty() || name.contains(&b'/') {
+        return None;
+    }
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        if dir.first() != Some(&b'/') {
+            return None;
+        }
+        let candidate = Path::new(std::ffi::OsStr::from_bytes(dir)).join(program);
+        match rustix::fs::stat(&candidate) {
+            Ok(st) => {
+                let regular = rustix::fs::FileType::from_raw_mode(st.st_mode)
+                    == rustix::fs::FileType::RegularFile;
+                if regular && st.st_mode & 0o111 != 0 {
+                    return Some(candidate);
+                }
+            }
+            // glibc's execvp goes on after these (ESTALE: NFS, ENODEV,
+            // ETIMEDOUT: automount); any other error ends its search.
+            Err(
+                Errno::NOENT
+                | Errno::NOTDIR
+                | Errno::ACCESS
+                | Errno::STALE
+                | Errno::NODEV
+                | Errno::TIMEDOUT,
+            ) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 /// A duplicate of this process's stdout, for a child's stderr that goes
