@@ -80,23 +80,26 @@ impl TaskInfo {
     /// [`Warning::line`]).
     fn push_to(&self, out: &mut String) {
         match &self.name {
-            Some(n) => {
-                for p in ["<Task name='", n, "' id="] {
-                    out.push_str(p);
-                }
-            }
-            None => out.push_str("<Task id="),
+            Some(n) => push_all(out, &["<Task name='", n, "' id="]),
+            None => push_all(out, &["<Task id="]),
         }
         push_decimal(out, self.id.as_u64());
         // `Location`'s `Display` is `file:line:column`.
         let at = self.spawned_at;
-        for p in [" spawned at ", at.file(), ":"] {
-            out.push_str(p);
-        }
+        push_all(out, &[" spawned at ", at.file(), ":"]);
         push_decimal(out, at.line().into());
-        out.push(':');
+        push_all(out, &[":"]);
         push_decimal(out, at.column().into());
-        out.push('>');
+        push_all(out, &[">"]);
+    }
+}
+
+/// Appends `parts` to `out`: one copy of `push_str`'s code for every
+/// piece of a report line instead of one inlined at each.
+#[inline(never)]
+fn push_all(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push_str(p);
     }
 }
 
@@ -119,7 +122,7 @@ fn push_decimal_width(out: &mut String, mut n: u64, width: usize) {
         len += 1;
     }
     for &d in digits[..len].iter().rev() {
-        out.push_str(DIGITS[usize::from(d)]);
+        push_all(out, &[DIGITS[usize::from(d)]]);
     }
 }
 
@@ -261,11 +264,11 @@ impl Warning {
         let mut out = String::with_capacity(96);
         let task = |out: &mut String| match &self.task {
             Some(t) => t.push_to(out),
-            None => out.push_str("<unknown task>"),
+            None => push_all(out, &["<unknown task>"]),
         };
         match self.kind {
             WarningKind::SlowPoll(d) => {
-                out.push_str("Executing ");
+                push_all(&mut out, &["Executing "]);
                 task(&mut out);
                 // Whole milliseconds (truncated) in integer arithmetic, as
                 // asyncio prints `%.3f`: float formatting would link ~13 KB
@@ -275,14 +278,17 @@ impl Warning {
                     .as_secs()
                     .saturating_mul(1000)
                     .saturating_add(u64::from(d.subsec_millis()));
-                out.push_str(" took ");
+                push_all(&mut out, &[" took "]);
                 push_decimal(&mut out, ms / 1000);
-                out.push('.');
+                push_all(&mut out, &["."]);
                 push_decimal_width(&mut out, ms % 1000, 3);
-                out.push_str(" seconds");
+                push_all(&mut out, &[" seconds"]);
             }
             WarningKind::PendingAtClose => {
-                out.push_str("Task was destroyed but it is pending (the loop closed): ");
+                push_all(
+                    &mut out,
+                    &["Task was destroyed but it is pending (the loop closed): "],
+                );
                 task(&mut out);
             }
         }
