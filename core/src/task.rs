@@ -266,6 +266,13 @@ impl TaskMeta {
         self.slot.load(Ordering::Relaxed)
     }
 
+    /// Not in its loop's registry: spawned from another thread and not
+    /// taken in by its loop yet, or its future is gone.
+    #[inline]
+    pub(crate) fn is_unregistered(&self) -> bool {
+        self.slot.load(Ordering::Relaxed) == UNREGISTERED
+    }
+
     #[inline]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -978,13 +985,8 @@ impl<F: Future> Future for Wrapped<'_, F> {
         // dropped in place (`set(None)` below or in `Drop`).
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.meta;
-        if meta.slot.load(Ordering::Relaxed) == UNREGISTERED {
-            // Spawned from another thread: register on the loop thread now
-            // (the waker of a task's poll is the task's own).
-            if let Some(task) = raw::header_of(cx.waker()) {
-                driver::with_current(|l| register(l, task, meta));
-            }
-        }
+        // Registered already: at spawn, or (spawned from another thread)
+        // when its loop took it from the injection queue, before any poll.
         if meta.cancel_pending() && this.cancel_requested(cx) {
             let err = this.cancel_now();
             this.ended();
@@ -1130,8 +1132,12 @@ impl<F> Wrapped<'_, F> {
     }
 }
 
+/// Enters the task in `local`'s registry (`all_tasks`): at spawn, or for
+/// a task spawned from another thread, when its loop takes it from the
+/// injection queue (see `raw::RemoteRef::wake_on`), so that no poll has
+/// to check.
 #[inline]
-fn register(local: &Local, task: NonNull<raw::Header>, meta: &TaskMeta) {
+pub(crate) fn register(local: &Local, task: NonNull<raw::Header>, meta: &TaskMeta) {
     let slot = local.registry.borrow_mut().insert(task, meta);
     meta.slot.store(slot, Ordering::Relaxed);
 }

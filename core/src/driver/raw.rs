@@ -166,16 +166,6 @@ pub(crate) unsafe fn waker(ptr: NonNull<Header>) -> Waker {
     (*w).clone()
 }
 
-/// The header pointer behind a waker of this module, if it is one.
-#[inline]
-pub(crate) fn header_of(waker: &Waker) -> Option<NonNull<Header>> {
-    if ptr::eq(waker.vtable(), &WAKER) {
-        NonNull::new(waker.data() as *mut Header)
-    } else {
-        None
-    }
-}
-
 static WAKER: RawWakerVTable = RawWakerVTable::new(clone_waker, wake, wake_by_ref, drop_waker);
 
 unsafe fn clone_waker(p: *const ()) -> RawWaker {
@@ -414,6 +404,14 @@ impl RemoteRef {
     /// and gives up the reference.
     pub(crate) fn wake_on(self, local: &Local) {
         let ptr = ManuallyDrop::new(self).0;
+        // SAFETY: alive (our reference).
+        let h = unsafe { Header::of(ptr) };
+        if h.sched.get() & DONE == 0 && h.meta.is_unregistered() {
+            // A task spawned from another thread, first seen by its loop:
+            // registered here, on the loop thread, before its first poll
+            // (every batch drains this queue before it polls).
+            crate::task::register(local, ptr, &h.meta);
+        }
         // SAFETY: on the loop thread (the caller drains its own queue),
         // with a reference.
         unsafe { wake_local(ptr, local) };
