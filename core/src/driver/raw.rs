@@ -67,6 +67,14 @@ const QUEUED: u8 = 1;
 /// The future is gone (finished or dropped).
 const DONE: u8 = 2;
 
+// `Header::stage` values: what the task's body holds.
+/// The future.
+const RUNNING: u8 = 0;
+/// The output, for the handle.
+const FINISHED: u8 = 1;
+/// Nothing (the future is gone, the output taken or dropped, or none).
+const CONSUMED: u8 = 2;
+
 /// What the type-erased code needs from the typed task.
 struct TaskVTable {
     /// Polls the future once (the task is dequeued and not `DONE`); when
@@ -75,8 +83,10 @@ struct TaskVTable {
     run: unsafe fn(NonNull<Header>),
     /// Drops the future in place (the task never finishes).
     drop_future: unsafe fn(NonNull<Header>),
-    /// Moves the output to `*out` (an `Option<T>`, `None` before).
-    take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Where the body (the future, then the output) starts, in bytes
+    /// from the header: the handle, which knows the output's type but not
+    /// the future's, reads the output there without an indirect call.
+    body: usize,
     /// Drops the output in place.
     drop_output: unsafe fn(NonNull<Header>),
     /// Drops what is left and frees the allocation.
@@ -88,6 +98,11 @@ struct TaskVTable {
 pub(crate) struct Header {
     state: AtomicUsize,
     sched: Cell<u8>,
+    /// `RUNNING`, `FINISHED` or `CONSUMED`: written by whoever owns the
+    /// body at the time (the loop thread while the future lives and when
+    /// it ends; the handle once `COMPLETED` is published; the last
+    /// reference), like the body itself.
+    stage: UnsafeCell<u8>,
     vtable: &'static TaskVTable,
     awaiter: UnsafeCell<Option<Waker>>,
     meta: TaskMeta,
@@ -103,17 +118,20 @@ unsafe impl Sync for Header {}
 // SAFETY: as above; nothing in the header is tied to a thread.
 unsafe impl Send for Header {}
 
-/// The stage of the task's future.
-enum Stage<F, T> {
-    Running(F),
-    Finished(T),
-    Consumed,
+/// The task's future, then its output, in the same bytes (the header's
+/// `stage` says which, if any, is there). A union rather than an enum:
+/// the output's offset is then the same for every state, and recorded in
+/// the vtable (`TaskVTable::body`) for the handle.
+#[repr(C)]
+union Body<F, T> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<T>,
 }
 
 #[repr(C)]
 struct TaskCell<F, T> {
     header: Header,
-    stage: UnsafeCell<Stage<F, T>>,
+    body: UnsafeCell<Body<F, T>>,
 }
 
 impl Header {
@@ -490,13 +508,20 @@ impl<T> JoinHandle<T> {
             return None;
         }
         self.taken = true;
-        let mut out: Option<T> = None;
-        // SAFETY: COMPLETED (acquired) while HANDLE was set: `finish` left
-        // the output for the handle, which takes it once (`taken`).
+        let h = self.header();
+        // SAFETY: COMPLETED (acquired) while HANDLE was set: the loop left
+        // the body to the handle, which takes the output once (`taken`);
+        // `vtable.body` is the offset of the body, which holds a `T` when
+        // the stage is FINISHED (`T` is the future's output type).
         unsafe {
-            (self.header().vtable.take_output)(self.ptr, (&mut out as *mut Option<T>).cast())
-        };
-        out
+            if *h.stage.get() != FINISHED {
+                // The future ended without an output (a destructor unwound).
+                return None;
+            }
+            *h.stage.get() = CONSUMED;
+            let body = self.ptr.as_ptr().cast::<u8>().add(h.vtable.body);
+            Some(ptr::read(body.cast::<T>()))
+        }
     }
 
     /// Stores the awaiter's waker; true if the task finished meanwhile
@@ -612,6 +637,7 @@ where
             // The loop's reference and the handle's.
             state: AtomicUsize::new((2 * REF) | HANDLE),
             sched: Cell::new(QUEUED),
+            stage: UnsafeCell::new(RUNNING),
             vtable: &TaskCell::<Fut, Fut::Output>::VTABLE,
             awaiter: UnsafeCell::new(None),
             meta,
@@ -621,10 +647,9 @@ where
     // the allocation is freed, after the future (see `dealloc`).
     let fut = make(value, unsafe { &(*raw).header.meta });
     // SAFETY: nothing else can reach the allocation yet; `UnsafeCell` is
-    // `repr(transparent)`, so its address is the stage's.
-    unsafe {
-        (ptr::addr_of_mut!((*raw).stage) as *mut Stage<Fut, Fut::Output>).write(Stage::Running(fut))
-    };
+    // `repr(transparent)` and the union `repr(C)`, so the body's address
+    // is the future's.
+    unsafe { (ptr::addr_of_mut!((*raw).body) as *mut Fut).write(fut) };
     // SAFETY: `raw` is not null; the header is its first field.
     let ptr = unsafe { NonNull::new_unchecked(raw as *mut Header) };
     (
@@ -656,20 +681,23 @@ impl<F: Future> TaskCell<F, F::Output> {
     const VTABLE: TaskVTable = TaskVTable {
         run: Self::run,
         drop_future: Self::drop_future,
-        take_output: Self::take_output,
+        body: std::mem::offset_of!(Self, body),
         drop_output: Self::drop_output,
         dealloc: Self::dealloc,
     };
 
+    /// The body and the stage byte of the task at `ptr`.
+    ///
     /// # Safety
     ///
-    /// `ptr` is a live `TaskCell<F, F::Output>`.
+    /// `ptr` is a live `TaskCell<F, F::Output>`; the caller owns the body
+    /// (loop thread while the future lives, the handle after `COMPLETED`,
+    /// or the last reference) for as long as it uses the pointers.
     #[inline]
-    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F, F::Output> {
+    unsafe fn parts(ptr: NonNull<Header>) -> (*mut Body<F, F::Output>, *mut u8) {
         let cell = ptr.as_ptr() as *mut Self;
-        // SAFETY: forwarded; the callers hold the stage exclusively (loop
-        // thread, or the handle after COMPLETED, or the last reference).
-        unsafe { &mut *(*cell).stage.get() }
+        // SAFETY: forwarded; only places are computed, nothing is read.
+        unsafe { ((*cell).body.get(), (*cell).header.stage.get()) }
     }
 
     /// Polls the task once and, if its future finished, ends it: one
@@ -686,41 +714,43 @@ impl<F: Future> TaskCell<F, F::Output> {
     /// `ptr` is a live `TaskCell<F, F::Output>`, dequeued (not `DONE`), on
     /// its loop thread.
     unsafe fn run(ptr: NonNull<Header>) {
-        /// Marks the stage consumed if dropping the future unwinds.
-        struct Consume<F: Future>(*mut Stage<F, F::Output>);
-        impl<F: Future> Drop for Consume<F> {
+        /// Marks the body consumed if dropping the future unwinds.
+        struct Consume(*mut u8);
+        impl Drop for Consume {
             fn drop(&mut self) {
                 // SAFETY: the future was (partly) dropped: never again.
-                unsafe { self.0.write(Stage::Consumed) }
+                unsafe { *self.0 = CONSUMED }
             }
         }
 
-        let cell = ptr.as_ptr() as *mut Self;
         // SAFETY: a live cell; the loop thread polls, nothing else
-        // touches a running stage.
-        let stage = unsafe { (*cell).stage.get() };
+        // touches a running body.
+        let (body, stage) = unsafe { Self::parts(ptr) };
         // SAFETY: alive; the borrowed waker does not outlive the poll.
         let waker = unsafe { borrow_waker(ptr) };
         let mut cx = Context::from_waker(&waker);
         // SAFETY: as above.
-        let out = match unsafe { &mut *stage } {
-            // SAFETY: the future stays in place (heap) until dropped in
-            // place.
-            Stage::Running(fut) => match unsafe { Pin::new_unchecked(&mut *fut) }.poll(&mut cx) {
+        let out = if unsafe { *stage } == RUNNING {
+            // SAFETY: RUNNING: the body holds the future, which stays in
+            // place (heap) until dropped in place.
+            let fut = unsafe { &mut *(*body).future };
+            // SAFETY: as above.
+            match unsafe { Pin::new_unchecked(&mut *fut) }.poll(&mut cx) {
                 Poll::Pending => return,
                 Poll::Ready(out) => {
                     // Drops the future in place (its destructor may
-                    // re-enter the loop but never this stage).
-                    let guard = Consume::<F>(stage);
+                    // re-enter the loop but never this body).
+                    let guard = Consume(stage);
                     // SAFETY: the future is dropped once, here, in place.
                     unsafe { ptr::drop_in_place(fut as *mut F) };
                     std::mem::forget(guard);
                     Some(out)
                 }
-            },
+            }
+        } else {
             // Its future went without an end (a destructor unwound):
             // finished, without an output.
-            _ => None,
+            None
         };
         // SAFETY: alive (the loop's reference).
         let h = unsafe { Header::of(ptr) };
@@ -734,13 +764,16 @@ impl<F: Future> TaskCell<F, F::Output> {
             // No handle (it never comes back): the output is the loop's to
             // drop, here, on the loop thread.
             Some(out) if s & HANDLE == 0 => {
-                // SAFETY: the future is gone; nothing to drop in the stage.
-                unsafe { stage.write(Stage::Consumed) };
+                // SAFETY: the future is gone; the body holds nothing.
+                unsafe { *stage = CONSUMED };
                 drop(out);
             }
             // SAFETY: as above; stored for the handle, which takes it once
             // `COMPLETED` is published below.
-            Some(out) => unsafe { stage.write(Stage::Finished(out)) },
+            Some(out) => unsafe {
+                (body as *mut F::Output).write(out);
+                *stage = FINISHED;
+            },
             None => {}
         }
         if release
@@ -766,22 +799,28 @@ impl<F: Future> TaskCell<F, F::Output> {
     }
 
     unsafe fn drop_future(ptr: NonNull<Header>) {
-        // SAFETY: loop thread, future present.
-        unsafe { *Self::stage(ptr) = Stage::Consumed };
-    }
-
-    unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
-        // SAFETY: the caller owns the output (see `JoinHandle::take`).
-        let stage = unsafe { Self::stage(ptr) };
-        if let Stage::Finished(v) = std::mem::replace(stage, Stage::Consumed) {
-            // SAFETY: `out` is the caller's `Option<F::Output>`.
-            unsafe { *(out as *mut Option<F::Output>) = Some(v) };
+        // SAFETY: loop thread, future present (RUNNING); marked consumed
+        // first, so that a destructor that unwinds leaves nothing to drop
+        // twice.
+        unsafe {
+            let (body, stage) = Self::parts(ptr);
+            if *stage == RUNNING {
+                *stage = CONSUMED;
+                ManuallyDrop::drop(&mut (*body).future);
+            }
         }
     }
 
     unsafe fn drop_output(ptr: NonNull<Header>) {
-        // SAFETY: the caller owns the output (see `finish`).
-        unsafe { *Self::stage(ptr) = Stage::Consumed };
+        // SAFETY: the caller owns the output (see `finish`); marked
+        // consumed first, as in `drop_future`.
+        unsafe {
+            let (body, stage) = Self::parts(ptr);
+            if *stage == FINISHED {
+                *stage = CONSUMED;
+                ManuallyDrop::drop(&mut (*body).output);
+            }
+        }
     }
 
     unsafe fn dealloc(ptr: NonNull<Header>) {
@@ -792,12 +831,18 @@ impl<F: Future> TaskCell<F, F::Output> {
         // `Send`; otherwise the allocation is leaked, as the future must
         // not be dropped off its thread.
         unsafe {
-            if matches!(*(*cell).stage.get(), Stage::Running(_)) && !(*cell).header.meta.is_send() {
-                return;
-            }
-            let stage = (*cell).stage.get();
-            if !matches!(*stage, Stage::Consumed) {
-                ptr::drop_in_place(stage);
+            let (body, stage) = Self::parts(ptr);
+            match *stage {
+                RUNNING if !(*cell).header.meta.is_send() => return,
+                RUNNING => {
+                    *stage = CONSUMED;
+                    ManuallyDrop::drop(&mut (*body).future);
+                }
+                FINISHED => {
+                    *stage = CONSUMED;
+                    ManuallyDrop::drop(&mut (*body).output);
+                }
+                _ => {}
             }
             ptr::drop_in_place(ptr::addr_of_mut!((*cell).header));
             super::blocks::dealloc(cell as *mut u8, Layout::new::<Self>());
