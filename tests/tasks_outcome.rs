@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use anyloop::future::Promise;
+use anyloop::time::Instant;
 use anyloop::{shield, sleep, spawn, yield_now};
 
 fn ms(n: u64) -> Duration {
@@ -26,7 +27,12 @@ async fn result_and_exception_without_consuming_the_handle() {
     assert!(err.is_pending());
     assert!(t.exception().is_err());
     assert!(!t.is_finished() && !t.is_cancelled());
-    sleep(ms(10)).await;
+    // Wait for the end (not a fixed sleep: the task's 5 ms start when it is
+    // first polled, after this task's own sleep began).
+    let start = Instant::now();
+    while !t.is_finished() && start.elapsed() < Duration::from_secs(30) {
+        sleep(ms(5)).await;
+    }
     assert!(t.is_finished());
     assert_eq!(t.outcome().unwrap().as_ref().ok(), Some(&"value"));
     assert_eq!(t.outcome().unwrap().as_ref().ok(), Some(&"value"));

@@ -134,7 +134,12 @@ async fn cancelling_the_awaiter_of_gather_cancels_its_children() {
         .collect();
     let probes: Vec<_> = children.iter().map(|t| t.task_ref()).collect();
     let waiter = spawn(async move { gather(children).await });
-    sleep(ms(20)).await; // child 0 finished; 1 and 2 still sleep
+    // Child 0 finishes (its 10 ms start at its first poll, so wait for it
+    // rather than sleep a fixed time); 1 and 2 still sleep.
+    let start = anyloop::time::Instant::now();
+    while !probes[0].is_finished() && start.elapsed() < Duration::from_secs(30) {
+        sleep(ms(5)).await;
+    }
     waiter.cancel();
     assert!(waiter.await.unwrap_err().is_cancelled());
     yield_now().await;

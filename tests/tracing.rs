@@ -380,10 +380,12 @@ async fn a_panicking_task_finishes_with_outcome_panicked() {
 #[anyloop::test]
 async fn a_poll_slower_than_the_slow_callback_duration_emits_a_warning() {
     let (log, _guard) = collect();
-    debug::set_slow_callback_duration(Duration::from_millis(10));
+    // A threshold far above a scheduler stall on a loaded machine (the
+    // first poll and `fast` must stay under it), far below the blocking poll.
+    debug::set_slow_callback_duration(Duration::from_millis(50));
     let slow = Builder::new().name("blocker").spawn(async {
         yield_now().await;
-        block_for(Duration::from_millis(60));
+        block_for(Duration::from_millis(300));
     });
     let fast = anyloop::spawn(async {});
     let (slow_id, fast_id) = (slow.id().as_u64(), fast.id().as_u64());
