@@ -129,7 +129,7 @@ async fn client(id: u64, clients: Clients, mut reader: StreamReader, writer: Str
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let port = common::port_arg(8889)?;
     let clients: Clients = Rc::default();
     let next_id = Rc::new(std::cell::Cell::new(1u64));

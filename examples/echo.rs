@@ -68,7 +68,7 @@ async fn handle(reader: StreamReader, writer: StreamWriter) {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let port = common::port_arg(8888)?;
     let server = serve(port).await?;
     // Ctrl-C: `anyloop::run` cancels this main task as `asyncio.run` does;

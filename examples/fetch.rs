@@ -9,6 +9,8 @@
 
 use std::io;
 
+mod common;
+
 fn bad(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
@@ -35,7 +37,7 @@ fn parse_target(arg: &str) -> io::Result<(String, u16, String)> {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "-v");
     let mut positional = args.iter().filter(|a| *a != "-v");
@@ -62,7 +64,8 @@ async fn main() -> io::Result<()> {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the server closed the connection without a response",
-        ));
+        )
+        .into());
     }
     println!("{}", String::from_utf8_lossy(&status).trim_end());
     if verbose {
@@ -75,5 +78,5 @@ async fn main() -> io::Result<()> {
         }
     }
     writer.close();
-    writer.wait_closed().await
+    Ok(writer.wait_closed().await?)
 }

@@ -32,7 +32,7 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 }
 
 #[anyloop::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> common::Result {
     let port = common::port_arg(8080)?;
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     println!("http_server: listening on {}", listener.local_addr()?);

@@ -58,12 +58,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--timeout" | "-t" => {
                 let v = it.next().ok_or("--timeout needs seconds")?;
-                let secs: f64 = v
+                args.timeout = v
                     .parse()
                     .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .filter(|s: &f64| *s > 0.0)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
                     .ok_or(format!("--timeout: not a positive number of seconds: {v}"))?;
-                args.timeout = Duration::from_secs_f64(secs);
             }
             "--help" | "-h" => return Err(String::new()),
             _ => args.commands.push(a),

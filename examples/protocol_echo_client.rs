@@ -36,7 +36,7 @@ impl Protocol for EchoClientProtocol {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let (port, message) = common::port_and_message(8888)?;
 
     let lp = anyloop::get_running_loop();

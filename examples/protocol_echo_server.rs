@@ -53,7 +53,7 @@ impl Protocol for EchoServerProtocol {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let port = common::port_arg(8888)?;
     let server = serve(port).await?;
     server.serve_forever().await;

@@ -20,6 +20,9 @@
 //! - `env NAME`: prints the variable (empty line if unset); `cwd`: the
 //!   working directory;
 //! - `exit CODE`: ends with that status (flushing stdout first).
+//!
+//! A malformed step (`sleep abc`, `exit x`, an unknown name) is reported
+//! on stderr and ends the tool with status 2.
 use std::io::Write;
 use std::time::Duration;
 
@@ -51,8 +54,11 @@ async fn main() -> std::io::Result<()> {
                 println!("{total}");
             }
             "sleep" => {
-                let secs: f64 = rest.first().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-                anyloop::sleep(Duration::from_secs_f64(secs.max(0.0))).await;
+                let secs = rest.first().map(String::as_str).unwrap_or("");
+                match secs.parse().map(Duration::try_from_secs_f64) {
+                    Ok(Ok(d)) => anyloop::sleep(d).await,
+                    _ => usage(&format!("sleep: not a number of seconds: {secs:?}")),
+                }
             }
             "env" => {
                 let name = rest.first().map(String::as_str).unwrap_or("");
@@ -60,16 +66,23 @@ async fn main() -> std::io::Result<()> {
             }
             "cwd" => println!("{}", std::env::current_dir()?.display()),
             "exit" => {
+                let code = rest.first().map(String::as_str).unwrap_or("0");
+                let Ok(code) = code.parse() else {
+                    usage(&format!("exit: not an exit code: {code:?}"))
+                };
                 std::io::stdout().flush()?;
-                std::process::exit(rest.first().and_then(|s| s.parse().ok()).unwrap_or(0));
+                std::process::exit(code);
             }
-            other => {
-                eprintln!("stdio_tool: unknown step {other:?}");
-                std::process::exit(2);
-            }
+            other => usage(&format!("unknown step {other:?}")),
         }
     }
     std::io::stdout().flush()
+}
+
+/// Reports a malformed step and ends with status 2.
+fn usage(msg: &str) -> ! {
+    eprintln!("stdio_tool: {msg}");
+    std::process::exit(2)
 }
 
 /// Copies stdin to stdout (and to stderr for `tee`) until end of input.

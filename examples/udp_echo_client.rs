@@ -47,7 +47,7 @@ impl DatagramProtocol for EchoClientProtocol {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let (port, message) = common::port_and_message(9999)?;
     let lp = anyloop::get_running_loop();
     let on_con_lost = lp.create_future();

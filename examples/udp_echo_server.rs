@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::io;
 use std::net::SocketAddr;
 
 use anyloop::net::{DatagramProtocol, DatagramTransport};
@@ -33,7 +32,7 @@ impl DatagramProtocol for EchoServerProtocol {
 }
 
 #[anyloop::main]
-async fn main() -> io::Result<()> {
+async fn main() -> common::Result {
     let port = common::port_arg(9999)?;
     let local = SocketAddr::from(([127, 0, 0, 1], port));
     let transport = anyloop::net::create_datagram_endpoint(

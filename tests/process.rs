@@ -618,6 +618,57 @@ fn the_jobs_example_prefixes_lines_times_out_and_reports_exit_codes() {
     assert_eq!(out.status.code(), Some(1), "{text}");
 }
 
+/// A timeout too large for a `Duration` is a usage error, not a panic.
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn the_jobs_example_rejects_a_timeout_it_cannot_hold() {
+    for bad in ["1e30", "inf", "-1", "soon"] {
+        let out = jobs_example()
+            .args(["--timeout", bad, "echo a"])
+            .output()
+            .expect("run the jobs example");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--timeout {bad}: {err}");
+        assert!(
+            err.contains(&format!(
+                "--timeout: not a positive number of seconds: {bad}"
+            )),
+            "--timeout {bad}: {err}"
+        );
+    }
+}
+
+/// `examples/stdio_tool.rs` (the tests' portable child) rejects a malformed
+/// step instead of reading it as 0.
+#[cfg(not(target_family = "wasm"))]
+#[test]
+fn the_stdio_tool_example_rejects_malformed_steps() {
+    for (step, want) in [
+        (
+            &["sleep", "abc"][..],
+            "sleep: not a number of seconds: \"abc\"",
+        ),
+        (
+            &["sleep", "1e30"][..],
+            "sleep: not a number of seconds: \"1e30\"",
+        ),
+        (
+            &["sleep", "-1"][..],
+            "sleep: not a number of seconds: \"-1\"",
+        ),
+        (&["exit", "x"][..], "exit: not an exit code: \"x\""),
+        (&["bogus"][..], "unknown step \"bogus\""),
+    ] {
+        let out = common::example("stdio_tool")
+            .args(step)
+            .output()
+            .expect("run stdio_tool");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{step:?}: {err}");
+        assert_eq!(err, format!("stdio_tool: {want}\n"), "{step:?}");
+    }
+}
+
 #[cfg(all(unix, not(target_family = "wasm")))]
 #[test]
 fn the_jobs_example_kills_its_children_on_ctrl_c() {

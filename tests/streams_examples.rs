@@ -158,6 +158,48 @@ fn fetch_example_prints_the_status_line() {
     );
 }
 
+/// A malformed port or an unreachable server is reported by its message
+/// (`Error: bad port "x": ...`), not by `io::Error`'s `Debug` form
+/// (`Custom { kind: InvalidInput, ... }`).
+#[test]
+fn the_network_examples_report_errors_as_sentences() {
+    let closed = free_port();
+    let cases = [
+        (
+            "echo",
+            vec!["http".to_string()],
+            "Error: bad port \"http\": ",
+        ),
+        ("chat", vec!["70000".into()], "Error: bad port \"70000\": "),
+        (
+            "protocol_echo_client",
+            vec!["x".into()],
+            "Error: bad port \"x\": ",
+        ),
+        (
+            "udp_echo_server",
+            vec!["-1".into()],
+            "Error: bad port \"-1\": ",
+        ),
+        ("fetch", vec![], "Error: usage: fetch HOST:PORT"),
+        (
+            "fetch",
+            vec![format!("127.0.0.1:{closed}")],
+            "Error: could not connect to 127.0.0.1:",
+        ),
+    ];
+    for (name, args, want) in cases {
+        let out = common::example(name)
+            .args(&args)
+            .output()
+            .expect("run the example");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {err}");
+        assert!(err.starts_with(want), "{name} {args:?}: {err}");
+        assert!(!err.contains("kind:"), "{name} {args:?}: {err}");
+    }
+}
+
 /// `examples/http_server.rs` (feature `hyper`): a GET and an echoed POST.
 #[cfg(feature = "hyper")]
 #[test]

@@ -1,9 +1,34 @@
 //! What the network examples share: reading the port (and an optional
-//! message) from the command line. Not an example itself (Cargo builds only
+//! message) from the command line, and an error type for `main` that
+//! prints as a sentence. Not an example itself (Cargo builds only
 //! `examples/*.rs` and `examples/*/main.rs`).
 #![allow(dead_code)]
 
-use std::io;
+use std::{fmt, io};
+
+/// What `main` returns: `Err` ends the program with exit status 1 and
+/// `Error: MESSAGE` on stderr.
+pub type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// An `io::Error` that `main` reports by its message (`Error: bad port
+/// "x": invalid digit found in string`, `Error: Address already in use (os
+/// error 98)`) instead of the `Debug` form `io::Error` gives
+/// (`Custom { kind: InvalidInput, error: ... }`). `?` turns any
+/// `io::Error` into one.
+pub struct Failure(io::Error);
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure(e)
+    }
+}
+
+// `main`'s `Termination` prints its error with `Debug`: show the message.
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// The port given as the first command-line argument, or `default`; a
 /// malformed port is an `InvalidInput` error naming it.
