@@ -21,6 +21,7 @@ mod size;
 mod util;
 mod verify;
 mod wasi;
+mod wasi_example;
 mod web;
 mod web_example;
 mod windows;
@@ -45,7 +46,8 @@ fn usage() -> ExitCode {
          miri                                    the core's unit tests under miri (nightly)\n  \
          size [--check]                          hello's size per host next to the peers' (profile `size`, wasm-opt),\n                                             \
          test-only crates in the runtime's dependencies (--check: fail on a missed goal)\n  \
-         web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)"
+         web-example NAME [--check]              run examples/NAME.rs in the browser (serves http://127.0.0.1:8000/)\n  \
+         wasi-example NAME [ARGS]...             run examples/NAME.rs under wasmtime (wasm32-wasip2, network granted)"
     );
     ExitCode::from(2)
 }
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         "fuzz" => Some(fuzz::run),
         "size" => Some(size::run),
         "web-example" => Some(web_example::run),
+        "wasi-example" => Some(wasi_example::run),
         _ => None,
     };
     if let Some(run) = own {
