@@ -36,14 +36,17 @@
 //! |---|---|
 //! | `asyncio.run(main())` | [`run`]`(main())`, [`Runner`]; browser: [`spawn_root`] / [`#[anyloop::main]`](main) |
 //! | `asyncio.create_task(coro, name=)` | [`spawn`]`(fut)`, [`task::Builder`]`::new().name(..).spawn(fut)` |
+//! | `asyncio.ensure_future(aw)`; `create_task(coro, eager_start=True)`, `asyncio.eager_task_factory` | [`spawn`]; [`task::Builder::eager`] (per task: there is no loop-wide task factory) |
 //! | `Task.cancel()`, `Task.done()`, `Task.get_name()` | [`Task::cancel`], [`Task::is_finished`], [`Task::name`] |
 //! | `Task.cancelling()`, `Task.uncancel()` | [`Task::cancelling`], [`Task::uncancel`] |
 //! | `try: await aw` / `except CancelledError: ...; raise` | [`catch_cancel`]`(aw).await` → `Err(`[`Cancelled`]`)`, [`Cancelled::propagate`] ([two cancellation styles](tasks#cancellation-two-styles)) |
 //! | `await asyncio.sleep(0)` | [`yield_now`]`().await` |
 //! | `await asyncio.sleep(s)` | [`sleep`]`(Duration)`, [`sleep_until`]`(Instant)` |
 //! | `asyncio.wait_for(aw, t)`, `asyncio.timeout(t)` | [`timeout`]`(dur, fut)`, [`timeout_at`]`(deadline, fut)` |
+//! | `except TimeoutError` (from `wait_for` / `timeout`) | `Err(`[`Elapsed`]`)` |
 //! | `asyncio.wait_for(task, t)` (cancels the task, waits for it) | [`wait_for`]`(task, dur)` |
 //! | `task.cancelled()`, `task.result()`, `task.exception()` | [`Task::is_cancelled`], [`Task::outcome`], [`Task::exception`] ([`InvalidState`] while pending) |
+//! | `except CancelledError` (the task's result), `InvalidStateError` | [`TaskError::is_cancelled`], [`Cancelled`]; [`InvalidState`] |
 //! | `await t` from several tasks, or twice | [`Task::shared`] → [`tasks::SharedTask`] |
 //! | `task.add_done_callback(cb)`, `fut.add_done_callback(cb)` | [`Task::add_done_callback`], [`future::Promise::add_done_callback`] |
 //! | `asyncio.current_task()`, `asyncio.all_tasks()` | [`current_task`], [`all_tasks`] |
@@ -64,18 +67,22 @@
 //! | `fut = loop.create_future()`, `fut.set_result(x)`, `await fut` | [`future::Promise`]: `Promise::new()`, `p.set(x)`, `p.wait().await` |
 //! | `concurrent.futures.Future` (across threads) | [`oneshot::channel`]`()` |
 //! | `loop.time()` | [`time::Instant::now`], [`RunningLoop::time`] |
-//! | `asyncio.get_running_loop()` (the loop object) | [`get_running_loop`] → [`RunningLoop`] (design notes in [`event_loop`]) |
+//! | `asyncio.get_running_loop()`, `get_event_loop()` (the loop object) | [`get_running_loop`] → [`RunningLoop`] (design notes in [`event_loop`]) |
 //! | `loop.create_future()`, `loop.create_task(coro)` | [`RunningLoop::create_future`], [`RunningLoop::create_task`] |
 //! | `loop.run_in_executor(executor, f)`, `set_default_executor`, `shutdown_default_executor()` | [`RunningLoop::run_in_executor`] with an [`Executor`], [`RunningLoop::set_default_executor`], [`RunningLoop::shutdown_default_executor`] |
 //! | `loop.add_reader/add_writer/remove_reader/remove_writer(fd, ...)` | [`RunningLoop::add_reader`], [`RunningLoop::add_writer`], [`RunningLoop::remove_reader`], [`RunningLoop::remove_writer`] |
 //! | `loop.sock_recv/sock_recv_into/sock_sendall/sock_accept/sock_connect` | [`RunningLoop::sock_recv`], [`RunningLoop::sock_recv_into`], [`RunningLoop::sock_sendall`], [`RunningLoop::sock_accept`], [`RunningLoop::sock_connect`] |
-//! | `asyncio.Runner(loop_factory=...)`, `new_event_loop()` | [`Runner::with_host`] (any [`Host`]) |
+//! | `asyncio.Runner(loop_factory=...)`, `new_event_loop()`, `loop.run_until_complete(aw)` | [`Runner::with_host`] (any [`Host`]), [`Runner::new`], [`Runner::run`] |
 //! | `asyncio.Protocol`, `BufferedProtocol`, `DatagramProtocol`, `Transport`, `DatagramTransport` | [`net::Protocol`], [`net::BufferedProtocol`] (as [`net::Buffered`]), [`net::DatagramProtocol`], [`net::Transport`], [`net::DatagramTransport`] |
 //! | `loop.create_connection`, `create_server`, `create_unix_connection`, `create_unix_server`, `create_datagram_endpoint`, `connect_accepted_socket` | [`net::create_connection`], [`net::create_server`] (the same [`net::Server`]), [`net::create_unix_connection`], [`net::create_unix_server`], [`net::create_datagram_endpoint`], [`net::connect_accepted_socket`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
+//! | `BrokenBarrierError` | [`sync::BrokenBarrier`] |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
+//! | `QueueEmpty`, `QueueFull`, `QueueShutDown` | [`queue::QueueEmpty`], [`queue::QueueFull`] (gives the item back), [`queue::QueueShutDown`], inside [`queue::TryGetError`] / [`queue::TryPutError`] |
 //! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
+//! | `asyncio.open_unix_connection`, `start_unix_server` | [`net::open_unix_connection`], [`net::start_unix_server`] |
 //! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
+//! | `IncompleteReadError`, `LimitOverrunError` | [`net::IncompleteReadError`], [`net::LimitOverrunError`] (inside `io::Error`) |
 //! | `create_subprocess_exec`, `create_subprocess_shell`, `Process.communicate/wait/returncode` | [`process::Command`], [`process::Command::shell`], [`process::Process`] (full table in [`process`]) |
 //! | `loop.subprocess_exec`, `loop.subprocess_shell`, `SubprocessProtocol`, `SubprocessTransport` | [`process::subprocess_exec`], [`process::subprocess_shell`], [`process::SubprocessProtocol`], [`process::SubprocessTransport`] |
 //! | `loop.add_signal_handler`, `remove_signal_handler` | [`signal::add_signal_handler`], [`signal::remove_signal_handler`], awaitable [`signal::ctrl_c`] (full table in [`signal`]) |
@@ -672,14 +679,18 @@ pub mod __private {
             Err(e) => panic!("anyloop::test: {e}"),
         };
         let out = runner.run(fut);
-        let leaked = runner.run(leaked_tasks());
+        assert_no_leaks(&runner.run(leaked_tasks()));
+        out
+    }
+
+    /// Fails the test if it left tasks running.
+    fn assert_no_leaks(leaked: &[crate::TaskRef]) {
         assert!(
             leaked.is_empty(),
             "anyloop::test: the test left {} task(s) running when it returned: {leaked:?}; \
              await or cancel them (and await the cancelled ones) before returning",
             leaked.len()
         );
-        out
     }
 
     /// Tasks still alive once cancelled ones have had a few loop
@@ -707,16 +718,10 @@ pub mod __private {
             Err(e) => panic!("anyloop test task failed: {e}"),
         };
         // The page's loop is shared by the tests: check this one left none.
-        let leaked = match crate::spawn_root(leaked_tasks()).await {
-            Ok(v) => v,
+        match crate::spawn_root(leaked_tasks()).await {
+            Ok(leaked) => assert_no_leaks(&leaked),
             Err(e) => panic!("anyloop test leak check failed: {e}"),
-        };
-        assert!(
-            leaked.is_empty(),
-            "anyloop::test: the test left {} task(s) running when it returned: {leaked:?}; \
-             await or cancel them (and await the cancelled ones) before returning",
-            leaked.len()
-        );
+        }
         out
     }
 

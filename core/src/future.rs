@@ -77,6 +77,7 @@ enum PromiseState<T> {
 /// assert_eq!(p.set("again"), Err("again")); // only once
 /// # });
 /// ```
+#[doc(alias = "Future")]
 #[doc(alias = "create_future")]
 pub struct Promise<T> {
     state: Rc<RefCell<PromiseState<T>>>,

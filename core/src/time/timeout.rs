@@ -421,6 +421,7 @@ impl fmt::Debug for TimeoutScope {
 /// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
 /// # });
 /// ```
+#[doc(alias = "TimeoutError")]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed {
     deadline: Instant,
