@@ -33,6 +33,16 @@ mod native {
         }
     }
 
+    /// Whether `e` says the program at the other end is gone.
+    fn gone(e: &io::Error) -> bool {
+        matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+        )
+    }
+
     pub(crate) fn console(addr: &str) -> Result<(), Box<dyn std::error::Error>> {
         let stream = TcpStream::connect(addr)
             .map_err(|e| format!("cannot connect to the monitor at {addr}: {e}"))?;
@@ -63,13 +73,20 @@ mod native {
                 let _ = writeln!(writer, "quit");
                 break;
             }
-            writeln!(writer, "{}", line.trim())?;
-            match answer(&mut reader)? {
-                Some(text) => print!("{text}"),
-                None => {
+            let reply = writeln!(writer, "{}", line.trim()).and_then(|()| answer(&mut reader));
+            match reply {
+                Ok(Some(text)) => print!("{text}"),
+                // The program ended (`cancel` of the task it waits for ends
+                // the demo): a closed, reset or broken connection.
+                Ok(None) => {
                     println!("(the program closed the connection)");
                     break;
                 }
+                Err(e) if gone(&e) => {
+                    println!("(the program closed the connection)");
+                    break;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         if let Some(h) = &history {

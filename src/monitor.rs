@@ -45,25 +45,27 @@
 //! ```text
 //! anyloop monitor on the native host; `help` lists the commands
 //! anyloop> ps
-//!    ID  NAME                  STATE      AGE     POLLS    BUSY  SPAWNED AT
-//!     1  main                  waiting    4.0s       9   0.2ms  examples/console.rs:135:9
-//!     2  ticker                waiting    4.0s      41   0.8ms  examples/console.rs:110:14
-//!     3  sleeper               waiting    4.0s       1   0.0ms  examples/console.rs:115:14
-//!     5  anyloop.monitor.conn  running    0.3s       2   0.1ms  src/net/server.rs:165:14
-//! anyloop> where 3
-//! * Task(name='sleeper', id=3)
+//!    ID  NAME                             STATE        AGE    POLLS     BUSY  SPAWNED AT
+//!     1  main                             waiting     0.0s        0    0.0ms  examples/console.rs:101:9
+//!     2  anyloop::net::Server accept      waiting     4.0s        2    0.1ms  src/net/server.rs:278:18
+//!     3  ticker                           waiting     4.0s       40    0.8ms  examples/console.rs:107:72
+//!     4  sleeper                          waiting     4.0s        1    0.0ms  examples/console.rs:114:18
+//!     5  worker                           waiting     4.0s        2    0.0ms  examples/console.rs:119:18
+//!     6  anyloop::net::Server connection  running     0.0s        0    0.0ms  src/net/server.rs:193:14
+//! anyloop> where 4
+//! * Task(name='sleeper', id=4)
 //!   + Awaited by:
-//!       * Task(name='main', id=1)
-//! spawned at examples/console.rs:115:14
-//! anyloop> cancel 3
-//! cancelled task 3 (sleeper)
+//!     * Task(name='main', id=1)
+//! spawned at examples/console.rs:114:18
 //! anyloop> stats
-//! iterations 58
+//! iterations 57
 //! ready 0
-//! timers 1
-//! tasks 4
-//! io_sources 2
+//! timers 2
+//! tasks 6
+//! io_sources 3
 //! blocking_threads 0 (0 idle)
+//! anyloop> cancel 4
+//! cancelled task 4 (sleeper)
 //! anyloop> quit
 //! ```
 
@@ -162,16 +164,26 @@ fn find(id: &str) -> Result<TaskRef, String> {
 }
 
 fn ps() -> String {
-    let mut out = String::from(
-        "   ID  NAME                          STATE      AGE     POLLS    BUSY  SPAWNED AT\n",
+    let rows = tasks();
+    // The name column is as wide as the longest name: a long one
+    // (`anyloop::net::Server connection`) shifts no other column.
+    let width = rows
+        .iter()
+        .map(|r| r.name.as_deref().map_or(1, |n| n.chars().count()))
+        .fold(20, usize::max);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<width$}  {:<9} {:>6} {:>8} {:>8}  SPAWNED AT",
+        "ID", "NAME", "STATE", "AGE", "POLLS", "BUSY",
     );
-    for r in tasks() {
+    for r in rows {
         let age = r
             .age
             .map_or_else(|| "-".to_string(), |a| format!("{:.1}s", a.as_secs_f64()));
         let _ = writeln!(
             out,
-            "{:>5}  {:<28}  {:<9} {:>6} {:>8} {:>6.1}ms  {}",
+            "{:>5}  {:<width$}  {:<9} {:>6} {:>8} {:>6.1}ms  {}",
             r.id.as_u64(),
             r.name.as_deref().unwrap_or("-"),
             state_name(r.state),

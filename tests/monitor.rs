@@ -2,6 +2,8 @@
 //! `stats` through a real 127.0.0.1 socket against the running program;
 //! `Unsupported` where the host has no socket server.
 
+mod common;
+
 use std::time::Duration;
 
 use anyloop::monitor;
@@ -30,6 +32,36 @@ async fn in_process_introspection_works_on_every_host() {
     assert!(monitor::execute("where 999999").starts_with("no task 999999"));
     assert!(monitor::execute("cancel x").starts_with("not a task id"));
     assert!(monitor::execute("bogus").starts_with("unknown command"));
+}
+
+/// `ps` keeps its columns under their headings whatever the task names'
+/// lengths (a name longer than the column used to push the rest of its row
+/// right).
+#[anyloop::test]
+async fn ps_columns_stay_aligned_with_long_task_names() {
+    let long = "a task name longer than the name column was";
+    let tasks: Vec<_> = [long, "short"]
+        .into_iter()
+        .map(|name| {
+            Builder::new()
+                .name(name)
+                .spawn(sleep(Duration::from_secs(3600)))
+        })
+        .collect();
+    yield_now().await;
+    let ps = monitor::execute("ps");
+    let mut lines = ps.lines();
+    let header = lines.next().expect("header");
+    let state_col = header.find("STATE").expect("STATE heading");
+    let spawned_col = header.find("SPAWNED AT").expect("SPAWNED AT heading");
+    for line in lines.filter(|l| l.contains(long) || l.contains("short")) {
+        assert_eq!(line.find("waiting"), Some(state_col), "{ps}");
+        assert_eq!(line.find("tests/monitor.rs"), Some(spawned_col), "{ps}");
+    }
+    for t in tasks {
+        t.cancel();
+        assert!(t.await.unwrap_err().is_cancelled());
+    }
 }
 
 #[cfg(target_family = "wasm")]
@@ -216,4 +248,71 @@ mod native {
         let err = monitor::serve("no-port-here").await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     }
+}
+
+/// `examples/console.rs` against `console --demo`: when the program dies
+/// under the console (here with a command unread: stopped, then killed, so
+/// the connection is reset), the console says so and exits 0 instead of
+/// failing with "Connection reset by peer" / "Broken pipe".
+#[cfg(all(unix, not(target_family = "wasm")))]
+#[test]
+fn the_console_example_ends_quietly_when_the_program_dies() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    use rustix::process::{kill_process, Pid, Signal};
+
+    let port = common::free_port();
+    let mut demo = common::KillOnDrop(
+        common::example("console")
+            .args(["--demo", &port.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the demo"),
+    );
+    let mut first = String::new();
+    BufReader::new(demo.0.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read the demo's first line");
+    assert!(first.starts_with("monitor on"), "{first:?}");
+
+    let mut console = common::KillOnDrop(
+        common::example("console")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the console"),
+    );
+    let mut input = console.0.stdin.take().expect("stdin");
+    let mut output = BufReader::new(console.0.stdout.take().expect("stdout"));
+    let mut read_until = |want: &str| {
+        let mut seen = String::new();
+        while !seen.contains(want) {
+            let mut line = String::new();
+            let n = output.read_line(&mut line).expect("console output");
+            assert!(n > 0, "the console ended before {want:?}:\n{seen}");
+            seen.push_str(&line);
+        }
+        seen
+    };
+    input.write_all(b"stats\n").expect("send stats");
+    read_until("blocking_threads");
+
+    let pid = Pid::from_raw(demo.0.id() as i32).expect("pid");
+    kill_process(pid, Signal::STOP).expect("stop the demo");
+    input.write_all(b"stats\n").expect("send stats");
+    // The console has sent it (unread by the stopped program) and waits.
+    std::thread::sleep(Duration::from_millis(200));
+    demo.0.kill().expect("kill the demo");
+    demo.0.wait().expect("reap the demo");
+
+    read_until("(the program closed the connection)");
+    let status = console.0.wait().expect("console status");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut console.0.stderr.take().expect("stderr"), &mut err)
+        .expect("console stderr");
+    assert!(status.success(), "{status}: {err}");
+    drop(input);
 }
