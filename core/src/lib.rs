@@ -91,7 +91,16 @@
 //!   exception was never retrieved" report (and its formatting) is left
 //!   out (`cfg!(panic = "unwind")`);
 //! - no `u128` or float formatting (durations print in integer ms), no
-//!   UTF-8 check of the `ANYLOOP_DEBUG` flag (`var_os`).
+//!   UTF-8 check of the `ANYLOOP_DEBUG` flag (`var_os`);
+//! - on wasm the loop's panic when its host cannot wait for events
+//!   prints the error without `io::Error`'s `Display`, which links
+//!   wasi-libc's `strerror` table, every `ErrorKind` description and a
+//!   `Utf8Error` `Debug` (~5.6 KB of a WASI hello world, ~6.5 KB of a
+//!   wasip2 component): the error's payload (the host's own message), else
+//!   `os error N`, else the kind's name. The WASI preview 1 host puts the
+//!   failed call and its errno in that payload ("poll_oneoff failed with
+//!   errno 28"), built with `push_str`. Natively the panic prints the
+//!   error's `Display`.
 //!
 //! # Features
 //!

@@ -63,6 +63,34 @@ pub(crate) fn errno(e: Errno) -> io::Error {
     io::Error::from_raw_os_error(i32::from(e.raw()))
 }
 
+/// `e` from WASI call `call`, for the loop's park panic: names the call and
+/// the errno, e.g. "poll_oneoff failed with errno 28". Built with
+/// `push_str`, not `format!`, and the loop prints no `io::Error` `Display`
+/// on wasm (see `anyloop_core`'s "Code size"). The kind is `Other`: the
+/// loop reads only the message.
+#[cold]
+fn call_failed(call: &str, e: io::Error) -> io::Error {
+    let Some(code) = e.raw_os_error() else {
+        return e;
+    };
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    let mut digits = [0u8; 10];
+    let mut n = code.unsigned_abs();
+    let mut len = 0;
+    while len == 0 || n > 0 {
+        digits[len] = (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    let mut msg = String::with_capacity(call.len() + 30);
+    msg.push_str(call);
+    msg.push_str(" failed with errno ");
+    for &d in digits[..len].iter().rev() {
+        msg.push_str(DIGITS[usize::from(d)]);
+    }
+    anyloop_core::io_error(io::ErrorKind::Other, msg)
+}
+
 fn fd_subscription(userdata: u64, fd: Fd, dir: Direction) -> Subscription {
     let tag = match dir {
         Direction::Read => wasi::EVENTTYPE_FD_READ,
@@ -207,7 +235,7 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
                 }
             }
             if !any {
-                return Err(e);
+                return Err(call_failed("poll_oneoff", e));
             }
             r.events.clear();
         }
@@ -307,5 +335,23 @@ pub(crate) fn poll_when_ready<R>(
     match poll_ready(fd, dir, cx) {
         Poll::Ready(()) => poll_io(fd, dir, cx, op),
         Poll::Pending => Poll::Pending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    #[test]
+    fn call_failed_names_the_call_and_errno() {
+        for (errno, text) in [(28, "28"), (0, "0"), (6, "6"), (76, "76")] {
+            let e = super::call_failed("poll_oneoff", io::Error::from_raw_os_error(errno));
+            assert_eq!(
+                e.to_string(),
+                format!("poll_oneoff failed with errno {text}")
+            );
+        }
+        let other = io::Error::other("kept");
+        assert_eq!(super::call_failed("poll_oneoff", other).to_string(), "kept");
     }
 }

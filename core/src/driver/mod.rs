@@ -442,10 +442,52 @@ impl Local {
         self.wake_requested.set(false);
         self.polls_since_io.set(0);
         if let Err(e) = res {
-            panic!(
-                "anyloop: the {} host failed to wait for events: {e}",
-                self.host.name()
-            );
+            park_failed(self.host.name(), &e);
+        }
+    }
+}
+
+/// The loop's panic when its host cannot wait for events (nothing can run
+/// after that). Cold and out of line: the error's text is built only here.
+#[cold]
+#[inline(never)]
+fn park_failed(host: &str, e: &std::io::Error) -> ! {
+    panic!(
+        "anyloop: the {host} host failed to wait for events: {}",
+        HostError(e)
+    )
+}
+
+/// An `io::Error`'s text, without `io::Error`'s `Display` on wasm.
+///
+/// There that `Display` links libc's `strerror` table (WASI), every
+/// `ErrorKind` description and a `Utf8Error` `Debug`: ~5 KB of a hello
+/// world, for a panic that should never happen. The text instead
+/// ([`HostError::lean`]): the error's payload (a host's own message, e.g.
+/// the deadlock report or the failed call and its errno), else
+/// `os error N`, else the kind's name. Elsewhere it is the error's
+/// `Display` (with the OS's description of the code).
+struct HostError<'a>(&'a std::io::Error);
+
+impl HostError<'_> {
+    fn lean(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        if let Some(payload) = e.get_ref() {
+            return fmt::Display::fmt(payload, f);
+        }
+        match e.raw_os_error() {
+            Some(code) => write!(f, "os error {code}"),
+            None => write!(f, "{:?}", e.kind()),
+        }
+    }
+}
+
+impl fmt::Display for HostError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if cfg!(target_family = "wasm") {
+            self.lean(f)
+        } else {
+            fmt::Display::fmt(self.0, f)
         }
     }
 }
@@ -986,6 +1028,39 @@ impl<T> Drop for MainGuard<'_, T> {
                 // poll); aborting is the only sound option left.
                 std::process::abort();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HostError;
+    use std::fmt;
+    use std::io;
+
+    /// [`HostError::lean`]'s text (what the park panic prints on wasm).
+    struct Lean<'a>(&'a io::Error);
+
+    impl fmt::Display for Lean<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            HostError(self.0).lean(f)
+        }
+    }
+
+    #[test]
+    fn park_error_text_without_io_error_display() {
+        let deadlock = crate::io_error(io::ErrorKind::Other, "nothing can ever wake the loop");
+        assert_eq!(
+            Lean(&deadlock).to_string(),
+            "nothing can ever wake the loop"
+        );
+        let os = io::Error::from_raw_os_error(28);
+        assert_eq!(Lean(&os).to_string(), "os error 28");
+        let kind = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(Lean(&kind).to_string(), "TimedOut");
+        // Natively the panic prints the error's own `Display`.
+        if !cfg!(target_family = "wasm") {
+            assert_eq!(HostError(&os).to_string(), os.to_string());
         }
     }
 }
