@@ -49,7 +49,11 @@
 //!   closure type; the debug flag is one `globalThis.ANYLOOP_DEBUG`
 //!   property read (a `thread_local_v2` static), where `js_sys::global()`
 //!   and `Reflect.get` cost four global-object probes and an exception
-//!   shim (~1.7 KB of JS, ~0.5 KB of wasm in hello world).
+//!   shim (~1.7 KB of JS, ~0.5 KB of wasm in hello world). The driver
+//!   lives in a `const`-initialized thread-local `OnceCell`: std's lazily
+//!   initialized thread-locals add code to drop a value replaced during
+//!   initialization and their "during or after destruction" panics
+//!   (125 B of hello world after `wasm-opt`).
 //!
 //! ## Design decisions (issue 17)
 //!
@@ -131,7 +135,7 @@ pub mod fd;
 pub mod io;
 pub mod net;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -248,7 +252,13 @@ struct Driver {
 }
 
 thread_local! {
-    static DRIVER: Driver = Driver::new();
+    /// Created on first use (see the crate docs, "code size").
+    static DRIVER: OnceCell<Driver> = const { OnceCell::new() };
+}
+
+/// Runs `f` with this thread's [`Driver`], creating it on first use.
+fn with_driver<R>(f: impl FnOnce(&Driver) -> R) -> R {
+    DRIVER.with(|d| f(d.get_or_init(Driver::new)))
 }
 
 impl Driver {
@@ -256,7 +266,7 @@ impl Driver {
         let channel = MessageChannel::new();
         let (rx, tx) = (channel.port1(), channel.port2());
         let on_message = Closure::<dyn FnMut(JsValue)>::new(|_| {
-            DRIVER.with(|d| d.hop.set(Hop::Idle));
+            with_driver(|d| d.hop.set(Hop::Idle));
             run_tick();
         });
         rx.set_onmessage(on_message.as_ref());
@@ -265,7 +275,7 @@ impl Driver {
             resolved: ResolvedPromise::resolved(),
             on_micro: Closure::new(|_| {
                 // A microtask queued before the loop decided to yield is stale.
-                let go = DRIVER.with(|d| {
+                let go = with_driver(|d| {
                     let micro = d.hop.get() == Hop::Micro;
                     if micro {
                         d.hop.set(Hop::Idle);
@@ -280,7 +290,7 @@ impl Driver {
             tx,
             _on_message: on_message,
             on_timer: Closure::new(|_| {
-                DRIVER.with(|d| d.timer.borrow_mut().take());
+                with_driver(|d| d.timer.borrow_mut().take());
                 run_tick();
             }),
             timer: RefCell::new(None),
@@ -340,7 +350,7 @@ fn run_tick() {
     let Some(tick) = EventLoop::with_installed(|lp| lp.tick(TICK_BUDGET)) else {
         return;
     };
-    DRIVER.with(|d| {
+    with_driver(|d| {
         if tick.ready {
             d.yield_to_browser();
         }
@@ -353,7 +363,7 @@ struct MicrotaskUnpark;
 
 impl Unpark for MicrotaskUnpark {
     fn unpark(&self) {
-        DRIVER.with(Driver::wake);
+        with_driver(Driver::wake);
     }
 }
 
