@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
@@ -15,15 +16,27 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use crate::debug;
-use crate::driver::{self, raw, Local, Shared};
+use crate::driver::{self, raw, Links, Local, Shared};
 use crate::tasks::local::Context as LocalContext;
 
 thread_local! {
     /// The task being polled on this thread.
-    static RUNNING: Cell<*const TaskMeta> = const { Cell::new(ptr::null()) };
+    static RUNNING: Cell<*const raw::Header> = const { Cell::new(ptr::null()) };
 }
 
-const UNREGISTERED: usize = usize::MAX;
+/// The metadata of the task being polled (or whose future is being
+/// dropped) on this thread, if any.
+///
+/// # Safety
+///
+/// The result must not be used after that poll (or drop) ends.
+#[inline]
+unsafe fn running_meta<'a>() -> Option<&'a TaskMeta> {
+    let task = NonNull::new(RUNNING.with(Cell::get) as *mut raw::Header)?;
+    // SAFETY: RUNNING points to the task being polled or dropped on this
+    // thread, alive for the whole poll (forwarded from the caller).
+    Some(unsafe { raw::meta_of(task) })
+}
 
 /// [`Task::phase`]: the handle was never polled while its task ran...
 const FRESH: u8 = 0;
@@ -131,7 +144,7 @@ struct ColdData {
     /// What runs them when the task finishes: set by `add_done_callback`,
     /// so a program that never adds a done callback links none of the
     /// code that schedules them (a `call_soon` task of its own).
-    fire: Option<fn(&TaskMeta, Callbacks)>,
+    fire: Option<fn(&TaskMeta, NonNull<raw::Header>, Callbacks)>,
 }
 
 /// A task's done callbacks, with their keys.
@@ -246,7 +259,8 @@ pub(crate) struct TaskMeta {
     cancel: AtomicU32,
     cold: Cold,
     state: AtomicU8,
-    slot: AtomicUsize,
+    /// The task's place in its loop's registry (loop thread only).
+    pub(crate) links: Links,
     /// Id of the task awaiting this one's `Task` handle (0: none).
     awaiter: AtomicU64,
     locals: LocalsCell,
@@ -259,20 +273,6 @@ pub(crate) struct TaskMeta {
 }
 
 impl TaskMeta {
-    /// The task's index in its loop's registry while its future lives
-    /// (`usize::MAX` before registration and after the future is gone).
-    #[inline]
-    pub(crate) fn slot(&self) -> usize {
-        self.slot.load(Ordering::Relaxed)
-    }
-
-    /// Not in its loop's registry: spawned from another thread and not
-    /// taken in by its loop yet, or its future is gone.
-    #[inline]
-    pub(crate) fn is_unregistered(&self) -> bool {
-        self.slot.load(Ordering::Relaxed) == UNREGISTERED
-    }
-
     #[inline]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -401,10 +401,11 @@ impl TaskMeta {
 
     /// Runs the done callbacks (soon, each with the task's reference, in
     /// the order they were added), if there are any. Called once the task
-    /// has finished, on its loop thread, with its registry slot still set.
+    /// `task` (this metadata's) has finished, on its loop thread, while it
+    /// is still in the registry.
     #[cold]
     #[inline(never)]
-    fn fire_done_callbacks(&self) {
+    fn fire_done_callbacks(&self, task: NonNull<raw::Header>) {
         if self.cancel.load(Ordering::Acquire) & DONE_CALLBACKS == 0 {
             return;
         }
@@ -417,21 +418,23 @@ impl TaskMeta {
             (d.fire, std::mem::take(&mut d.callbacks))
         };
         if let Some(fire) = fire {
-            fire(self, callbacks);
+            fire(self, task, callbacks);
         }
     }
 
     /// Schedules `callbacks` (the finished task's done callbacks) to run
     /// soon on its loop; reached only through the pointer that
     /// `add_done_callback` stores.
-    fn schedule_done_callbacks(&self, callbacks: Callbacks) {
-        let slot = self.slot.load(Ordering::Relaxed);
+    fn schedule_done_callbacks(&self, task: NonNull<raw::Header>, callbacks: Callbacks) {
         let me = driver::try_with_current(|l| {
-            if !Arc::ptr_eq(&l.shared, &self.shared) {
+            // Linked: on its loop, with its future (and the loop's
+            // reference) alive.
+            if !Arc::ptr_eq(&l.shared, &self.shared) || !self.links.is_linked() {
                 return None;
             }
-            l.registry.borrow().waker_of(slot).map(|waker| TaskRef {
-                waker,
+            Some(TaskRef {
+                // SAFETY: alive (see above); the waker takes a reference.
+                waker: unsafe { raw::waker(task) },
                 meta: NonNull::from(self),
             })
         })
@@ -516,13 +519,9 @@ impl TaskMeta {
 /// to its group: its `tracing` outcome is `"error"`, not `"ok"`.
 #[cfg(feature = "tracing")]
 pub(crate) fn running_returned_error() {
-    let meta = RUNNING.with(Cell::get);
-    if !meta.is_null() {
-        // SAFETY: RUNNING points to the live metadata of the task being
-        // polled on this thread.
-        unsafe { &*meta }
-            .returned_error
-            .store(true, Ordering::Relaxed);
+    // SAFETY: used at once, during the poll.
+    if let Some(meta) = unsafe { running_meta() } {
+        meta.returned_error.store(true, Ordering::Relaxed);
     }
 }
 
@@ -531,17 +530,13 @@ pub(crate) fn running_returned_error() {
 pub(crate) fn with_running_locals<R>(
     f: impl FnOnce(&mut Option<Rc<LocalContext>>) -> R,
 ) -> Option<R> {
-    let meta = RUNNING.with(Cell::get);
-    if meta.is_null() {
-        return None;
-    }
-    // SAFETY: RUNNING points to the metadata of the task being polled or
-    // dropped on this thread (alive for the whole poll); see `LocalsCell`
-    // for why this thread has exclusive access to the cell. The callers
-    // (`tasks::local`) pass closures that run no user code (values they
-    // replace or remove are returned and dropped after), so this function
-    // is never re-entered while the borrow is live.
-    let cell = unsafe { &mut *(*meta).locals.0.get() };
+    // SAFETY: the metadata of the task being polled or dropped on this
+    // thread, used within this call; see `LocalsCell` for why this thread
+    // has exclusive access to the cell. The callers (`tasks::local`) pass
+    // closures that run no user code (values they replace or remove are
+    // returned and dropped after), so this function is never re-entered
+    // while the borrow is live.
+    let cell = unsafe { &mut *running_meta()?.locals.0.get() };
     Some(f(cell))
 }
 
@@ -561,13 +556,13 @@ fn release_awaited(meta: &TaskMeta, raw: NonNull<raw::Header>) {
 /// Records the running task (if any, on the same loop as `meta`'s task)
 /// as the one awaiting that task, for `capture_call_graph`.
 fn note_awaiter(meta: &TaskMeta) {
-    let cur = RUNNING.with(Cell::get);
-    if cur.is_null() || ptr::eq(cur, meta) {
+    // SAFETY: used at once, during the poll.
+    let Some(cur) = (unsafe { running_meta() }) else {
+        return;
+    };
+    if ptr::eq(cur, meta) {
         return;
     }
-    // SAFETY: RUNNING points to the live metadata of the task being
-    // polled on this thread.
-    let cur = unsafe { &*cur };
     if Arc::ptr_eq(&cur.shared, &meta.shared) {
         meta.awaiter.store(cur.id, Ordering::Relaxed);
     }
@@ -824,18 +819,48 @@ impl DoneCallback {
 /// registry bookkeeping and introspection around the user's future.
 struct Wrapped<'a, F> {
     fut: Option<F>,
-    meta: &'a TaskMeta,
+    /// The task this future is the body of.
+    task: TaskPtr<'a>,
     /// The task's `runtime.spawn` span: entered around each poll and the
     /// drop of the future, closed with the future.
     #[cfg(feature = "tracing")]
     span: tracing::Span,
 }
 
+/// A task, alive for `'a`: held by the task's own [`Wrapped`] future (the
+/// allocation is freed only after the future is dropped, see `raw`'s
+/// `dealloc`). A copyable field rather than a `&self` method: a shared
+/// reference to the whole `Wrapped` would retag its pinned future and
+/// invalidate the future's self-references (Stacked Borrows).
+#[derive(Clone, Copy)]
+struct TaskPtr<'a>(NonNull<raw::Header>, PhantomData<&'a TaskMeta>);
+
+impl<'a> TaskPtr<'a> {
+    /// # Safety
+    ///
+    /// The task at `task` stays alive for `'a`.
+    unsafe fn new(task: NonNull<raw::Header>) -> Self {
+        TaskPtr(task, PhantomData)
+    }
+
+    /// The task's metadata.
+    #[inline(always)]
+    fn meta(self) -> &'a TaskMeta {
+        // SAFETY: alive for `'a` (see `new`).
+        unsafe { raw::meta_of(self.0) }
+    }
+
+    #[inline(always)]
+    fn ptr(self) -> NonNull<raw::Header> {
+        self.0
+    }
+}
+
 impl<F> Wrapped<'_, F> {
     /// The task ended as `state`; `msg`: the cancel or panic message.
     #[inline(always)]
     fn set_finished(&self, state: TaskState, msg: Option<&str>) {
-        self.meta.set_state(state);
+        self.task.meta().set_state(state);
         #[cfg(feature = "tracing")]
         self.trace_finished(state, msg);
         #[cfg(not(feature = "tracing"))]
@@ -849,10 +874,10 @@ impl<F> Wrapped<'_, F> {
         let outcome = match state {
             TaskState::Cancelled => Outcome::Cancelled(msg),
             TaskState::Failed => Outcome::Panicked(msg),
-            _ if self.meta.returned_error.load(Ordering::Relaxed) => Outcome::Error,
+            _ if self.task.meta().returned_error.load(Ordering::Relaxed) => Outcome::Error,
             _ => Outcome::Ok,
         };
-        finished(&self.span, self.meta.id, outcome);
+        finished(&self.span, self.task.meta().id, outcome);
     }
 }
 
@@ -861,7 +886,7 @@ impl<F> Wrapped<'_, F> {
     /// destructors run with the task as current (and inside its span).
     #[inline(never)]
     fn drop_future(&mut self) {
-        let prev = RUNNING.with(|r| r.replace(self.meta));
+        let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
         self.fut = None;
@@ -875,8 +900,8 @@ impl<F> Wrapped<'_, F> {
     /// task instead of taking the loop down.
     #[cold]
     fn cancel_now(&mut self) -> TaskError {
-        let meta = self.meta;
-        let prev = RUNNING.with(|r| r.replace(meta));
+        let meta = self.task.meta();
+        let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
         let res = catch_unwind(AssertUnwindSafe(|| self.fut = None));
@@ -895,7 +920,7 @@ impl<F> Wrapped<'_, F> {
                 err
             }
         };
-        meta.fire_done_callbacks();
+        meta.fire_done_callbacks(self.task.ptr());
         err
     }
 
@@ -910,9 +935,9 @@ impl<F> Wrapped<'_, F> {
         let _ = catch_unwind(AssertUnwindSafe(|| self.fut = None));
         #[cfg(feature = "tracing")]
         drop(entered);
-        let err = TaskError::panicked(payload, self.meta);
+        let err = TaskError::panicked(payload, self.task.meta());
         self.set_finished(TaskState::Failed, err.panic_message());
-        self.meta.fire_done_callbacks();
+        self.task.meta().fire_done_callbacks(self.task.ptr());
         err
     }
 
@@ -922,9 +947,9 @@ impl<F> Wrapped<'_, F> {
     #[cold]
     #[inline(never)]
     fn finish_slow<T>(&self, out: T) -> Result<T, TaskError> {
-        let meta = self.meta;
+        let meta = self.task.meta();
         let res = if meta.cancel_pending() {
-            let prev = RUNNING.with(|r| r.replace(meta));
+            let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
             #[cfg(feature = "tracing")]
             let entered = self.span.enter();
             let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
@@ -947,7 +972,7 @@ impl<F> Wrapped<'_, F> {
             self.set_finished(TaskState::Done, None);
             Ok(out)
         };
-        meta.fire_done_callbacks();
+        meta.fire_done_callbacks(self.task.ptr());
         res
     }
 }
@@ -962,7 +987,7 @@ impl<F> Wrapped<'_, F> {
     #[cold]
     #[inline(never)]
     fn cancel_requested(&mut self, cx: &Context<'_>) -> bool {
-        let meta = self.meta;
+        let meta = self.task.meta();
         let c = meta.cancel.load(Ordering::Acquire);
         if c & (CANCEL_FORCE | CANCEL_TRIED) != 0
             || self.fut.as_mut().is_none()
@@ -984,7 +1009,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
         // SAFETY: `fut` is structurally pinned: it is never moved out, only
         // dropped in place (`set(None)` below or in `Drop`).
         let this = unsafe { self.get_unchecked_mut() };
-        let meta = this.meta;
+        let meta = this.task.meta();
         // Registered already: at spawn, or (spawned from another thread)
         // when its loop took it from the injection queue, before any poll.
         if meta.cancel_pending() && this.cancel_requested(cx) {
@@ -1000,7 +1025,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
         }
         meta.set_state(TaskState::Running);
-        let prev = RUNNING.with(|r| r.replace(meta));
+        let prev = RUNNING.with(|r| r.replace(this.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let timed = crate::trace::poll_start();
         #[cfg(feature = "tracing")]
@@ -1070,10 +1095,8 @@ impl<F> Wrapped<'_, F> {
     /// runs: a completed task's `Drop` is one null check.
     #[inline(always)]
     fn ended(&self) {
-        let meta = self.meta;
-        let slot = meta.slot.load(Ordering::Relaxed);
-        meta.slot.store(UNREGISTERED, Ordering::Relaxed);
-        if slot != UNREGISTERED {
+        let meta = self.task.meta();
+        if meta.links.is_linked() {
             let cur = driver::current_local();
             debug_assert!(
                 // SAFETY: CURRENT points to a live `Local` while set.
@@ -1081,8 +1104,9 @@ impl<F> Wrapped<'_, F> {
                 "a task is polled by its own loop only"
             );
             // SAFETY: a task is polled on its loop's thread by that loop
-            // (see `driver::raw`), which is entered (CURRENT) meanwhile.
-            unsafe { (*cur).registry.borrow_mut().remove(slot) };
+            // (see `driver::raw`), which is entered (CURRENT) meanwhile;
+            // the task is alive and linked there.
+            unsafe { (*cur).registry.remove(self.task.ptr()) };
         }
         // SAFETY: the last access to the task's context (the future is
         // gone, RUNNING no longer points here), on the polling thread; see
@@ -1098,7 +1122,7 @@ impl<F> Wrapped<'_, F> {
     #[inline(never)]
     fn dropped_unfinished(&mut self) {
         self.drop_future();
-        let meta = self.meta;
+        let meta = self.task.meta();
         // Only the task's own loop, on its thread, may touch its registry
         // entry and its task-local context: a `Send` task's future may be
         // dropped on another thread (its loop closed, the last waker
@@ -1120,14 +1144,12 @@ impl<F> Wrapped<'_, F> {
             #[cfg(not(feature = "tracing"))]
             let msg: Option<String> = None;
             self.set_finished(TaskState::Cancelled, msg.as_deref());
-            meta.fire_done_callbacks();
+            meta.fire_done_callbacks(self.task.ptr());
         }
-        // A load and a store, not a swap (a locked instruction): only the
-        // thread dropping the future touches the slot now.
-        let slot = meta.slot.load(Ordering::Relaxed);
-        meta.slot.store(UNREGISTERED, Ordering::Relaxed);
-        if slot != UNREGISTERED && home {
-            driver::with_current(|l| l.registry.borrow_mut().remove(slot));
+        if home {
+            // SAFETY: on the task's loop thread (`home`), task alive; if
+            // linked, then in this loop's registry.
+            driver::with_current(|l| unsafe { l.registry.remove(self.task.ptr()) });
         }
     }
 }
@@ -1136,10 +1158,16 @@ impl<F> Wrapped<'_, F> {
 /// a task spawned from another thread, when its loop takes it from the
 /// injection queue (see `raw::RemoteRef::wake_on`), so that no poll has
 /// to check.
+///
+/// # Safety
+///
+/// On `local`'s thread; `task` is a fresh task of `local`'s loop, alive
+/// and not linked.
 #[inline]
-pub(crate) fn register(local: &Local, task: NonNull<raw::Header>, meta: &TaskMeta) {
-    let slot = local.registry.borrow_mut().insert(task, meta);
-    meta.slot.store(slot, Ordering::Relaxed);
+pub(crate) unsafe fn register(local: &Local, task: NonNull<raw::Header>) {
+    // SAFETY: forwarded from the caller; its future is alive and unlinks
+    // the task when it goes (`Wrapped::ended`, `dropped_unfinished`).
+    unsafe { local.registry.insert(task) };
 }
 
 /// Options for spawning a task: asyncio's `create_task(coro, name=...)`.
@@ -1311,7 +1339,7 @@ unsafe fn new_task<F: Future>(
         cancel: AtomicU32::new(0),
         cold: Cold::new(),
         state: AtomicU8::new(TaskState::Scheduled as u8),
-        slot: AtomicUsize::new(UNREGISTERED),
+        links: Links::new(),
         awaiter: AtomicU64::new(0),
         locals,
         location,
@@ -1320,9 +1348,10 @@ unsafe fn new_task<F: Future>(
     };
     // SAFETY: forwarded from the caller.
     unsafe {
-        raw::spawn(meta, fut, move |fut, meta| Wrapped {
+        raw::spawn(meta, fut, move |fut, task| Wrapped {
             fut: Some(fut),
-            meta,
+            // SAFETY: the future lives in the task's allocation.
+            task: TaskPtr::new(task),
             #[cfg(feature = "tracing")]
             span,
         })
@@ -1371,7 +1400,8 @@ where
     let raw = task.raw();
     // The registry does not count: the loop's reference keeps the task
     // alive as long as its future, and the handle's as long as the handle.
-    register(local, raw, runnable.metadata());
+    // SAFETY: on the loop thread, a fresh task of this loop.
+    unsafe { register(local, raw) };
     local.debug.spawned(local, runnable.metadata());
     let meta = NonNull::from(task.metadata());
     if eager {
@@ -2126,21 +2156,23 @@ impl fmt::Debug for TaskRef {
 /// # });
 /// ```
 pub fn current_task() -> Option<TaskRef> {
-    let meta = RUNNING.with(Cell::get);
-    if meta.is_null() {
+    let task = NonNull::new(RUNNING.with(Cell::get) as *mut raw::Header)?;
+    // SAFETY: RUNNING is set only while the task's `Wrapped` is being polled
+    // or dropped, so the task is alive.
+    let meta = unsafe { raw::meta_of(task) };
+    // Only while it is in its loop's registry (on that loop's thread): its
+    // future, and with it the loop's reference, is alive then. A future
+    // dropped elsewhere or after its task left (the allocation being
+    // freed) has no task to hand out.
+    let home = driver::try_with_current(|l| Arc::ptr_eq(&l.shared, &meta.shared)) == Some(true);
+    if !home || !meta.links.is_linked() {
         return None;
     }
-    // SAFETY: RUNNING is set only while the task's `Wrapped` is being polled
-    // or dropped, so the metadata is alive.
-    let meta_ref = unsafe { &*meta };
-    let slot = meta_ref.slot.load(Ordering::Relaxed);
-    driver::try_with_current(|l| {
-        l.registry.borrow().waker_of(slot).map(|waker| TaskRef {
-            waker,
-            meta: NonNull::from(meta_ref),
-        })
+    Some(TaskRef {
+        // SAFETY: alive (see above); the waker takes a reference.
+        waker: unsafe { raw::waker(task) },
+        meta: NonNull::from(meta),
     })
-    .flatten()
 }
 
 /// A [`catch_cancel`](crate::catch_cancel) point armed in a task: a cancel
@@ -2167,7 +2199,8 @@ impl CatchPoint {
 
     /// Whether the point belongs to the task being polled.
     pub(crate) fn is_running(&self) -> bool {
-        ptr::eq(RUNNING.with(Cell::get), self.task.meta.as_ptr())
+        // SAFETY: compared at once, during the poll.
+        unsafe { running_meta() }.is_some_and(|m| ptr::eq(m, self.task.meta.as_ptr()))
     }
 
     /// Keeps the waker that reaches the point current.
@@ -2200,10 +2233,8 @@ impl Drop for CatchPoint {
 
 /// Whether the running task has a cancel request waiting for delivery.
 pub(crate) fn running_cancel_pending() -> bool {
-    let meta = RUNNING.with(Cell::get);
-    // SAFETY: RUNNING points to the live metadata of the task being
-    // polled on this thread, or is null.
-    !meta.is_null() && unsafe { &*meta }.cancel_pending()
+    // SAFETY: used at once, during the poll.
+    unsafe { running_meta() }.is_some_and(TaskMeta::cancel_pending)
 }
 
 /// Makes a delivered cancel request of the running task pending again
@@ -2234,7 +2265,7 @@ pub(crate) fn repend_running(msg: Option<String>) -> bool {
 /// # });
 /// ```
 pub fn all_tasks() -> Vec<TaskRef> {
-    driver::try_with_current(|l| l.registry.borrow().snapshot()).unwrap_or_default()
+    driver::try_with_current(|l| l.registry.snapshot()).unwrap_or_default()
 }
 
 /// Yields to the loop once, letting every other ready task run first:

@@ -122,12 +122,14 @@ pub(crate) struct LoopDebug {
     /// `enabled || collectors > 0`: polls are timed.
     timing: Cell<bool>,
     slow_ns: Cell<u64>,
-    /// Per-task counters, indexed like the loop's task registry (a task's
-    /// registry slot) and tagged with the task's id: an entry whose id is
-    /// not the slot's current task is stale (its task ended without a last
-    /// timed poll) and starts over. No hash map: the registry's slots are
-    /// already dense, and a `Vec` costs no hashing code in every program.
+    /// Per-task counters, at the index a task keeps in its registry links
+    /// (`Links::stat`), tagged with the task's id: a task whose index
+    /// holds another id (statistics were switched off and on since) gets
+    /// a new entry. No hash map: the indices are dense (freed entries are
+    /// reused), and a `Vec` costs no hashing code in every program.
     counters: RefCell<Vec<(u64, Counters)>>,
+    /// Entries free for reuse (their tasks finished).
+    free: RefCell<Vec<usize>>,
     /// Loop iterations (park cycles of a blocking loop, ticks of a guest).
     iterations: Cell<u64>,
 }
@@ -144,6 +146,7 @@ impl LoopDebug {
             timing: Cell::new(on),
             slow_ns: Cell::new(DEFAULT_SLOW.as_nanos() as u64),
             counters: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
             iterations: Cell::new(0),
         }
     }
@@ -163,6 +166,7 @@ impl LoopDebug {
         self.timing.set(on);
         if !on {
             self.counters.borrow_mut().clear();
+            self.free.borrow_mut().clear();
         }
     }
 
@@ -199,54 +203,60 @@ impl LoopDebug {
     #[cold]
     fn spawned_slow(&self, local: &Local, meta: &TaskMeta) {
         let now = local.now();
-        *self.entry(meta.slot(), meta.id().as_u64(), now) = Counters {
+        *self.entry(meta, now) = Counters {
             spawned_ns: Some(now),
             seen_ns: now,
             ..Counters::default()
         };
     }
 
-    /// The counters of the task `id` in registry slot `slot`, created
-    /// (first seen at `now`) if the slot holds none of this task.
-    fn entry(&self, slot: usize, id: u64, now: u64) -> std::cell::RefMut<'_, Counters> {
+    /// The counters of the task `meta` (on this loop's thread), created
+    /// (first seen at `now`) if it has none.
+    fn entry(&self, meta: &TaskMeta, now: u64) -> std::cell::RefMut<'_, Counters> {
+        let id = meta.id().as_u64();
         let mut counters = self.counters.borrow_mut();
-        if counters.len() <= slot {
-            counters.resize(slot + 1, (0, Counters::default()));
+        let mut i = meta.links.stat();
+        if counters.get(i).is_none_or(|e| e.0 != id) {
+            let fresh = (
+                id,
+                Counters {
+                    seen_ns: now,
+                    ..Counters::default()
+                },
+            );
+            i = match self.free.borrow_mut().pop() {
+                Some(i) => {
+                    counters[i] = fresh;
+                    i
+                }
+                None => {
+                    counters.push(fresh);
+                    counters.len() - 1
+                }
+            };
+            meta.links.set_stat(i);
         }
-        std::cell::RefMut::map(counters, |c| {
-            let e = &mut c[slot];
-            if e.0 != id {
-                *e = (
-                    id,
-                    Counters {
-                        seen_ns: now,
-                        ..Counters::default()
-                    },
-                );
-            }
-            &mut e.1
-        })
+        std::cell::RefMut::map(counters, |c| &mut c[i].1)
     }
 
     /// Runs one task poll, timed; warns if it was slow (debug mode).
     pub(crate) fn run_timed(&self, local: &Local, runnable: Runnable) {
         // The reference keeps the task's metadata alive after `run`.
         let task = TaskRef::of_runnable(&runnable);
-        // Read before the poll: a task that finishes leaves its slot.
-        let slot = task.meta().slot();
-        let id = task.id().as_u64();
         let start = local.now();
         runnable.run();
         let end = local.now();
         let took = end.saturating_sub(start);
         if task.state().is_finished() {
-            if let Some(e) = self.counters.borrow_mut().get_mut(slot) {
-                if e.0 == id {
+            let i = task.meta().links.stat();
+            if let Some(e) = self.counters.borrow_mut().get_mut(i) {
+                if e.0 == task.id().as_u64() {
                     e.0 = 0;
+                    self.free.borrow_mut().push(i);
                 }
             }
-        } else if slot != usize::MAX {
-            let mut c = self.entry(slot, id, start);
+        } else {
+            let mut c = self.entry(task.meta(), start);
             c.polls += 1;
             c.busy_ns = c.busy_ns.saturating_add(took);
         }
@@ -434,7 +444,7 @@ pub fn task_stats(task: &TaskRef) -> Option<TaskStats> {
             .debug
             .counters
             .borrow()
-            .get(task.meta().slot())
+            .get(task.meta().links.stat())
             .filter(|e| e.0 == id)
             .map_or(
                 Counters {
@@ -482,6 +492,6 @@ pub fn loop_stats() -> Option<LoopStats> {
         iterations: l.debug.iterations.get(),
         ready: l.ready_len(),
         timers: l.timers.borrow().len(),
-        tasks: l.registry.borrow().len(),
+        tasks: l.registry.len(),
     })
 }

@@ -9,6 +9,7 @@
 
 mod blocks;
 pub(crate) mod raw;
+mod registry;
 pub(crate) mod timers;
 
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -26,12 +27,13 @@ use std::time::Duration;
 use crate::debug::{Handlers, LoopDebug};
 use crate::host::{Host, Unpark};
 use crate::shim::{thread_local, AtomicBool, Mutex};
-use crate::task::{self, Task, TaskError, TaskMeta};
+use crate::task::{self, Task, TaskError};
 use crate::time::Instant;
 use timers::Timers;
 
 use raw::RemoteRef;
 pub(crate) use raw::Runnable;
+pub(crate) use registry::{Links, Registry};
 
 /// Task polls between two clock reads of a tick's time budget. A clock read
 /// is a host call (`performance.now()` costs ~0.5 µs from wasm in Chromium,
@@ -115,104 +117,6 @@ pub(crate) fn current_local() -> *const Local {
     CURRENT.with(Cell::get)
 }
 
-/// One entry of the task registry (`all_tasks`, shutdown cancellation).
-/// Not a reference of its own: an entry lives as long as the task's
-/// future, which keeps the loop's reference to the task.
-struct Entry {
-    task: NonNull<raw::Header>,
-    meta: NonNull<TaskMeta>,
-}
-
-enum Slot {
-    Used(Entry),
-    Free(usize),
-}
-
-/// Live tasks of a loop, in a slab indexed by `TaskMeta::slot`.
-pub(crate) struct Registry {
-    slots: Vec<Slot>,
-    free: usize,
-    len: usize,
-}
-
-impl Registry {
-    const NONE: usize = usize::MAX;
-
-    fn new() -> Self {
-        Registry {
-            slots: Vec::new(),
-            free: Self::NONE,
-            len: 0,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn insert(&mut self, task: NonNull<raw::Header>, meta: &TaskMeta) -> usize {
-        let entry = Entry {
-            task,
-            meta: NonNull::from(meta),
-        };
-        self.len += 1;
-        if self.free != Self::NONE {
-            let idx = self.free;
-            if let Slot::Free(next) = self.slots[idx] {
-                self.free = next;
-            }
-            self.slots[idx] = Slot::Used(entry);
-            idx
-        } else {
-            self.slots.push(Slot::Used(entry));
-            self.slots.len() - 1
-        }
-    }
-
-    #[inline]
-    pub(crate) fn remove(&mut self, idx: usize) {
-        if let Some(slot @ Slot::Used(_)) = self.slots.get_mut(idx) {
-            *slot = Slot::Free(self.free);
-            self.free = idx;
-            self.len -= 1;
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    pub(crate) fn waker_of(&self, idx: usize) -> Option<Waker> {
-        match self.slots.get(idx)? {
-            // SAFETY: the task is alive while its entry exists (see `Entry`).
-            Slot::Used(e) => Some(unsafe { raw::waker(e.task) }),
-            Slot::Free(_) => None,
-        }
-    }
-
-    /// Snapshot of every live task.
-    pub(crate) fn snapshot(&self) -> Vec<task::TaskRef> {
-        self.slots
-            .iter()
-            .filter_map(|s| match s {
-                // SAFETY: the task is alive while its entry exists (see
-                // `Entry`); `meta` points into it and the new waker keeps
-                // it alive after.
-                Slot::Used(e) => Some(unsafe { task::TaskRef::new(raw::waker(e.task), e.meta) }),
-                Slot::Free(_) => None,
-            })
-            .collect()
-    }
-
-    /// The tasks of every entry (uncounted: see `Entry`).
-    fn tasks(&self) -> Vec<NonNull<raw::Header>> {
-        self.slots
-            .iter()
-            .filter_map(|s| match s {
-                Slot::Used(e) => Some(e.task),
-                Slot::Free(_) => None,
-            })
-            .collect()
-    }
-}
-
 /// The ready queue: a `VecDeque` in an `UnsafeCell`, not a `RefCell`.
 ///
 /// Every poll pops once and most wake-ups push once; a `RefCell` paid a
@@ -255,7 +159,7 @@ pub(crate) struct Local {
     pub(crate) shared: Arc<Shared>,
     ready: ReadyQueue,
     pub(crate) timers: RefCell<Timers>,
-    pub(crate) registry: RefCell<Registry>,
+    pub(crate) registry: Registry,
     pub(crate) host: Box<dyn Host>,
     idle: Cell<bool>,
     wake_requested: Cell<bool>,
@@ -613,7 +517,7 @@ impl fmt::Debug for EventLoop {
             .field("host", &self.local.host.name())
             .field("ready", &self.local.ready.len())
             .field("timers", &self.local.timers.borrow().len())
-            .field("tasks", &self.local.registry.borrow().len())
+            .field("tasks", &self.local.registry.len())
             .finish()
     }
 }
@@ -634,7 +538,7 @@ impl EventLoop {
                 shared,
                 ready: ReadyQueue::with_capacity(256),
                 timers: RefCell::new(Timers::default()),
-                registry: RefCell::new(Registry::new()),
+                registry: Registry::new(),
                 host: Box::new(host),
                 idle: Cell::new(true),
                 wake_requested: Cell::new(false),
@@ -917,18 +821,16 @@ impl EventLoop {
 
     /// Number of live tasks.
     pub fn task_count(&self) -> usize {
-        self.local.registry.borrow().len()
+        self.local.registry.len()
     }
 
     /// Cancels every task and runs the loop until their futures are dropped.
     fn shutdown(&self) {
         let _enter = self.enter();
         let local = &*self.local;
-        local
-            .debug
-            .closing(local, &local.registry.borrow().snapshot());
+        local.debug.closing(local, &local.registry.snapshot());
         for round in 0..16 {
-            let tasks = local.registry.borrow().snapshot();
+            let tasks = local.registry.snapshot();
             if tasks.is_empty() && !local.has_ready() {
                 break;
             }
@@ -951,7 +853,7 @@ impl EventLoop {
         local.cancel_ready();
         // Tasks still alive (not woken by 16 rounds of cancellation): drop
         // their futures here, on the loop thread.
-        let left = local.registry.borrow().tasks();
+        let left = local.registry.tasks();
         for t in left {
             // SAFETY: on the loop thread; each task is alive until its own
             // future is dropped (dropping another's cannot free it).

@@ -160,6 +160,17 @@ impl Header {
     }
 }
 
+/// The metadata of the task at `ptr`.
+///
+/// # Safety
+///
+/// The allocation must stay alive for `'a`.
+#[inline]
+pub(crate) unsafe fn meta_of<'a>(ptr: NonNull<Header>) -> &'a TaskMeta {
+    // SAFETY: forwarded from the caller.
+    unsafe { &Header::of(ptr).meta }
+}
+
 /// A borrowed [`Waker`] of the task at `ptr` (no reference of its own).
 ///
 /// # Safety
@@ -424,11 +435,13 @@ impl RemoteRef {
         let ptr = ManuallyDrop::new(self).0;
         // SAFETY: alive (our reference).
         let h = unsafe { Header::of(ptr) };
-        if h.sched.get() & DONE == 0 && h.meta.is_unregistered() {
+        if h.sched.get() & DONE == 0 && !h.meta.links.is_linked() {
             // A task spawned from another thread, first seen by its loop:
             // registered here, on the loop thread, before its first poll
             // (every batch drains this queue before it polls).
-            crate::task::register(local, ptr, &h.meta);
+            // SAFETY: on its loop's thread, alive, future alive (not DONE),
+            // not linked.
+            unsafe { local.registry.insert(ptr) };
         }
         // SAFETY: on the loop thread (the caller drains its own queue),
         // with a reference.
@@ -598,7 +611,7 @@ impl<T> Drop for JoinHandle<T> {
 }
 
 /// Allocates a task whose future `make` builds from `value` (the user's
-/// future) and a reference to its metadata. Returns it queued-to-be (the
+/// future) and the task's header (its metadata initialized). Returns it queued-to-be (the
 /// caller schedules or runs the [`Runnable`]) and its handle.
 ///
 /// `value` is moved into `make` only after the allocation: a future the
@@ -613,14 +626,14 @@ impl<T> Drop for JoinHandle<T> {
 /// A task spawned from another thread goes to its loop through
 /// [`Runnable::into_remote`].
 #[inline]
-pub(crate) unsafe fn spawn<'a, T, F, Fut>(
+pub(crate) unsafe fn spawn<T, F, Fut>(
     meta: TaskMeta,
     value: T,
     make: F,
 ) -> (Runnable, JoinHandle<Fut::Output>)
 where
-    F: FnOnce(T, &'a TaskMeta) -> Fut,
-    Fut: Future + 'a,
+    F: FnOnce(T, NonNull<Header>) -> Fut,
+    Fut: Future,
 {
     // Written field by field into the allocation: no task-sized value on
     // the stack to copy, no drop of a placeholder stage.
@@ -643,15 +656,15 @@ where
             meta,
         })
     };
-    // SAFETY: the header is initialized; the metadata stays in place until
-    // the allocation is freed, after the future (see `dealloc`).
-    let fut = make(value, unsafe { &(*raw).header.meta });
+    // SAFETY: `raw` is not null; the header is its first field.
+    let ptr = unsafe { NonNull::new_unchecked(raw as *mut Header) };
+    // The header is initialized; the metadata stays in place until the
+    // allocation is freed, after the future (see `dealloc`).
+    let fut = make(value, ptr);
     // SAFETY: nothing else can reach the allocation yet; `UnsafeCell` is
     // `repr(transparent)` and the union `repr(C)`, so the body's address
     // is the future's.
     unsafe { (ptr::addr_of_mut!((*raw).body) as *mut Fut).write(fut) };
-    // SAFETY: `raw` is not null; the header is its first field.
-    let ptr = unsafe { NonNull::new_unchecked(raw as *mut Header) };
     (
         Runnable(ptr),
         JoinHandle {

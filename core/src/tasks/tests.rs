@@ -703,3 +703,61 @@ fn catch_point_follows_the_polling_task() {
         assert_eq!(current_task().unwrap().cancelling(), 0);
     });
 }
+
+#[test]
+fn all_tasks_lists_live_tasks_in_spawn_order() {
+    run(async {
+        let main = current_task().unwrap().id();
+        let a = spawn(std::future::pending::<()>());
+        let b = spawn(yield_now());
+        let c = spawn(std::future::pending::<()>());
+        let ids = |v: Vec<crate::TaskRef>| v.iter().map(|t| t.id()).collect::<Vec<_>>();
+        assert_eq!(ids(all_tasks()), [main, a.id(), b.id(), c.id()]);
+        // `b` ends (leaves the middle of the registry), then `a` (its head
+        // after `main`), then `c` (its tail).
+        let b_id = b.id();
+        b.await.unwrap();
+        assert!(!ids(all_tasks()).contains(&b_id));
+        assert_eq!(ids(all_tasks()), [main, a.id(), c.id()]);
+        a.cancel();
+        let _ = a.await;
+        c.cancel();
+        let _ = c.await;
+        assert_eq!(ids(all_tasks()), [main]);
+        let d = spawn(std::future::pending::<()>());
+        assert_eq!(ids(all_tasks()), [main, d.id()]);
+        d.cancel();
+        let _ = d.await;
+    });
+}
+
+#[test]
+fn task_stats_stay_per_task_when_statistics_restart() {
+    use crate::debug::{collect_task_stats, task_stats};
+    run(async {
+        let stats = collect_task_stats();
+        let a = spawn(async {
+            loop {
+                yield_now().await;
+            }
+        });
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(task_stats(&a.task_ref()).unwrap().polls(), 2);
+        // Off (the counters are dropped) and on again: `b` may get the
+        // index `a` had, which must not mix their counters.
+        drop(stats);
+        let _stats = collect_task_stats();
+        let b = spawn(std::future::pending::<()>());
+        yield_now().await;
+        assert_eq!(task_stats(&a.task_ref()).unwrap().polls(), 1);
+        assert_eq!(task_stats(&b.task_ref()).unwrap().polls(), 1);
+        yield_now().await;
+        assert_eq!(task_stats(&a.task_ref()).unwrap().polls(), 2);
+        assert_eq!(task_stats(&b.task_ref()).unwrap().polls(), 1);
+        a.cancel();
+        b.cancel();
+        let _ = a.await;
+        let _ = b.await;
+    });
+}
