@@ -54,32 +54,35 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
     }
 }
 
-/// Future of [`timeout`]: a deadline scope that can be read and moved while
-/// it runs ([`deadline`](Self::deadline), [`reschedule`](Self::reschedule)),
-/// like asyncio's `Timeout.when()` / `reschedule()`. To move the deadline
-/// from inside the future, use a [`TimeoutScope`].
-///
-/// # Examples
-///
-/// ```
-/// # use anyloop_core::__doctest as anyloop;
-/// # anyloop_core::doctest_run(async {
-/// use anyloop::time::Instant;
-/// use std::{pin::pin, time::Duration};
-/// let mut t = pin!(anyloop::timeout(Duration::from_millis(10), async { 5 }));
-/// let later = Instant::now() + Duration::from_secs(1);
-/// t.as_mut().reschedule(later);
-/// assert_eq!(t.deadline(), later);
-/// assert_eq!(t.await, Ok(5));
-/// # });
-/// ```
-#[derive(Debug)]
-#[must_use = "futures do nothing unless awaited"]
-pub struct Timeout<F> {
-    fut: F,
-    sleep: Sleep,
-    /// Set by [`TimeoutScope::run`]: the deadline lives there.
-    scope: Option<TimeoutScope>,
+pin_project_lite::pin_project! {
+    /// Future of [`timeout`]: a deadline scope that can be read and moved while
+    /// it runs ([`deadline`](Self::deadline), [`reschedule`](Self::reschedule)),
+    /// like asyncio's `Timeout.when()` / `reschedule()`. To move the deadline
+    /// from inside the future, use a [`TimeoutScope`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyloop_core::__doctest as anyloop;
+    /// # anyloop_core::doctest_run(async {
+    /// use anyloop::time::Instant;
+    /// use std::{pin::pin, time::Duration};
+    /// let mut t = pin!(anyloop::timeout(Duration::from_millis(10), async { 5 }));
+    /// let later = Instant::now() + Duration::from_secs(1);
+    /// t.as_mut().reschedule(later);
+    /// assert_eq!(t.deadline(), later);
+    /// assert_eq!(t.await, Ok(5));
+    /// # });
+    /// ```
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        fut: F,
+        sleep: Sleep,
+        // Set by [`TimeoutScope::run`]: the deadline lives there.
+        scope: Option<TimeoutScope>,
+    }
 }
 
 impl<F> Timeout<F> {
@@ -117,9 +120,8 @@ impl<F> Timeout<F> {
     /// # });
     /// ```
     pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
-        // SAFETY: `sleep` and `scope` are `Unpin`; `fut` is not touched.
-        let this = unsafe { self.get_unchecked_mut() };
-        match &this.scope {
+        let this = self.project();
+        match this.scope {
             Some(scope) => scope.reschedule(Some(deadline)),
             None => this.sleep.reset(deadline),
         }
@@ -160,12 +162,8 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `fut` is structurally pinned (never moved out while pinned);
-        // `sleep` and `scope` are `Unpin` and accessed by `&mut` only.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above.
-        let fut = unsafe { Pin::new_unchecked(&mut this.fut) };
-        if let Poll::Ready(v) = fut.poll(cx) {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
         if let Some(scope) = &this.scope {
@@ -183,7 +181,7 @@ impl<F: Future> Future for Timeout<F> {
         // poll, or just rescheduled) expires now: asyncio raises
         // TimeoutError for a zero or past timeout on anything that suspends.
         let due = !this.sleep.is_armed() && this.sleep.is_elapsed();
-        let fired = due || Pin::new(&mut this.sleep).poll(cx).is_ready();
+        let fired = due || Pin::new(&mut *this.sleep).poll(cx).is_ready();
         match fired {
             true if crate::task::running_cancel_pending() => {
                 // The task is being cancelled too: the cancel wins (asyncio's
