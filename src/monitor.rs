@@ -339,14 +339,17 @@ pub async fn serve(addr: &str) -> io::Result<Server> {
     if let Some(path) = addr.strip_prefix("unix:") {
         return crate::net::start_unix_server(handler, path).await;
     }
+    let bad = |why: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("anyloop::monitor::serve: {why}"),
+        )
+    };
     let (host, port) = addr
         .rsplit_once(':')
-        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("anyloop::monitor::serve: {addr:?} is neither HOST:PORT nor unix:PATH"),
-            )
-        })?;
-    crate::net::start_server(handler, host, port).await
+        .ok_or_else(|| bad(format!("{addr:?} is neither HOST:PORT nor unix:PATH")))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|e| bad(format!("bad port {port:?} in {addr:?}: {e}")))?;
+    crate::net::start_server(handler, host.trim_matches(['[', ']']), port).await
 }

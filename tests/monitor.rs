@@ -247,6 +247,12 @@ mod native {
 
         let err = monitor::serve("no-port-here").await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        // A port out of range is named as such (it used to be "neither
+        // HOST:PORT nor unix:PATH").
+        let err = monitor::serve("127.0.0.1:99999").await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        let msg = err.to_string();
+        assert!(msg.contains("bad port \"99999\""), "{msg}");
     }
 }
 

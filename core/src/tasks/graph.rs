@@ -25,6 +25,8 @@ use crate::task::{all_tasks, current_task, TaskId, TaskRef};
 /// assert!(text.contains("+ Awaited by:\n    * Task(name='main'"));
 /// # });
 /// ```
+#[doc(alias = "FutureCallGraph")]
+#[doc(alias = "format_call_graph")]
 #[derive(Debug, Clone)]
 pub struct CallGraph {
     task: TaskRef,
