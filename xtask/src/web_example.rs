@@ -132,31 +132,47 @@ pub(crate) fn check(name: &str) -> Result<String> {
     let profile = std::env::temp_dir().join(format!("anyloop-web-example-{}", std::process::id()));
     let chromium =
         util::which("chromium").ok_or("chromium is not installed (cargo xtask install)")?;
-    let dom = util::output(
-        Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                // Lets the page's timers (hello sleeps 1 s) run before the dump.
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(&url),
-    );
+    // Chromium's stderr (D-Bus and GPU complaints of a headless machine)
+    // is shown only if it fails.
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        // Lets the page's timers (hello sleeps 1 s) run before the dump.
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(&url);
+    println!("$ {}", util::show(&cmd));
+    let out = cmd.output();
     let _ = std::fs::remove_dir_all(&profile);
-    let dom = dom?;
+    let out = out.map_err(|e| format!("cannot start {}: {e}", util::show(&cmd)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{}` failed with {}:\n{}",
+            util::show(&cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let dom = String::from_utf8_lossy(&out.stdout);
     let text = dom
         .split("<pre id=\"out\">")
         .nth(1)
         .and_then(|rest| rest.split("</pre>").next())
-        .ok_or_else(|| format!("the page has no output block:\n{dom}"))?;
+        .ok_or_else(|| {
+            format!(
+                "the page has no output block:\n{dom}\nChromium's stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
     Ok(text
         .replace("&amp;", "&")
         .replace("&lt;", "<")
