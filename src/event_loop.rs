@@ -30,6 +30,7 @@
 //! | `add_reader` / `add_writer` | any pollable fd (`epoll`/`kqueue` + `poll(2)`) | sockets (`RawSocket`; IOCP/AFD + `WSAPoll`), as asyncio's `SelectorEventLoop` | stdio and preopened sockets (`poll_oneoff`) | `Unsupported` |
 //! | `sock_recv` / `sock_sendall` / `sock_accept` | yes | yes | over preopened listeners | `Unsupported` |
 //! | `sock_connect` | yes | yes | `Unsupported` | `Unsupported` |
+//! | `sock_sendto` / `sock_recvfrom` / `sock_recvfrom_into` | yes | yes | no UDP socket to pass in (std cannot bind one there) | `Unsupported` |
 //! | `run_in_executor(None, f)` | blocking pool | blocking pool | `Unsupported` (no threads) | `Unsupported` |
 
 use std::cell::{Cell, RefCell};
@@ -946,6 +947,82 @@ impl RunningLoop {
             data = &data[n..];
         }
         Ok(())
+    }
+
+    /// Receives one datagram of up to `n` bytes and its sender from a
+    /// non-blocking UDP socket (asyncio's `loop.sock_recvfrom`); a longer
+    /// datagram is cut to `n` bytes, as `recvfrom` does (Windows may report
+    /// it as an error, `WSAEMSGSIZE`, instead).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `recvfrom`; `Unsupported` in the browser.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # anyloop::run(async {
+    /// let lp = anyloop::get_running_loop();
+    /// let a = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// let b = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// a.set_nonblocking(true)?;
+    /// b.set_nonblocking(true)?;
+    /// lp.sock_sendto(&a, b"ping", b.local_addr()?).await?;
+    /// let (data, from) = lp.sock_recvfrom(&b, 64).await?;
+    /// assert_eq!((&data[..], from), (&b"ping"[..], a.local_addr()?));
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn sock_recvfrom(
+        &self,
+        sock: &std::net::UdpSocket,
+        n: usize,
+    ) -> io::Result<(Vec<u8>, SocketAddr)> {
+        let mut buf = vec![0u8; n];
+        let (got, from) = self.sock_recvfrom_into(sock, &mut buf).await?;
+        buf.truncate(got);
+        Ok((buf, from))
+    }
+
+    /// Receives one datagram into `buf` (cut to its length) and its sender
+    /// from a non-blocking UDP socket (asyncio's `loop.sock_recvfrom_into`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `recvfrom`; `Unsupported` in the browser.
+    ///
+    /// # Examples
+    ///
+    /// See [`sock_recvfrom`](Self::sock_recvfrom).
+    pub async fn sock_recvfrom_into(
+        &self,
+        sock: &std::net::UdpSocket,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        no_sockets_here()?;
+        self.sock_io(sock.raw_fd(), false, || sock.recv_from(buf))
+            .await
+    }
+
+    /// Sends `data` as one datagram to `addr` on a non-blocking UDP socket
+    /// (asyncio's `loop.sock_sendto`); returns the bytes sent.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `sendto` (a datagram too large for the network is
+    /// an error, not cut); `Unsupported` in the browser.
+    ///
+    /// # Examples
+    ///
+    /// See [`sock_recvfrom`](Self::sock_recvfrom).
+    pub async fn sock_sendto(
+        &self,
+        sock: &std::net::UdpSocket,
+        data: &[u8],
+        addr: SocketAddr,
+    ) -> io::Result<usize> {
+        no_sockets_here()?;
+        self.sock_io(sock.raw_fd(), true, || sock.send_to(data, addr))
+            .await
     }
 
     /// Accepts a connection on a non-blocking std listener (asyncio's

@@ -316,6 +316,54 @@ async fn sock_methods_round_trip() {
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
 }
 
+/// asyncio's datagram socket methods: `sock_sendto`, `sock_recvfrom`,
+/// `sock_recvfrom_into` on non-blocking std UDP sockets.
+#[anyloop::test]
+async fn sock_datagram_methods_round_trip() {
+    let lp = anyloop::get_running_loop();
+    let caps = anyloop::capabilities();
+    // As for the stream methods: std sockets with descriptor readiness.
+    if !common::tcp_loopback() || !caps.udp || caps.host == "wasip2" {
+        let Ok(sock) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+            return; // no std UDP socket to pass in on this host
+        };
+        if sock.set_nonblocking(true).is_err() {
+            return;
+        }
+        let res = lp.sock_recvfrom(&sock, 1).await.map(drop);
+        common::supported(res, false, "sock_recvfrom");
+        return;
+    }
+    let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+
+    // The receive waits for the datagram sent after it started.
+    let recv = lp.sock_recvfrom(&b, 64);
+    let send = async {
+        anyloop::yield_now().await;
+        lp.sock_sendto(&a, b"ping", b_addr).await
+    };
+    let (got, sent) = anyloop::gather!(recv, send).await;
+    assert_eq!(sent.unwrap(), 4);
+    assert_eq!(got.unwrap(), (b"ping".to_vec(), a_addr));
+
+    // One datagram per receive; a longer one is cut to the buffer (on
+    // Windows `recvfrom` may fail with WSAEMSGSIZE instead).
+    lp.sock_sendto(&b, b"pong, long", a_addr).await.unwrap();
+    lp.sock_sendto(&b, b"second", a_addr).await.unwrap();
+    let mut buf = [0u8; 4];
+    let cut = lp.sock_recvfrom_into(&a, &mut buf).await;
+    if !cfg!(windows) {
+        let (n, from) = cut.unwrap();
+        assert_eq!((&buf[..n], from), (&b"pong"[..], b_addr));
+    }
+    let (data, _) = lp.sock_recvfrom(&a, 64).await.unwrap();
+    assert_eq!(data, b"second");
+}
+
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 #[test]
 fn runner_on_a_user_host() {
