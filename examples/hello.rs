@@ -9,9 +9,10 @@
 //! asyncio.run(main())
 //! ```
 //!
-//! Natively: `cargo run --example hello`; under WASI: see the README;
-//! in a browser: `cargo xtask web-example hello` (`anyloop::println!` prints
-//! to stdout, and to `console.log` in a browser).
+//! Natively: `cargo run --example hello`; under wasmtime (WASI 0.2):
+//! `cargo xtask wasi-example hello`; in a browser: `cargo xtask web-example
+//! hello` (`anyloop::println!` prints to stdout, and to `console.log` in a
+//! browser).
 use std::time::Duration;
 
 #[anyloop::main]
