@@ -153,6 +153,19 @@ pub(crate) fn bury(done: Registration, resources: Box<dyn Any>) {
 
 /// Waits in one `poll` until a waited-on pollable is ready or `timeout`
 /// passes, then wakes the ready registrations' wakers.
+/// The park's error when nothing can ever wake the loop. Built with
+/// [`anyloop_core::io_error`], not `io::Error::other(&str)`: std's string
+/// payload has a `Debug` that escapes the text, which links `str`'s
+/// escaping, its Unicode tables and slice panics (~4 KB of a hello world).
+#[cold]
+fn deadlock() -> io::Error {
+    anyloop_core::io_error(
+        io::ErrorKind::Other,
+        "every task waits, but no timer is pending and no I/O is registered: \
+         nothing can ever wake the loop (deadlock)",
+    )
+}
+
 pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
     let clock = |t: Duration| {
         monotonic_clock::subscribe_duration(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
@@ -169,17 +182,11 @@ pub(crate) fn park(timeout: Option<Duration>) -> io::Result<()> {
                     clock(t).block();
                     Ok(())
                 }
-                None => Err(io::Error::other(
-                    "every task waits, but no timer is pending and no I/O is \
-                     registered: nothing can ever wake the loop (deadlock)",
-                )),
+                None => Err(deadlock()),
             };
         }
         if r.waiting.is_empty() && timeout.is_none() {
-            return Err(io::Error::other(
-                "every task waits, but no timer is pending and no I/O is \
-                 registered: nothing can ever wake the loop (deadlock)",
-            ));
+            return Err(deadlock());
         }
         let timer = timeout.map(clock);
         // `waiting` only holds live keys (a dropped registration leaves it);
