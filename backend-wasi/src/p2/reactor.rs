@@ -27,7 +27,6 @@ struct Entry {
     wakers: Vec<Waker>,
 }
 
-#[derive(Default)]
 struct Reactor {
     /// Slots of live registrations (`None`: free, listed in `free`).
     entries: Vec<Option<Entry>>,
@@ -40,7 +39,16 @@ struct Reactor {
 }
 
 thread_local! {
-    static REACTOR: RefCell<Reactor> = RefCell::new(Reactor::default());
+    // `const`: no lazy initialization code (and its "during or after
+    // destruction" panics) for it, as on wasip1.
+    static REACTOR: RefCell<Reactor> = const {
+        RefCell::new(Reactor {
+            entries: Vec::new(),
+            free: Vec::new(),
+            waiting: Vec::new(),
+            graveyard: Vec::new(),
+        })
+    };
 }
 
 /// A pollable owned by the reactor on behalf of an I/O object; dropping it
