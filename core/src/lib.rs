@@ -46,7 +46,11 @@
 //! is there) at an offset the vtable records, so the `Task` handle, which
 //! knows the output's type but not the future's, takes the output with a
 //! plain read instead of an indirect call (~6 % of a `spawn_join` round
-//! on wasip2). A task's end is
+//! on wasip2). The `Task` handle is that one pointer (its metadata is
+//! read through it) plus a phase byte and the slot of an output taken
+//! early: spawn returns three words instead of five, and awaiting or
+//! dropping the handle tests no `Option` around it (~7 % of a
+//! `spawn_join` round on wasip2). A task's end is
 //! bookkept in its last poll, where the loop thread is known (it leaves
 //! the registry and drops its task-local context there): the drop of a
 //! finished task's future is then one null check, and only a future

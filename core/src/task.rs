@@ -1403,7 +1403,6 @@ where
     // SAFETY: on the loop thread, a fresh task of this loop.
     unsafe { register(local, raw) };
     local.debug.spawned(local, runnable.metadata());
-    let meta = NonNull::from(task.metadata());
     if eager {
         // Poll it now, inside the caller; `Wrapped::poll` saves and
         // restores RUNNING, so the caller stays the current task after.
@@ -1411,13 +1410,7 @@ where
     } else {
         runnable.schedule_on(local);
     }
-    Task {
-        inner: Some(task),
-        phase: FRESH,
-        done: None,
-        raw,
-        meta,
-    }
+    Task::new(task)
 }
 
 /// Spawns `block_on`'s main task.
@@ -1473,16 +1466,8 @@ where
             fut,
         )
     };
-    let raw = task.raw();
-    let meta = NonNull::from(task.metadata());
     shared.inject(runnable.into_remote());
-    Task {
-        inner: Some(task),
-        phase: FRESH,
-        done: None,
-        raw,
-        meta,
-    }
+    Task::new(task)
 }
 
 /// A handle to a spawned task: asyncio's `Task`.
@@ -1506,10 +1491,11 @@ where
 /// ```
 #[must_use = "dropping a Task detaches it; `.await` it or call `.detach()` to make that explicit"]
 pub struct Task<T> {
-    /// `None` once the task is detached (when the handle is dropped). It is
-    /// kept after the output was taken: it keeps the task allocation (and
-    /// `meta`, `raw`) alive as long as the handle.
-    inner: Option<raw::JoinHandle<Result<T, TaskError>>>,
+    /// Given up once, when the handle is dropped or detached
+    /// ([`release`](Self::release)). It is kept after the output was
+    /// taken: it keeps the task allocation (and with it the metadata, read
+    /// through the same pointer) alive as long as the handle.
+    handle: ManuallyDrop<raw::JoinHandle<Result<T, TaskError>>>,
     /// [`FRESH`], [`AWAITED`] or [`TAKEN`]: one byte, so that releasing
     /// the handle tests one value for all of them.
     phase: u8,
@@ -1517,9 +1503,6 @@ pub struct Task<T> {
     /// `as_completed`), not yet returned. Boxed so that the common path
     /// (spawn, await) pays one null check for it, not an enum's drop glue.
     done: Option<Box<Result<T, TaskError>>>,
-    /// The task, for a borrowed waker (the `JoinHandle` keeps it alive).
-    raw: NonNull<raw::Header>,
-    meta: NonNull<TaskMeta>,
 }
 
 // SAFETY: the handle only reads the metadata (atomics, a mutex and
@@ -1531,16 +1514,28 @@ unsafe impl<T: Send> Send for Task<T> {}
 unsafe impl<T> Sync for Task<T> {}
 
 impl<T> Task<T> {
+    /// The handle of a fresh task: one pointer (the `JoinHandle`'s) and
+    /// two small fields, which spawn writes and the handle's owner reads.
+    #[inline]
+    fn new(handle: raw::JoinHandle<Result<T, TaskError>>) -> Self {
+        Task {
+            handle: ManuallyDrop::new(handle),
+            phase: FRESH,
+            done: None,
+        }
+    }
+
+    #[inline]
     fn meta(&self) -> &TaskMeta {
         // SAFETY: the `JoinHandle` keeps the allocation, and with it the
         // metadata, alive as long as this handle.
-        unsafe { self.meta.as_ref() }
+        unsafe { raw::meta_of(self.handle.raw()) }
     }
 
     fn waker(&self) -> ManuallyDrop<Waker> {
         // SAFETY: the `JoinHandle` keeps the allocation alive as long as
         // this handle, and the result does not outlive `&self`'s use.
-        unsafe { raw::borrow_waker(self.raw) }
+        unsafe { raw::borrow_waker(self.handle.raw()) }
     }
 
     /// Requests cancellation (asyncio's `Task.cancel()`); false if the task
@@ -1615,7 +1610,7 @@ impl<T> Task<T> {
     #[doc(alias = "done")]
     #[inline]
     pub fn is_finished(&self) -> bool {
-        self.phase == TAKEN || self.inner.as_ref().is_none_or(|t| t.is_finished())
+        self.phase == TAKEN || self.handle.is_finished()
     }
 
     /// Whether a cancellation was requested and not taken back
@@ -1661,7 +1656,7 @@ impl<T> Task<T> {
     pub fn task_ref(&self) -> TaskRef {
         TaskRef {
             waker: (*self.waker()).clone(),
-            meta: self.meta,
+            meta: NonNull::from(self.meta()),
         }
     }
 
@@ -1681,18 +1676,18 @@ impl<T> Task<T> {
     /// on the common paths (a handle never polled, or one whose output was
     /// taken), where the awaiter is already clear.
     ///
-    /// Called once per handle (by `Drop` or `detach`). The cold call comes
-    /// before the `JoinHandle` is taken out, so that nothing between the
-    /// take and the detach can unwind (no spill for a landing pad).
+    /// Called once per handle (by `Drop` or `detach`), which then no
+    /// longer uses the `JoinHandle`. The cold call comes before the
+    /// `JoinHandle` is taken out, so that nothing between the take and
+    /// the detach can unwind (no spill for a landing pad).
     #[inline]
     fn release(&mut self) {
         if self.phase == AWAITED {
             self.phase = FRESH;
-            release_awaited(self.meta(), self.raw);
+            release_awaited(self.meta(), self.handle.raw());
         }
-        if let Some(t) = self.inner.take() {
-            t.detach();
-        }
+        // SAFETY: taken once (see above); the handle is not used after.
+        unsafe { ManuallyDrop::take(&mut self.handle) }.detach();
     }
 
     /// Whether the task finished cancelled (asyncio's `cancelled()`).
@@ -1848,22 +1843,20 @@ impl<T> Task<T> {
         if self.phase == TAKEN {
             return Poll::Ready(());
         }
-        if let Some(t) = &mut self.inner {
-            let out = match t.poll_output(cx) {
-                Poll::Pending => {
-                    self.phase = AWAITED;
-                    self.note_awaiter();
-                    return Poll::Pending;
-                }
-                Poll::Ready(out) => out,
-            };
-            let meta = self.meta();
-            meta.awaiter.store(0, Ordering::Relaxed);
-            // `None`: the loop shut down before the task could finish.
-            let res = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
-            self.phase = TAKEN;
-            self.done = Some(Box::new(res));
-        }
+        let out = match self.handle.poll_output(cx) {
+            Poll::Pending => {
+                self.phase = AWAITED;
+                self.note_awaiter();
+                return Poll::Pending;
+            }
+            Poll::Ready(out) => out,
+        };
+        let meta = self.meta();
+        meta.awaiter.store(0, Ordering::Relaxed);
+        // `None`: the loop shut down before the task could finish.
+        let res = out.unwrap_or_else(|| Err(TaskError::cancelled(meta.cancel_message())));
+        self.phase = TAKEN;
+        self.done = Some(Box::new(res));
         Poll::Ready(())
     }
 }
@@ -1873,16 +1866,17 @@ impl<T> Future for Task<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let out = match &mut this.inner {
-            Some(t) if this.phase != TAKEN => match t.poll_output(cx) {
+        let out = if this.phase != TAKEN {
+            match this.handle.poll_output(cx) {
                 Poll::Pending => {
                     this.phase = AWAITED;
                     this.note_awaiter();
                     return Poll::Pending;
                 }
                 Poll::Ready(out) => out,
-            },
-            _ => match this.done.take() {
+            }
+        } else {
+            match this.done.take() {
                 Some(mut res) => {
                     if let Err(e) = &mut *res {
                         e.retrieved();
@@ -1890,7 +1884,7 @@ impl<T> Future for Task<T> {
                     return Poll::Ready(*res);
                 }
                 None => panic!("anyloop: a Task was polled after it completed"),
-            },
+            }
         };
         this.phase = TAKEN;
         let meta = this.meta();

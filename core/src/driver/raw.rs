@@ -481,13 +481,7 @@ impl<T> JoinHandle<T> {
         unsafe { Header::of(self.ptr) }
     }
 
-    /// The task's metadata.
-    #[inline]
-    pub(crate) fn metadata(&self) -> &TaskMeta {
-        &self.header().meta
-    }
-
-    /// The task's header (for a borrowed waker).
+    /// The task's header (for a borrowed waker, or its metadata).
     #[inline]
     pub(crate) fn raw(&self) -> NonNull<Header> {
         self.ptr
