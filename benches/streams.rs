@@ -139,13 +139,16 @@ mod anyloop_peer {
         StreamReader, StreamWriter, Transport,
     };
 
+    /// Echoes in chunks of up to `MSG`, read into one buffer (the
+    /// peers' `read(&mut buf)`).
     async fn echo_bytes(mut r: StreamReader, w: StreamWriter) -> std::io::Result<()> {
+        let mut buf = vec![0u8; MSG];
         loop {
-            let chunk = r.read(MSG).await?;
-            if chunk.is_empty() {
+            let n = r.read_into(&mut buf).await?;
+            if n == 0 {
                 return Ok(());
             }
-            w.write(&chunk);
+            w.write(&buf[..n]);
             w.drain().await?;
         }
     }
@@ -231,9 +234,10 @@ mod anyloop_peer {
                 }
             };
             let recv = async {
+                let mut buf = vec![0u8; MSG];
                 let mut got = 0;
                 while got < total {
-                    got += r.read(MSG).await.expect("read").len();
+                    got += r.read_into(&mut buf).await.expect("read");
                 }
             };
             futures_lite::future::zip(send, recv).await;
@@ -280,9 +284,10 @@ mod anyloop_peer {
                 }
             };
             let recv = async {
+                let mut buf = vec![0u8; MSG];
                 let mut got = 0;
                 while got < total {
-                    got += r.read(MSG).await.expect("read").len();
+                    got += r.read_into(&mut buf).await.expect("read");
                 }
             };
             futures_lite::future::zip(send, recv).await;

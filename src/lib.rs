@@ -177,6 +177,7 @@
 //! | `tokio::task_local!` | [`task_local!`] |
 //! | `tokio::net::{TcpListener, TcpStream, UdpSocket, UnixStream}` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::UnixStream`] (`futures-io` traits) |
 //! | `tokio::io::{BufReader, AsyncBufReadExt::read_line}` + `split` | [`net::StreamReader`] / [`net::StreamWriter`] ([`net::wrap`] for any transport) |
+//! | `AsyncReadExt::read(&mut buf)` on a split read half | [`net::StreamReader::read_into`] |
 //! | tokio-rustls | [`net::tls`] (rustls through futures-rustls) |
 //! | hyper-util's `TokioIo`, `TokioExecutor`, `TokioTimer` | `anyloop::hyper::{Io, Executor, Timer}` (feature `hyper`) |
 //! | tokio's `tracing` instrumentation (`runtime.spawn` spans) | feature `tracing`: the same span per task, and lifecycle events (see [Tracing](#tracing)) |

@@ -261,6 +261,8 @@ struct FeedState {
     data: std::collections::VecDeque<u8>,
     eof: bool,
     waker: Option<std::task::Waker>,
+    /// The length of the buffer the last read was given.
+    last_read_len: usize,
 }
 
 impl Feed {
@@ -271,6 +273,19 @@ impl Feed {
             w.wake();
         }
     }
+
+    /// The end of the stream: reads return 0 once the data is taken.
+    fn close(&self) {
+        let mut st = self.0.borrow_mut();
+        st.eof = true;
+        if let Some(w) = st.waker.take() {
+            w.wake();
+        }
+    }
+
+    fn last_read_len(&self) -> usize {
+        self.0.borrow().last_read_len
+    }
 }
 
 impl futures_lite::AsyncRead for Feed {
@@ -280,6 +295,7 @@ impl futures_lite::AsyncRead for Feed {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let mut st = self.0.borrow_mut();
+        st.last_read_len = buf.len();
         if st.data.is_empty() && !st.eof {
             st.waker = Some(cx.waker().clone());
             return Poll::Pending;
@@ -331,4 +347,97 @@ async fn cancelled_readuntil_does_not_hide_a_buffered_separator() {
         b" b\r\n\r\n"
     );
     assert_eq!(r.buffered(), b"body");
+}
+
+#[anyloop::test]
+async fn read_into_takes_buffered_bytes_first_then_reads_into_the_callers_buffer() {
+    let feed = Feed::default();
+    let mut r = StreamReader::new(feed.clone());
+    feed.push(b"head\nbody-1");
+    assert_eq!(r.readline().await.unwrap(), b"head\n");
+
+    // "body-1" was read ahead with the line: it comes first, piecewise
+    // into a small buffer, and nothing is asked of the transport.
+    let mut small = [0u8; 4];
+    let mut big = vec![0u8; 100_000];
+    assert_eq!(now(r.read_into(&mut small)).unwrap().unwrap(), 4);
+    assert_eq!(&small, b"body");
+    assert_eq!(now(r.read_into(&mut big)).unwrap().unwrap(), 2);
+    assert_eq!(&big[..2], b"-1");
+
+    // Nothing buffered: a large read hands the caller's buffer to the
+    // transport, and a read with no data yet waits and, cancelled,
+    // consumes nothing.
+    assert!(now(r.read_into(&mut big)).is_none());
+    feed.push(b"direct");
+    assert_eq!(r.read_into(&mut big).await.unwrap(), 6);
+    assert_eq!(&big[..6], b"direct");
+    assert_eq!(feed.last_read_len(), 100_000);
+    assert!(r.buffered().is_empty());
+
+    // A small read goes through the reader's buffer (one transport read
+    // of at least 8 KiB) and leaves the rest there for readline.
+    feed.push(b"ab\ncd\n");
+    assert_eq!(r.read_into(&mut small[..1]).await.unwrap(), 1);
+    assert_eq!(small[0], b'a');
+    assert!(feed.last_read_len() >= 8 * 1024);
+    assert_eq!(r.readline().await.unwrap(), b"b\n");
+    assert_eq!(r.buffered(), b"cd\n");
+
+    // An empty buffer reads nothing, at once.
+    assert_eq!(now(r.read_into(&mut [])).unwrap().unwrap(), 0);
+    assert_eq!(r.readline().await.unwrap(), b"cd\n");
+
+    // A reader whose buffer grew past 64 KiB (a big readexactly) still
+    // reads 64 KiB requests straight into the caller's buffer.
+    let block: Vec<u8> = (0..200_000).map(|i| (i % 251) as u8).collect();
+    feed.push(&block);
+    assert_eq!(r.readexactly(block.len()).await.unwrap(), block);
+    feed.push(b"after");
+    let mut chunk = vec![0u8; 64 * 1024];
+    assert_eq!(r.read_into(&mut chunk).await.unwrap(), 5);
+    assert_eq!(feed.last_read_len(), 64 * 1024);
+
+    // The end of the stream: 0, and the reader is at EOF for every
+    // method.
+    feed.push(b"tail");
+    feed.close();
+    assert_eq!(r.read_into(&mut big).await.unwrap(), 4);
+    assert!(!r.at_eof());
+    assert_eq!(r.read_into(&mut big).await.unwrap(), 0);
+    assert!(r.at_eof());
+    assert_eq!(r.read_into(&mut small).await.unwrap(), 0);
+    assert_eq!(r.readline().await.unwrap(), b"");
+    assert_eq!(r.read(10).await.unwrap(), b"");
+}
+
+#[anyloop::test]
+async fn read_into_and_readline_share_one_stream_on_split_input() {
+    // Whatever the chunking, mixing read_into with the line methods
+    // yields the bytes in order, none lost or repeated.
+    for chunk in [1, 2, 3, 7, 1000] {
+        let mut r = StreamReader::new(Trickle::new(MESSAGE, chunk));
+        assert_eq!(r.readline().await.unwrap(), b"line one\n");
+        let mut five = [0u8; 5];
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            let n = r.read_into(&mut five[..5 - got.len()]).await.unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&five[..n]);
+        }
+        assert_eq!(got, b"field");
+        assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"1\r\n");
+        assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"field2\r\n");
+        let mut rest = Vec::new();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = r.read_into(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(rest, b"EXACT12345rest-of-data");
+        assert!(r.at_eof());
+    }
 }

@@ -6,7 +6,8 @@
 //!
 //! - [`stream_reader`]: a [`StreamReader`] over a transport that delivers
 //!   the data in arbitrary chunks, with `readline` / `readuntil` /
-//!   `readexactly` / `read` / `read_to_eof` under an arbitrary limit, each
+//!   `readexactly` / `read` / `read_into` / `read_to_eof` under an
+//!   arbitrary limit, each
 //!   cancelled (dropped) after an arbitrary number of polls or run to the
 //!   end. The model is the remaining byte string: every result must be the
 //!   one the model computes from it, and a cancelled call consumes nothing.
@@ -133,16 +134,29 @@ enum ReadOp {
     Until(u8),
     Exactly(u8),
     Read(u8),
+    /// `read_into` a buffer of [`into_len`] bytes.
+    Into(u8),
     ToEof,
+}
+
+/// `read_into`'s buffer: small (through the reader's buffer) or at least
+/// 8 KiB (straight from the transport when nothing is buffered).
+fn into_len(n: u8) -> usize {
+    if n % 2 == 0 {
+        n as usize % 100
+    } else {
+        8 * 1024 + n as usize
+    }
 }
 
 impl ReadOp {
     fn arbitrary(u: &mut Unstructured<'_>) -> Result<ReadOp> {
-        Ok(match u.int_in_range(0..=4)? {
+        Ok(match u.int_in_range(0..=5)? {
             0 => ReadOp::Line,
             1 => ReadOp::Until(u.arbitrary()?),
             2 => ReadOp::Exactly(u.arbitrary()?),
             3 => ReadOp::Read(u.arbitrary()?),
+            4 => ReadOp::Into(u.arbitrary()?),
             _ => ReadOp::ToEof,
         })
     }
@@ -218,6 +232,12 @@ fn drive(
         ReadOp::Until(i) => Box::pin(reader.readuntil(SEPARATORS[i as usize % SEPARATORS.len()])),
         ReadOp::Exactly(n) => Box::pin(reader.readexactly(n as usize % 100)),
         ReadOp::Read(n) => Box::pin(reader.read(n as usize % 100)),
+        ReadOp::Into(n) => Box::pin(async move {
+            let mut buf = vec![0u8; into_len(n)];
+            let k = reader.read_into(&mut buf).await?;
+            buf.truncate(k);
+            Ok(buf)
+        }),
         ReadOp::ToEof => Box::pin(reader.read_to_eof()),
     };
     let mut cx = Context::from_waker(Waker::noop());
@@ -241,8 +261,12 @@ fn drive(
 /// consumed.
 fn check(op: ReadOp, limit: usize, rest: &[u8], res: io::Result<Vec<u8>>) -> usize {
     match op {
-        ReadOp::Read(n) => {
-            let n = n as usize % 100;
+        ReadOp::Read(_) | ReadOp::Into(_) => {
+            let n = match op {
+                ReadOp::Into(n) => into_len(n),
+                ReadOp::Read(n) => n as usize % 100,
+                _ => unreachable!("matched above"),
+            };
             let got = res.expect("read failed");
             assert!(
                 got.len() <= n && rest.starts_with(&got),

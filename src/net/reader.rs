@@ -204,6 +204,51 @@ impl StreamReader {
         .await
     }
 
+    /// Reads up to `buf.len()` bytes into `buf` and returns how many:
+    /// the socket's `recv_into` for a stream (asyncio's streams have no
+    /// such method; its sockets and `BufferedProtocol` do). Returns `0` at
+    /// end of stream or if `buf` is empty.
+    ///
+    /// Buffered bytes come first (a line read ahead by
+    /// [`readline`](Self::readline) is not lost). When nothing is
+    /// buffered and `buf` is large (at least 8 KiB, or as large as the
+    /// reader's buffer), the transport reads straight into `buf`, as
+    /// std's `BufReader` does: no copy through the reader's buffer. Use it
+    /// for bulk data where [`read`](Self::read) would allocate a vector per
+    /// call; it is the reader's [`AsyncRead`] implementation as a method.
+    ///
+    /// # Errors
+    ///
+    /// The transport's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// anyloop::run(async {
+    ///     let mut r = anyloop::net::StreamReader::new(&b"header\npayload"[..]);
+    ///     assert_eq!(r.readline().await?, b"header\n");
+    ///     let mut buf = [0u8; 64 * 1024];
+    ///     let mut payload = Vec::new();
+    ///     loop {
+    ///         let n = r.read_into(&mut buf).await?;
+    ///         if n == 0 {
+    ///             break;
+    ///         }
+    ///         payload.extend_from_slice(&buf[..n]);
+    ///     }
+    ///     assert_eq!(payload, b"payload");
+    ///     assert!(r.at_eof());
+    ///     std::io::Result::Ok(())
+    /// })
+    /// .unwrap();
+    /// ```
+    #[doc(alias = "readinto")]
+    #[doc(alias = "recv_into")]
+    #[doc(alias = "sock_recv_into")]
+    pub async fn read_into(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| Pin::new(&mut *self).poll_read(cx, buf)).await
+    }
+
     /// Reads until the end of the stream and returns everything
     /// (asyncio's `read(-1)` / `read()`).
     ///
@@ -487,13 +532,20 @@ impl AsyncRead for StreamReader {
         out: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.start == this.end && out.len() >= this.buf.len().max(INITIAL_CAPACITY) {
-            // Large read on an empty buffer: bypass the buffer.
+        if out.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        if this.start == this.end
+            && out.len() >= this.buf.len().clamp(INITIAL_CAPACITY, DEFAULT_LIMIT)
+        {
+            // Large read on an empty buffer: bypass the buffer (std's
+            // `BufReader` rule; a buffer grown past 64 KiB by a big
+            // `readexactly` does not force later reads through it).
             if this.eof {
                 return Poll::Ready(Ok(0));
             }
             let n = ready!(this.transport.as_mut().poll_read(cx, out))?;
-            if n == 0 && !out.is_empty() {
+            if n == 0 {
                 this.eof = true;
             }
             return Poll::Ready(Ok(n));

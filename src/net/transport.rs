@@ -29,8 +29,16 @@ use super::writer::SocketInfo;
 use super::{StreamReader, StreamWriter, TcpStream, UnixStream};
 
 /// A transport owned by a connection.
-pub(crate) trait Duplex: AsyncRead + AsyncWrite {}
-impl<T: AsyncRead + AsyncWrite + ?Sized> Duplex for T {}
+pub(crate) trait Duplex: AsyncRead + AsyncWrite {
+    /// The transport itself, for [`Conn::tls_info`] to find the TLS
+    /// stream behind the box.
+    fn as_any(&self) -> &dyn Any;
+}
+impl<T: AsyncRead + AsyncWrite + 'static> Duplex for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// A transport owned by a connection, type-erased.
 pub(crate) type BoxIo = Pin<Box<dyn Duplex>>;
@@ -205,6 +213,7 @@ pub(crate) struct Conn {
     io: RefCell<Io>,
     /// Halves waiting while `start_tls` runs.
     waiting: RefCell<Vec<Waker>>,
+    /// [`tls_info`](Conn::tls_info)'s answer, built on the first call.
     tls: RefCell<Option<Rc<TlsInfo>>>,
 }
 
@@ -247,10 +256,29 @@ impl Conn {
         }
     }
 
+    /// Whether the transport may hold written bytes until flushed: any
+    /// owned transport (a TLS stream, a user's type) may, a shared socket
+    /// does not.
+    pub(crate) fn buffering(&self) -> bool {
+        !matches!(&*self.io.borrow(), Io::Shared(_))
+    }
+
     /// TLS parameters once `start_tls` (or a TLS `open_connection` /
     /// `start_server`) has completed.
+    ///
+    /// Built from the TLS stream on the first call, not after each
+    /// handshake: its strings and certificate copies cost a connection
+    /// that never asks nothing.
     pub(crate) fn tls_info(&self) -> Option<Rc<TlsInfo>> {
-        self.tls.borrow().clone()
+        if let Some(info) = &*self.tls.borrow() {
+            return Some(info.clone());
+        }
+        let info = match &*self.io.try_borrow().ok()? {
+            Io::Owned { io, .. } => Rc::new(super::tls::info(io.as_ref().get_ref().as_any())?),
+            _ => return None,
+        };
+        *self.tls.borrow_mut() = Some(info.clone());
+        Some(info)
     }
 
     /// Replaces the transport with `handshake(transport)`'s result; the
@@ -259,7 +287,7 @@ impl Conn {
     pub(crate) async fn upgrade<F, Fut>(&self, handshake: F) -> io::Result<()>
     where
         F: FnOnce(BoxIo) -> Fut,
-        Fut: Future<Output = io::Result<(BoxIo, TlsInfo)>>,
+        Fut: Future<Output = io::Result<BoxIo>>,
     {
         let old = std::mem::replace(&mut *self.io.borrow_mut(), Io::Upgrading);
         let transport: BoxIo = match old {
@@ -293,8 +321,8 @@ impl Conn {
         let res = handshake(transport).await;
         guard.1 = true;
         match res {
-            Ok((io, info)) => {
-                *self.tls.borrow_mut() = Some(Rc::new(info));
+            Ok(io) => {
+                *self.tls.borrow_mut() = None;
                 self.finish(Io::owned(io));
                 Ok(())
             }

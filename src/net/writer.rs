@@ -95,6 +95,12 @@ struct State {
     driver: bool,
     /// That task's waker, for [`StreamWriter::abort`].
     driver_waker: Option<Waker>,
+    /// The transport may keep part of what it accepted in a buffer of
+    /// its own until flushed (a TLS stream's records when the socket is
+    /// full, a user's buffered writer); a plain socket does not.
+    buffering: bool,
+    /// The transport accepted bytes since its last completed flush.
+    unflushed: bool,
     eof_wanted: bool,
     eof_sent: bool,
     closing: bool,
@@ -127,8 +133,14 @@ impl State {
     /// Nothing left for a driver to do.
     fn idle(&self) -> bool {
         self.closed
-            || (self.pending() == 0 && !(self.eof_wanted || self.closing))
-            || (self.pending() == 0 && self.eof_sent && !self.closing)
+            || (self.sent() && !(self.eof_wanted || self.closing))
+            || (self.sent() && self.eof_sent && !self.closing)
+    }
+
+    /// Everything written has left through the transport (nothing
+    /// buffered here, nothing left unflushed there).
+    fn sent(&self) -> bool {
+        self.pending() == 0 && !self.unflushed
     }
 }
 
@@ -166,6 +178,7 @@ impl Shared {
                     }
                     Poll::Ready(Ok(n)) => {
                         st.pos += n;
+                        st.unflushed = st.buffering;
                         if st.pos == st.buf.len() {
                             st.buf.clear();
                             st.pos = 0;
@@ -175,6 +188,16 @@ impl Shared {
                         }
                         continue;
                     }
+                    Poll::Ready(Err(e)) => {
+                        st.fail(&e);
+                        return Poll::Ready(());
+                    }
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if st.unflushed {
+                match t.as_mut().poll_flush(cx) {
+                    Poll::Ready(Ok(())) => st.unflushed = false,
                     Poll::Ready(Err(e)) => {
                         st.fail(&e);
                         return Poll::Ready(());
@@ -353,6 +376,8 @@ impl StreamWriter {
                     pos: 0,
                     high: DEFAULT_HIGH_WATER,
                     low: DEFAULT_HIGH_WATER / 4,
+                    buffering: conn.as_ref().is_none_or(|c| c.buffering()),
+                    unflushed: false,
                     driver: false,
                     driver_waker: None,
                     eof_wanted: false,
@@ -393,6 +418,7 @@ impl StreamWriter {
         }
         {
             let mut st = self.shared.state.borrow_mut();
+            let st = &mut *st;
             if st.closing || st.eof_wanted || st.closed {
                 return;
             }
@@ -405,15 +431,31 @@ impl StreamWriter {
                             st.fail(&io::ErrorKind::WriteZero.into());
                             return;
                         }
-                        Poll::Ready(Ok(n)) => data = &data[n..],
+                        Poll::Ready(Ok(n)) => {
+                            data = &data[n..];
+                            st.unflushed = st.buffering;
+                        }
                         Poll::Ready(Err(e)) => {
                             st.fail(&e);
                             return;
                         }
                         Poll::Pending => {}
                     }
+                    if data.is_empty() && st.unflushed {
+                        // All taken, maybe not all sent (a TLS stream
+                        // keeps the records a full socket refused): push
+                        // it on, or leave it to the driver below.
+                        match t.as_mut().poll_flush(&mut cx) {
+                            Poll::Ready(Ok(())) => st.unflushed = false,
+                            Poll::Ready(Err(e)) => {
+                                st.fail(&e);
+                                return;
+                            }
+                            Poll::Pending => {}
+                        }
+                    }
                 }
-                if data.is_empty() {
+                if data.is_empty() && !st.unflushed {
                     return;
                 }
             }
@@ -706,6 +748,7 @@ impl StreamWriter {
     ) -> io::Result<()> {
         let conn = self.prepare_upgrade().await?;
         let fut = conn.upgrade(|io| tls::connect(config, server_hostname, io));
+        self.shared.state.borrow_mut().buffering = true;
         handshake_timeout(limit, server_hostname, fut).await
     }
 
@@ -736,6 +779,7 @@ impl StreamWriter {
     ) -> io::Result<()> {
         let conn = self.prepare_upgrade().await?;
         let fut = conn.upgrade(|io| tls::accept(config, io));
+        self.shared.state.borrow_mut().buffering = true;
         handshake_timeout(limit, "the client", fut).await
     }
 
@@ -748,7 +792,7 @@ impl StreamWriter {
                  start_server, wrap), not a StreamWriter::new",
             ));
         };
-        poll_fn(|cx| self.shared.poll_until(cx, |st| st.pending() == 0)).await?;
+        poll_fn(|cx| self.shared.poll_until(cx, State::sent)).await?;
         let st = self.shared.state.borrow();
         if st.closing || st.eof_wanted || st.closed {
             return Err(io::Error::new(
@@ -866,7 +910,7 @@ impl AsyncWrite for StreamWriter {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.shared.poll_until(cx, |st| st.pending() == 0)
+        self.shared.poll_until(cx, State::sent)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
