@@ -6,7 +6,7 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::driver::Shared;
@@ -427,8 +427,45 @@ struct Unretrieved {
 /// dropped unseen: asyncio's "Task exception was never retrieved", once,
 /// with debug mode on or off.
 pub(crate) struct Panicked {
-    payload: Box<dyn Any + Send + 'static>,
+    payload: Payload,
     unretrieved: Option<Unretrieved>,
+}
+
+/// A panic's payload, held so that `Panicked` (and so `TaskError`) is
+/// `Sync`, as tokio's `JoinError`, without `unsafe`: the payloads `panic!`
+/// makes (`&'static str`, `String`) are `Sync` and kept as they are, so
+/// [`Panicked::message`] can lend them; any other payload (only `Send`)
+/// sits behind a `Mutex`, never locked: only `self` reaches it.
+enum Payload {
+    Str(&'static str),
+    String(String),
+    Other(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl Payload {
+    fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
+        match payload.downcast::<&'static str>() {
+            Ok(s) => Payload::Str(*s),
+            Err(p) => match p.downcast::<String>() {
+                Ok(s) => Payload::String(*s),
+                Err(p) => Payload::Other(Mutex::new(p)),
+            },
+        }
+    }
+
+    /// A stand-in left behind when the payload is taken: no message.
+    fn taken() -> Self {
+        Payload::Other(Mutex::new(Box::new(())))
+    }
+
+    /// The payload as `catch_unwind` gave it (same type and value).
+    fn into_box(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            Payload::Str(s) => Box::new(s),
+            Payload::String(s) => Box::new(s),
+            Payload::Other(m) => m.into_inner().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
 }
 
 thread_local! {
@@ -451,7 +488,7 @@ impl Panicked {
     pub(crate) fn new(payload: Box<dyn Any + Send + 'static>, meta: &TaskMeta) -> Box<Self> {
         let handled = HANDLED.with(|h| h.replace(0)) == meta.id().as_u64();
         Box::new(Panicked {
-            payload,
+            payload: Payload::new(payload),
             unretrieved: (!handled).then(|| Unretrieved {
                 shared: meta.shared().clone(),
                 task: TaskInfo::of_meta(meta),
@@ -461,27 +498,23 @@ impl Panicked {
 
     pub(crate) fn quiet(payload: Box<dyn Any + Send + 'static>) -> Box<Self> {
         Box::new(Panicked {
-            payload,
+            payload: Payload::new(payload),
             unretrieved: None,
         })
     }
 
     /// The panic message, when the payload is a string (as from `panic!`).
-    ///
-    /// The only view of the payload through `&self`, and only as `&str`
-    /// (`&'static str` and `String` are `Sync`): what makes `Panicked`, and
-    /// so `TaskError`, `Sync` (as tokio's `JoinError`) although the payload
-    /// is only `Send`.
     pub(crate) fn message(&self) -> Option<&str> {
-        let p = &*self.payload;
-        p.downcast_ref::<&'static str>()
-            .copied()
-            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        match &self.payload {
+            Payload::Str(s) => Some(s),
+            Payload::String(s) => Some(s),
+            Payload::Other(_) => None,
+        }
     }
 
     pub(crate) fn take_payload(&mut self) -> Box<dyn Any + Send + 'static> {
         self.unretrieved = None;
-        std::mem::replace(&mut self.payload, Box::new(()))
+        std::mem::replace(&mut self.payload, Payload::taken()).into_box()
     }
 
     #[inline]
@@ -490,16 +523,9 @@ impl Panicked {
     }
 }
 
-// SAFETY: `&Panicked` reaches the payload (`Box<dyn Any + Send>`, not
-// `Sync`) only through `message`, which downcasts it to `&'static str` or
-// `String` — both `Sync` — and hands out a shared `&str`; every other use of
-// the payload takes `&mut self` or `self`. The other fields are `Sync`
-// (checked below), so sharing `&Panicked` between threads is sound.
-unsafe impl Sync for Panicked {}
-
 const _: () = {
-    const fn sync<T: Sync>() {}
-    sync::<Option<Unretrieved>>();
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Panicked>();
 };
 
 impl Drop for Panicked {
@@ -511,7 +537,7 @@ impl Drop for Panicked {
             return;
         }
         if let Some(u) = self.unretrieved.take() {
-            let payload = std::mem::replace(&mut self.payload, Box::new(()));
+            let payload = std::mem::replace(&mut self.payload, Payload::taken()).into_box();
             let ctx = ExceptionContext::new("Task exception was never retrieved")
                 .with_task(u.task)
                 .with_error(TaskError::panicked_quiet(payload));
@@ -523,6 +549,29 @@ impl Drop for Panicked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A payload comes back with its type and value; only strings have a
+    /// message; a taken payload leaves none behind.
+    #[test]
+    fn payload_round_trips() {
+        let mut p = Panicked::quiet(Box::new("static"));
+        assert_eq!(p.message(), Some("static"));
+        let b = p.take_payload();
+        assert_eq!(b.downcast_ref::<&'static str>(), Some(&"static"));
+        assert_eq!(p.message(), None);
+
+        let mut p = Panicked::quiet(Box::new(String::from("owned")));
+        assert_eq!(p.message(), Some("owned"));
+        let b = p.take_payload();
+        assert_eq!(
+            b.downcast_ref::<String>().map(String::as_str),
+            Some("owned")
+        );
+
+        let mut p = Panicked::quiet(Box::new(42_u32));
+        assert_eq!(p.message(), None);
+        assert_eq!(p.take_payload().downcast_ref::<u32>(), Some(&42));
+    }
 
     /// The hand-built lines read exactly as `core::fmt` would write them.
     #[test]
