@@ -126,20 +126,35 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+// `unsafe` lives only in the scheduler (`driver`: the loop, the raw task
+// and its registry; `task`: the handle over the raw task), each block with
+// its `// SAFETY:` note; every other module is safe code.
+#[deny(unsafe_code)]
 pub mod debug;
 mod driver;
+#[deny(unsafe_code)]
 pub mod future;
+#[deny(unsafe_code)]
 mod handle;
+#[deny(unsafe_code)]
 mod host;
+#[deny(unsafe_code)]
 pub mod platform;
+#[deny(unsafe_code)]
 pub mod queue;
+#[deny(unsafe_code)]
 mod shim;
+#[deny(unsafe_code)]
 pub mod sync;
 pub mod task;
+#[deny(unsafe_code)]
 pub mod tasks;
+#[deny(unsafe_code)]
 pub mod testing;
+#[deny(unsafe_code)]
 pub mod time;
 #[cfg(feature = "tracing")]
+#[deny(unsafe_code)]
 mod trace;
 
 pub use driver::{in_loop, Budget, EnterGuard, EventLoop, Tick};

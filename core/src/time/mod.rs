@@ -12,7 +12,7 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout, TimeoutScope};
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::driver;
@@ -36,13 +36,16 @@ use crate::driver;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(u64);
 
-static FALLBACK_CLOCK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+/// The clock [`Instant::try_now`] reads outside a loop; the last one set.
+static FALLBACK_CLOCK: RwLock<Option<fn() -> u64>> = RwLock::new(None);
 
 /// Sets the clock [`Instant::now`] reads outside a running loop. Backends
 /// call this when they create their host; it must agree with the host's
 /// [`Host::now_ns`](crate::Host::now_ns).
 pub fn set_fallback_clock(clock: fn() -> u64) {
-    FALLBACK_CLOCK.store(clock as *mut (), Ordering::Release);
+    *FALLBACK_CLOCK
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(clock);
 }
 
 impl Instant {
@@ -69,14 +72,10 @@ impl Instant {
         if let Some(ns) = driver::try_with_current(|l| l.now()) {
             return Some(Instant(ns));
         }
-        let f = FALLBACK_CLOCK.load(Ordering::Acquire);
-        if f.is_null() {
-            return None;
-        }
-        // SAFETY: only `set_fallback_clock` stores into FALLBACK_CLOCK, and it
-        // stores a `fn() -> u64`.
-        let clock: fn() -> u64 = unsafe { std::mem::transmute::<*mut (), fn() -> u64>(f) };
-        Some(Instant(clock()))
+        let clock = *FALLBACK_CLOCK
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        clock.map(|clock| Instant(clock()))
     }
 
     /// The instant `ns` nanoseconds after the clock's origin.
