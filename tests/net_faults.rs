@@ -230,36 +230,51 @@ async fn ten_thousand_resets_leak_nothing_and_the_server_keeps_serving() {
     common::shut_down(&f.server).await;
 }
 
-/// Restores the SIGPIPE disposition on drop (Unix; Windows has no SIGPIPE).
+/// Sees every SIGPIPE while it lives: a handler that sets a flag takes
+/// the place of the ignored disposition Rust programs start with, so a
+/// write that raises SIGPIPE (one without `MSG_NOSIGNAL`) is seen (with
+/// the default disposition it would kill the process; ignored, it would
+/// pass unseen). Unix; Windows has no SIGPIPE.
 #[cfg(unix)]
-struct SigpipeDefault(libc::sighandler_t);
+struct SigpipeSeen {
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    id: signal_hook::SigId,
+}
 
 #[cfg(unix)]
-impl SigpipeDefault {
-    fn set() -> SigpipeDefault {
-        // SAFETY: `signal` only swaps the process's SIGPIPE disposition;
-        // the tests of this file run one at a time (`serial`) and no other
-        // code here installs a SIGPIPE handler.
-        SigpipeDefault(unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) })
+impl SigpipeSeen {
+    fn watch() -> SigpipeSeen {
+        let flag = std::sync::Arc::default();
+        let id =
+            signal_hook::flag::register(signal_hook::consts::SIGPIPE, std::sync::Arc::clone(&flag))
+                .expect("install a SIGPIPE handler");
+        SigpipeSeen { flag, id }
+    }
+
+    /// Whether a SIGPIPE arrived (the handler runs on the thread whose
+    /// write raised it, before the write returns).
+    fn seen(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
 #[cfg(unix)]
-impl Drop for SigpipeDefault {
+impl Drop for SigpipeSeen {
     fn drop(&mut self) {
-        // SAFETY: as in `set`: puts the saved disposition back.
-        unsafe { libc::signal(libc::SIGPIPE, self.0) };
+        // The handler stays, without the flag: it does nothing, as the
+        // ignored disposition before it.
+        signal_hook::low_level::unregister(self.id);
     }
 }
 
 #[anyloop::test]
 async fn writes_after_the_peer_closed_fail_without_sigpipe() {
     let _serial = serial();
-    // With SIGPIPE at its default, a write on a socket whose peer is gone
-    // would kill the process unless the runtime asks the kernel not to
-    // raise it (MSG_NOSIGNAL); the error must come back instead.
+    // A write on a socket whose peer is gone raises SIGPIPE (deadly by
+    // default) unless the runtime asks the kernel not to (MSG_NOSIGNAL);
+    // the error must come back instead, and no SIGPIPE.
     #[cfg(unix)]
-    let _sigpipe = SigpipeDefault::set();
+    let sigpipe = SigpipeSeen::watch();
     let f = fixture().await;
     for _ in 0..4 {
         let s = TcpStream::connect_addr(f.addr).await.unwrap();
@@ -297,5 +312,15 @@ async fn writes_after_the_peer_closed_fail_without_sigpipe() {
             }
         };
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+
+        assert!(!sigpipe.seen(), "a write raised SIGPIPE");
+        // The watch works: a SIGPIPE sent on purpose is seen.
+        anyloop::signal::raise_signal(anyloop::signal::SIGPIPE).unwrap();
+        common::wait_until(
+            "the SIGPIPE sent on purpose",
+            Duration::from_secs(30),
+            || sigpipe.seen(),
+        )
+        .await;
     }
 }
