@@ -9,11 +9,16 @@
 //!
 //! # Examples
 //!
+//! An anyloop program, built with `cargo build --target wasm32-wasip2`
+//! (or `wasm32-wasip1`) and run with `wasmtime run`, gets this host:
+//!
 //! ```no_run
-//! # #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
-//! anyloop_wasi::doc_run(async {
-//!     anyloop_core::sleep(std::time::Duration::from_millis(10)).await;
+//! # #[cfg(all(target_arch = "wasm32", target_os = "wasi"))] {
+//! # use anyloop_wasi::__doctest as anyloop;
+//! anyloop::run(async {
+//!     anyloop::sleep(std::time::Duration::from_millis(10)).await;
 //! });
+//! # }
 //! ```
 //!
 //! # Implementation
@@ -296,10 +301,12 @@ impl Host for WasiHost {
 
 /// The facade's (`anyloop`'s) paths for this crate's items, so that doc
 /// examples read `anyloop::net::…` (`# use anyloop_wasi::__doctest as
-/// anyloop;`).
+/// anyloop;`), and `anyloop::run` (a loop on this host).
 #[doc(hidden)]
 pub mod __doctest {
+    pub use crate::doc_run as run;
     pub use crate::net;
+    pub use anyloop_core::__doctest::*;
 }
 
 /// Runs `fut` on a fresh WASI loop, for doctests.

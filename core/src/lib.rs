@@ -7,14 +7,17 @@
 //!
 //! # Examples
 //!
+//! A loop over a host with virtual time ([`testing::MockHost`]):
+//!
 //! ```
-//! use anyloop_core::{testing::MockHost, EventLoop};
+//! # use anyloop_core::__doctest as anyloop;
+//! use anyloop::{testing::MockHost, EventLoop};
 //! use std::time::Duration;
 //!
 //! let lp = EventLoop::new(MockHost::new());
 //! let out = lp.block_on(async {
-//!     let a = anyloop_core::spawn(async {
-//!         anyloop_core::sleep(Duration::from_millis(20)).await;
+//!     let a = anyloop::spawn(async {
+//!         anyloop::sleep(Duration::from_millis(20)).await;
 //!         "world"
 //!     });
 //!     format!("hello {}", a.await.unwrap())
@@ -22,7 +25,7 @@
 //! assert_eq!(out, "hello world");
 //! ```
 //!
-//! The examples in the items' docs use the facade's paths (`anyloop::spawn`,
+//! The examples use the facade's paths (`anyloop::spawn`,
 //! `anyloop::sync::Lock`), since most readers meet these items through
 //! `anyloop`, which re-exports them under the same names; depending on this
 //! crate alone, write `anyloop_core::` instead.

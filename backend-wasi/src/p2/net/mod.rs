@@ -524,11 +524,13 @@ impl TcpStream {
 }
 
 impl Drop for TcpStream {
-    /// Dropping an output stream with a write in flight blocks the whole
-    /// instance in wasmtime until the peer reads it (forever if the peer is
-    /// a task of this loop): such a stream is handed to the reactor, which
-    /// closes it once the write is done ([`reactor::bury`]).
+    /// Closes the stream; with a write still in flight, it closes once
+    /// that write is done, and the loop keeps running meanwhile.
     fn drop(&mut self) {
+        // Dropping an output stream with a write in flight blocks the
+        // whole instance in wasmtime until the peer reads it (forever if
+        // the peer is a task of this loop): such a stream is handed to the
+        // reactor, which closes it once the write is done (`reactor::bury`).
         if !matches!(self.parts().rest.output.check_write(), Ok(0)) {
             return; // the fields drop in order, nothing is in flight
         }
