@@ -73,13 +73,14 @@
 //! | `loop.add_reader/add_writer/remove_reader/remove_writer(fd, ...)` | [`RunningLoop::add_reader`], [`RunningLoop::add_writer`], [`RunningLoop::remove_reader`], [`RunningLoop::remove_writer`] |
 //! | `loop.sock_recv/sock_recv_into/sock_sendall/sock_accept/sock_connect`, `sock_recvfrom/sock_recvfrom_into/sock_sendto` | [`RunningLoop::sock_recv`], [`RunningLoop::sock_recv_into`], [`RunningLoop::sock_sendall`], [`RunningLoop::sock_accept`], [`RunningLoop::sock_connect`], [`RunningLoop::sock_recvfrom`], [`RunningLoop::sock_recvfrom_into`], [`RunningLoop::sock_sendto`] |
 //! | `asyncio.Runner(loop_factory=...)`, `new_event_loop()`, `loop.run_until_complete(aw)` | [`Runner::with_host`] (any [`Host`]), [`Runner::new`], [`Runner::run`] |
-//! | `asyncio.Protocol`, `BufferedProtocol`, `DatagramProtocol`, `Transport`, `DatagramTransport` | [`net::Protocol`], [`net::BufferedProtocol`] (as [`net::Buffered`]), [`net::DatagramProtocol`], [`net::Transport`], [`net::DatagramTransport`] |
+//! | `asyncio.Protocol`, `BufferedProtocol`, `DatagramProtocol`, `Transport` (`BaseTransport`), `DatagramTransport` | [`net::Protocol`], [`net::BufferedProtocol`] (as [`net::Buffered`]), [`net::DatagramProtocol`], [`net::Transport`], [`net::DatagramTransport`] |
 //! | `loop.create_connection`, `create_server`, `create_unix_connection`, `create_unix_server`, `create_datagram_endpoint`, `connect_accepted_socket` | [`net::create_connection`], [`net::create_server`] (the same [`net::Server`]), [`net::create_unix_connection`], [`net::create_unix_server`], [`net::create_datagram_endpoint`], [`net::connect_accepted_socket`] |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync::Lock`], [`sync::Event`], [`sync::Condition`], [`sync::Semaphore`], [`sync::BoundedSemaphore`], [`sync::Barrier`] (FIFO-fair; full table in [`sync`]) |
 //! | `BrokenBarrierError` | [`sync::BrokenBarrier`] |
 //! | `asyncio.Queue`, `PriorityQueue`, `LifoQueue` | [`queue::Queue`], [`queue::PriorityQueue`], [`queue::LifoQueue`] (full table in [`queue`]) |
 //! | `QueueEmpty`, `QueueFull`, `QueueShutDown` | [`queue::QueueEmpty`], [`queue::QueueFull`] (gives the item back), [`queue::QueueShutDown`], inside [`queue::TryGetError`] / [`queue::TryPutError`] |
-//! | `asyncio.open_connection`, `start_server`, `Server` | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
+//! | `asyncio.open_connection`, `start_server`, `Server` (`AbstractServer`) | [`net::open_connection`], [`net::start_server`], [`net::Server`] (full table in [`net`]) |
+//! | `loop.getaddrinfo(host, port)` | [`net::lookup_host`] |
 //! | `asyncio.open_unix_connection`, `start_unix_server` | [`net::open_unix_connection`], [`net::start_unix_server`] |
 //! | `StreamReader.readline/readuntil/readexactly`, `StreamWriter.write/drain` | [`net::StreamReader`], [`net::StreamWriter`] |
 //! | `IncompleteReadError`, `LimitOverrunError` | [`net::IncompleteReadError`], [`net::LimitOverrunError`] (inside `io::Error`) |

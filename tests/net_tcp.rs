@@ -127,3 +127,27 @@ async fn tcp_connect_without_the_capability_is_unsupported() {
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
     assert!(err.to_string().contains(caps.host), "{err}");
 }
+
+/// `lookup_host` (asyncio's `getaddrinfo`): IP literals on every host,
+/// names where the host has a resolver (threads for std's, or WASI 0.2's
+/// `ip-name-lookup`), `Unsupported` naming the host elsewhere.
+#[anyloop::test]
+async fn lookup_host_resolves_literals_everywhere_and_names_where_supported() {
+    use std::net::SocketAddr;
+    let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+    let v4 = anyloop::net::lookup_host("127.0.0.1", 80).await.unwrap();
+    assert_eq!(v4, [addr("127.0.0.1:80")]);
+    for host in ["::1", "[::1]"] {
+        let v6 = anyloop::net::lookup_host(host, 443).await.unwrap();
+        assert_eq!(v6, [addr("[::1]:443")], "{host}");
+    }
+    let caps = anyloop::capabilities();
+    let resolver = caps.threads || cfg!(all(target_os = "wasi", target_env = "p2"));
+    let res = anyloop::net::lookup_host("localhost", 8080).await;
+    if let Some(addrs) = common::supported(res, resolver, "lookup_host(\"localhost\")") {
+        assert!(!addrs.is_empty());
+        for a in addrs {
+            assert!(a.ip().is_loopback() && a.port() == 8080, "{a}");
+        }
+    }
+}

@@ -41,6 +41,7 @@
 //! | `open_connection(host, port, limit=)` | [`open_connection`], [`ConnectOptions`] (`limit`, `timeout`) |
 //! | `start_server(cb, host, port, limit=)` | [`start_server`], [`ServerOptions`]; `start_server(cb, sock=)`: [`start_server_on`] |
 //! | `open_unix_connection(path)`, `start_unix_server(cb, path)` | [`open_unix_connection`], [`start_unix_server`] |
+//! | `Server` (`AbstractServer`), `start_serving()` | [`Server`]; it serves from the start (asyncio's default `start_serving=True`) |
 //! | `Server.sockets`, `is_serving()` | [`Server::local_addrs`], [`Server::is_serving`] |
 //! | `Server.close()`, `wait_closed()`, `serve_forever()`, `abort_clients()` | [`Server::close`], [`Server::wait_closed`], [`Server::serve_forever`], [`Server::abort_clients`] |
 //! | `StreamReader.read(n)`, `read()` | [`StreamReader::read`], [`StreamReader::read_to_eof`] |
@@ -51,11 +52,15 @@
 //! | `LimitOverrunError(consumed)` | [`LimitOverrunError`] (`io::ErrorKind::InvalidData`); the data stays buffered |
 //! | `StreamWriter.write`, `writelines`, `drain()` | [`StreamWriter::write`], [`StreamWriter::writelines`], [`StreamWriter::drain`] |
 //! | `write_eof()`, `can_write_eof()`, `close()`, `is_closing()`, `wait_closed()` | the same names on [`StreamWriter`] |
-//! | `transport.abort()`, `set_write_buffer_limits`, `get_write_buffer_size` | [`StreamWriter::abort`], [`StreamWriter::set_write_buffer_limits`], [`StreamWriter::write_buffer_size`] |
+//! | `transport.abort()`, `set_write_buffer_limits`, `get_write_buffer_limits`, `get_write_buffer_size` | [`StreamWriter::abort`], [`StreamWriter::set_write_buffer_limits`], [`StreamWriter::write_buffer_limits`] (`(high, low)`), [`StreamWriter::write_buffer_size`] |
 //! | `get_extra_info('peername' / 'sockname')` | [`StreamWriter::peer_addr`], [`StreamWriter::local_addr`] |
+//! | `loop.getaddrinfo(host, port)` | [`lookup_host`] (socket addresses); `getnameinfo` (reverse lookup): none |
 //! | `create_datagram_endpoint` | [`UdpSocket`] (`bind`, `connect`, `send_to`/`recv_from`, `send`/`recv`) |
 //! | `loop.create_connection`, `create_server`, `create_unix_*`, `connect_accepted_socket` | [`create_connection`], [`create_server`], [`create_server_on`], [`create_unix_connection`], [`create_unix_server`], [`connect_accepted_socket`] with a [`Protocol`] / [`BufferedProtocol`] and a [`Transport`] |
 //! | `loop.create_datagram_endpoint` with a `DatagramProtocol` | [`create_datagram_endpoint`], [`DatagramProtocol`], [`DatagramTransport`] |
+//! | `BaseTransport`, `get_write_buffer_limits()` (`(low, high)`) | [`Transport`], [`Transport::write_buffer_limits`] |
+//! | `transport.get_protocol()`, `set_protocol()` | none: a protocol belongs to its connection's task; switch behaviour inside it, or use [`wrap`] and streams |
+//! | `loop.sendfile(transport, file)`, `sock_sendfile` | none yet: read the file with [`fs`](crate::fs) and [`StreamWriter::write`] + [`drain`](StreamWriter::drain) |
 //! | `open_connection(sock=)`, `StreamReader` + `StreamWriter` over your own transport | [`wrap`], [`ConnectOptions::wrap`] (any `futures-io` `AsyncRead + AsyncWrite`) |
 //! | `open_connection(ssl=, server_hostname=, ssl_handshake_timeout=)` | [`ConnectOptions::ssl`], [`ConnectOptions::server_hostname`], [`ConnectOptions::ssl_handshake_timeout`] |
 //! | `start_server(ssl=, ssl_handshake_timeout=)` | [`ServerOptions::ssl`], [`ServerOptions::ssl_handshake_timeout`] |
@@ -202,6 +207,34 @@ where
     T: AsyncRead + AsyncWrite + 'static,
 {
     transport::split_any(transport, DEFAULT_LIMIT)
+}
+
+/// The socket addresses of `host:port`, as [`open_connection`] and
+/// [`start_server`] resolve them: asyncio's `loop.getaddrinfo` (what it
+/// returns as `sockaddr`s), tokio's `lookup_host`.
+///
+/// `host` is an IP address (IPv6 with or without brackets), returned
+/// as is without a lookup, or a name, resolved on the blocking pool
+/// (WASI 0.2: with the runtime's non-blocking `ip-name-lookup`), never on
+/// the loop.
+///
+/// # Errors
+///
+/// - `Unsupported` for names on hosts without a resolver (WASI preview 1,
+///   web), naming the host; IP addresses work everywhere;
+/// - `NotFound` if the name resolved to no address; the resolver's error.
+///
+/// # Examples
+///
+/// ```
+/// # anyloop::run(async {
+/// let addrs = anyloop::net::lookup_host("127.0.0.1", 8080).await?;
+/// assert_eq!(addrs, ["127.0.0.1:8080".parse().unwrap()]);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+#[doc(alias = "getaddrinfo")]
+pub async fn lookup_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    resolve(host, port).await
 }
 
 /// Opens a TCP connection to `host:port` and returns its reader and

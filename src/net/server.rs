@@ -101,7 +101,12 @@ where
 
 /// A listening server started by [`start_server`](super::start_server),
 /// [`start_server_on`](super::start_server_on) or
-/// [`start_unix_server`](super::start_unix_server): asyncio's `Server`.
+/// [`start_unix_server`](super::start_unix_server): asyncio's `Server`
+/// (an `AbstractServer`).
+///
+/// It accepts from the start, as asyncio's servers with their default
+/// `start_serving=True`, so there is no `start_serving()` to call;
+/// [`serve_forever`](Self::serve_forever) waits until it is closed.
 ///
 /// Each accepted connection runs the handler as its own task with a
 /// [`StreamReader`] and a [`StreamWriter`]. A handler that fails or
@@ -135,6 +140,8 @@ where
 /// })
 /// .unwrap();
 /// ```
+#[doc(alias = "AbstractServer")]
+#[doc(alias = "start_serving")]
 pub struct Server {
     state: Rc<ServerState>,
 }

@@ -648,7 +648,11 @@ impl StreamWriter {
         st.low = low.min(high);
     }
 
-    /// The `(high, low)` water marks.
+    /// The `(high, low)` water marks, in the order
+    /// [`set_write_buffer_limits`](Self::set_write_buffer_limits) takes
+    /// them (asyncio's `transport.get_write_buffer_limits()` returns
+    /// `(low, high)`).
+    #[doc(alias = "get_write_buffer_limits")]
     pub fn write_buffer_limits(&self) -> (usize, usize) {
         let st = self.shared.state.borrow();
         (st.high, st.low)

@@ -180,6 +180,7 @@ impl<P: BufferedProtocol> StreamProtocol for Buffered<P> {
 /// }
 /// ```
 #[derive(Clone)]
+#[doc(alias = "BaseTransport")]
 #[doc(alias = "WriteTransport")]
 #[doc(alias = "ReadTransport")]
 pub struct Transport {
@@ -410,6 +411,7 @@ impl Transport {
     }
 
     /// `(low, high)` water marks (asyncio's `get_write_buffer_limits`).
+    #[doc(alias = "get_write_buffer_limits")]
     pub fn write_buffer_limits(&self) -> (usize, usize) {
         let st = self.inner.st.borrow();
         (st.low, st.high)
