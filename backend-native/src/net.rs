@@ -13,12 +13,7 @@ macro_rules! stream_io_traits {
                 cx: &mut ::std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                use ::std::io::Read;
-                let len = buf.len();
-                self.inner
-                    .poll_stream_io($crate::reactor::Direction::Read, cx, len, |mut s| {
-                        s.read(buf)
-                    })
+                self.inner.poll_read_stream(cx, buf)
             }
         }
 
@@ -28,13 +23,7 @@ macro_rules! stream_io_traits {
                 cx: &mut ::std::task::Context<'_>,
                 buf: &[u8],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                use ::std::io::Write;
-                self.inner.poll_stream_io(
-                    $crate::reactor::Direction::Write,
-                    cx,
-                    buf.len(),
-                    |mut s| s.write(buf),
-                )
+                self.inner.poll_write_stream(cx, buf)
             }
 
             /// One `writev`/`sendmsg` for all of `bufs` (a TLS stream
@@ -45,12 +34,7 @@ macro_rules! stream_io_traits {
                 cx: &mut ::std::task::Context<'_>,
                 bufs: &[::std::io::IoSlice<'_>],
             ) -> ::std::task::Poll<::std::io::Result<usize>> {
-                use ::std::io::Write;
-                let len = bufs.iter().map(|b| b.len()).sum();
-                self.inner
-                    .poll_stream_io($crate::reactor::Direction::Write, cx, len, |mut s| {
-                        s.write_vectored(bufs)
-                    })
+                self.inner.poll_write_stream_vectored(cx, bufs)
             }
 
             fn poll_flush(
@@ -121,7 +105,7 @@ pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
@@ -416,33 +400,17 @@ impl TcpStream {
 
     /// Reads into `buf`; `Ok(0)` at end of stream.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        std::future::poll_fn(|cx| {
-            self.inner
-                .poll_stream_io(Direction::Read, cx, len, |mut s| s.read(buf))
-        })
-        .await
+        self.inner.read_stream(buf).await
     }
 
     /// Writes some of `buf`.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.inner
-                .poll_stream_io(Direction::Write, cx, buf.len(), |mut s| s.write(buf))
-        })
-        .await
+        self.inner.write_stream(buf).await
     }
 
     /// Writes all of `buf`.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all_stream(buf).await
     }
 
     /// Waits until the socket is readable.

@@ -538,6 +538,67 @@ impl<T: AsSource> Async<T> {
     }
 }
 
+/// Reads and writes of a byte stream (a TCP or Unix stream socket: `&T`
+/// reads and writes it), written once for every stream type.
+impl<T: AsSource> Async<T>
+where
+    for<'a> &'a T: io::Read + io::Write,
+{
+    /// Reads into `buf`; `Ok(0)` at end of stream.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        use io::Read;
+        let len = buf.len();
+        self.poll_stream_io(Direction::Read, cx, len, |mut s| s.read(buf))
+    }
+
+    /// Writes some of `buf`.
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        use io::Write;
+        self.poll_stream_io(Direction::Write, cx, buf.len(), |mut s| s.write(buf))
+    }
+
+    /// Writes some of `bufs` in one `writev`/`sendmsg`.
+    pub(crate) fn poll_write_stream_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        use io::Write;
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_stream_io(Direction::Write, cx, len, |mut s| s.write_vectored(bufs))
+    }
+
+    /// Async version of [`poll_read_stream`](Self::poll_read_stream).
+    pub(crate) async fn read_stream(&self, buf: &mut [u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_read_stream(cx, buf)).await
+    }
+
+    /// Async version of [`poll_write_stream`](Self::poll_write_stream).
+    pub(crate) async fn write_stream(&self, buf: &[u8]) -> io::Result<usize> {
+        std::future::poll_fn(|cx| self.poll_write_stream(cx, buf)).await
+    }
+
+    /// Writes all of `buf`; `WriteZero` if the stream accepts nothing.
+    pub(crate) async fn write_all_stream(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.write_stream(buf).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+}
+
 impl<T: AsSource> Drop for Async<T> {
     fn drop(&mut self) {
         let reactor = &self.source.reactor;

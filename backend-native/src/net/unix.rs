@@ -1,7 +1,7 @@
 //! Unix domain sockets on epoll/kqueue.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
@@ -175,12 +175,7 @@ impl UnixStream {
     ///
     /// The OS error of `read`.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        std::future::poll_fn(|cx| {
-            self.inner
-                .poll_stream_io(Direction::Read, cx, len, |mut s| s.read(buf))
-        })
-        .await
+        self.inner.read_stream(buf).await
     }
 
     /// Writes some of `buf`.
@@ -189,11 +184,7 @@ impl UnixStream {
     ///
     /// The OS error of `write`.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        std::future::poll_fn(|cx| {
-            self.inner
-                .poll_stream_io(Direction::Write, cx, buf.len(), |mut s| s.write(buf))
-        })
-        .await
+        self.inner.write_stream(buf).await
     }
 
     /// Writes all of `buf`.
@@ -201,15 +192,8 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error of `write`; `WriteZero` if the socket accepts nothing.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all_stream(buf).await
     }
 
     /// Shuts down one or both directions.
