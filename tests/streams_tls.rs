@@ -330,6 +330,103 @@ mod native {
     }
 
     #[anyloop::test]
+    async fn a_read_takes_every_record_at_hand_then_the_error_after_them() {
+        let c = cert("pipe.test");
+        let server_cfg = tls::ServerConfig::new([c.der.clone()], c.key).unwrap();
+        // Room for all the records: the server's writes never wait.
+        let (a, b) = common::pipe_with_capacity(1 << 20);
+        // Three TLS records (16 KiB of plaintext at most each).
+        let data: Vec<u8> = (0..40_000).map(|i| (i % 251) as u8).collect();
+        let sent = data.clone();
+        let server = anyloop::spawn(async move {
+            let (r, mut w) = wrap(b);
+            w.start_tls_server(&server_cfg).await?;
+            w.write(&sent);
+            futures_lite::AsyncWriteExt::flush(&mut w).await?;
+            // Gone without close_notify: the stream is truncated.
+            w.abort();
+            drop((r, w));
+            io::Result::Ok(())
+        });
+        let (mut r, w) = wrap(a);
+        let cfg = tls::ClientConfig::with_root_certificates([&c.der]).unwrap();
+        w.start_tls(&cfg, "pipe.test").await.unwrap();
+        server.await.unwrap().unwrap();
+
+        // Every record is in the pipe: one read decrypts them all.
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = r.read_into(&mut buf).await.unwrap();
+        assert_eq!(n, data.len(), "one read takes the three records");
+        assert!(buf[..n] == data[..], "the plaintext differs");
+        // The truncation met after them is the next read's answer.
+        let e = r.read_into(&mut buf).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+    }
+
+    #[anyloop::test]
+    async fn megabytes_of_records_arrive_intact_through_every_read_method() {
+        let c = cert("localhost");
+        let server_cfg = tls::ServerConfig::new([c.der.clone()], c.key).unwrap();
+        let data: Rc<Vec<u8>> = Rc::new((0..3 << 20).map(|i| (i % 241) as u8).collect());
+        let sent = data.clone();
+        // The server sends in odd-sized writes, then closes.
+        let server = ServerOptions::new()
+            .ssl(server_cfg)
+            .start_server(
+                move |_r, w: StreamWriter| {
+                    let sent = sent.clone();
+                    async move {
+                        for chunk in sent.chunks(70_001) {
+                            w.write(chunk);
+                            w.drain().await?;
+                        }
+                        w.close();
+                        w.wait_closed().await
+                    }
+                },
+                "127.0.0.1",
+                0,
+            )
+            .await
+            .unwrap();
+        let cfg = tls::ClientConfig::with_root_certificates([&c.der]).unwrap();
+        let (mut r, _w) = ConnectOptions::new()
+            .ssl(cfg)
+            .server_hostname("localhost")
+            .open_connection("127.0.0.1", server.local_addr().unwrap().port())
+            .await
+            .unwrap();
+        // Reads of every kind and size in turn, through the reader's
+        // buffer and straight into the caller's.
+        let got = common::deadline("TLS reads", async {
+            let mut got = Vec::with_capacity(data.len());
+            let mut buf = vec![0u8; 50_000];
+            let mut step = 0usize;
+            while got.len() < data.len() {
+                let (left, before) = (data.len() - got.len(), got.len());
+                match step % 3 {
+                    0 => got.extend(r.readexactly(7_000.min(left)).await?),
+                    1 => got.extend(r.read(30_000).await?),
+                    _ => {
+                        let n = r.read_into(&mut buf).await?;
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                }
+                if got.len() == before {
+                    break; // ended early: the comparison below fails
+                }
+                step += 1;
+            }
+            assert_eq!(r.read(1).await?, b"", "end of stream after the data");
+            io::Result::Ok(got)
+        })
+        .await
+        .unwrap();
+        assert!(got == *data, "the plaintext differs ({} bytes)", got.len());
+        common::shut_down(&server).await;
+    }
+
+    #[anyloop::test]
     async fn start_tls_misuse_and_cancellation() {
         let c = cert("localhost");
         let cfg = tls::ClientConfig::with_root_certificates([&c.der]).unwrap();

@@ -214,9 +214,11 @@ struct PipeBuf {
     closed: bool,
     reader: Option<std::task::Waker>,
     writer: Option<std::task::Waker>,
+    /// Bytes buffered before writes wait.
+    capacity: usize,
 }
 
-/// Bytes buffered per direction before writes wait.
+/// Bytes buffered per direction before writes wait (see [`pipe`]).
 const PIPE_CAPACITY: usize = 16 * 1024;
 
 /// An in-memory full-duplex pipe: what one end writes the other reads;
@@ -224,8 +226,19 @@ const PIPE_CAPACITY: usize = 16 * 1024;
 /// data; closing one end's write side is end of stream for the other.
 /// A transport that is not a socket, for `anyloop::net::wrap`.
 pub fn pipe() -> (PipeEnd, PipeEnd) {
-    let a = std::rc::Rc::new(std::cell::RefCell::new(PipeBuf::default()));
-    let b = std::rc::Rc::new(std::cell::RefCell::new(PipeBuf::default()));
+    pipe_with_capacity(PIPE_CAPACITY)
+}
+
+/// A [`pipe`] that buffers `capacity` bytes per direction before writes
+/// wait.
+pub fn pipe_with_capacity(capacity: usize) -> (PipeEnd, PipeEnd) {
+    let buf = || {
+        std::rc::Rc::new(std::cell::RefCell::new(PipeBuf {
+            capacity,
+            ..PipeBuf::default()
+        }))
+    };
+    let (a, b) = (buf(), buf());
     (
         PipeEnd {
             rx: a.clone(),
@@ -270,7 +283,7 @@ impl futures_lite::AsyncWrite for PipeEnd {
         if p.closed {
             return std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         }
-        let room = PIPE_CAPACITY - p.data.len();
+        let room = p.capacity - p.data.len();
         if room == 0 {
             p.writer = Some(cx.waker().clone());
             return std::task::Poll::Pending;
