@@ -45,8 +45,12 @@
 //!   stride doubles while polls are cheap), and once more at its end only
 //!   if tasks ran;
 //! - code size: every JS import and closure type adds wasm-bindgen glue to
-//!   the program's JS and a shim to its wasm. The three callbacks share one
-//!   closure type; the debug flag is one `globalThis.ANYLOOP_DEBUG`
+//!   the program's JS and a shim to its wasm. The three callbacks are no
+//!   closures but raw wasm exports, which are JS functions already (looked
+//!   up once in `wasm_bindgen::exports()`): a `Closure` type costs its JS
+//!   machinery (reference counts, a `FinalizationRegistry`, a cast
+//!   intrinsic), invoke shims and a destructor export, 1.5 KB of hello
+//!   world (1,327 B of JS, 186 B of wasm after `wasm-opt`); the debug flag is one `globalThis.ANYLOOP_DEBUG`
 //!   property read (a `thread_local_v2` static), where `js_sys::global()`
 //!   and `Reflect.get` cost four global-object probes and an exception
 //!   shim (~1.7 KB of JS, ~0.5 KB of wasm in hello world). The driver
@@ -199,6 +203,13 @@ extern "C" {
     #[wasm_bindgen(method, js_name = postMessage)]
     fn post_message(this: &MessagePort, msg: &JsValue);
 
+    /// The module's raw wasm exports (`wasm_bindgen::exports()`).
+    type Exports;
+
+    /// `exports[name]`: a raw wasm export is a plain JS function.
+    #[wasm_bindgen(method, structural, indexing_getter)]
+    fn get(this: &Exports, name: &str) -> JsValue;
+
     /// `globalThis.ANYLOOP_DEBUG` (`undefined` when unset): one plain
     /// property read, where `js_sys::global()` + `Reflect.get` would add
     /// four global-object probes and an exception shim to the JS glue.
@@ -240,14 +251,13 @@ struct Armed {
 struct Driver {
     hop: Cell<Hop>,
     resolved: ResolvedPromise,
-    on_micro: Closure<dyn FnMut(JsValue)>,
+    /// [`__anyloop_web_micro`], the `then` callback.
+    on_micro: JsValue,
     /// Kept alive: it receives the yield messages.
     _rx: MessagePort,
     tx: MessagePort,
-    _on_message: Closure<dyn FnMut(JsValue)>,
-    /// One closure type for the three callbacks (`setTimeout` passes no
-    /// argument: `undefined`): each closure type costs JS glue and a shim.
-    on_timer: Closure<dyn FnMut(JsValue)>,
+    /// [`__anyloop_web_timer`], the `setTimeout` callback.
+    on_timer: JsValue,
     timer: RefCell<Option<Armed>>,
 }
 
@@ -261,38 +271,64 @@ fn with_driver<R>(f: impl FnOnce(&Driver) -> R) -> R {
     DRIVER.with(|d| f(d.get_or_init(Driver::new)))
 }
 
+// The three callbacks are raw wasm exports, which are plain JS functions
+// the page calls directly: a wasm-bindgen `Closure` would add its JS
+// machinery (reference counting, a `FinalizationRegistry`, a cast
+// intrinsic), an invoke shim per argument type and a destructor export
+// (see the crate docs, "code size"). JS passes them an argument (the
+// promise's value, a `MessageEvent`); a wasm function without parameters
+// ignores it.
+
+/// The microtask tick (`Promise.then`).
+// SAFETY: the symbol is unique to this crate (`__anyloop_web_` prefix); the
+// function takes and returns nothing, so any JS call matches its signature.
+#[allow(unsafe_code)]
+#[no_mangle]
+extern "C" fn __anyloop_web_micro() {
+    // A microtask queued before the loop decided to yield is stale.
+    let go = with_driver(|d| {
+        let micro = d.hop.get() == Hop::Micro;
+        if micro {
+            d.hop.set(Hop::Idle);
+        }
+        micro
+    });
+    if go {
+        run_tick();
+    }
+}
+
+/// The `MessageChannel` tick (after the browser's turn).
+// SAFETY: as for `__anyloop_web_micro`.
+#[allow(unsafe_code)]
+#[no_mangle]
+extern "C" fn __anyloop_web_yielded() {
+    with_driver(|d| d.hop.set(Hop::Idle));
+    run_tick();
+}
+
+/// The `setTimeout` tick.
+// SAFETY: as for `__anyloop_web_micro`.
+#[allow(unsafe_code)]
+#[no_mangle]
+extern "C" fn __anyloop_web_timer() {
+    with_driver(|d| d.timer.borrow_mut().take());
+    run_tick();
+}
+
 impl Driver {
     fn new() -> Driver {
+        let exports: Exports = wasm_bindgen::exports().unchecked_into();
         let channel = MessageChannel::new();
         let (rx, tx) = (channel.port1(), channel.port2());
-        let on_message = Closure::<dyn FnMut(JsValue)>::new(|_| {
-            with_driver(|d| d.hop.set(Hop::Idle));
-            run_tick();
-        });
-        rx.set_onmessage(on_message.as_ref());
+        rx.set_onmessage(&exports.get("__anyloop_web_yielded"));
         Driver {
             hop: Cell::new(Hop::Idle),
             resolved: ResolvedPromise::resolved(),
-            on_micro: Closure::new(|_| {
-                // A microtask queued before the loop decided to yield is stale.
-                let go = with_driver(|d| {
-                    let micro = d.hop.get() == Hop::Micro;
-                    if micro {
-                        d.hop.set(Hop::Idle);
-                    }
-                    micro
-                });
-                if go {
-                    run_tick();
-                }
-            }),
+            on_micro: exports.get("__anyloop_web_micro"),
             _rx: rx,
             tx,
-            _on_message: on_message,
-            on_timer: Closure::new(|_| {
-                with_driver(|d| d.timer.borrow_mut().take());
-                run_tick();
-            }),
+            on_timer: exports.get("__anyloop_web_timer"),
             timer: RefCell::new(None),
         }
     }
@@ -301,7 +337,7 @@ impl Driver {
     fn wake(&self) {
         if self.hop.get() == Hop::Idle {
             self.hop.set(Hop::Micro);
-            self.resolved.then(self.on_micro.as_ref());
+            self.resolved.then(&self.on_micro);
         }
     }
 
@@ -336,7 +372,7 @@ impl Driver {
         // Round up: firing a little late is fine, early never is (and a
         // deadline past the 32-bit limit is re-armed when this fires).
         let ms = (left_ns as f64 / 1e6).ceil().min(MAX_DELAY_MS);
-        let id = set_timeout(self.on_timer.as_ref(), ms);
+        let id = set_timeout(&self.on_timer, ms);
         *armed = Some(Armed { deadline, id });
     }
 }
