@@ -137,7 +137,6 @@
 
 pub mod fd;
 pub mod io;
-pub mod net;
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;

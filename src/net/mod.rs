@@ -150,6 +150,8 @@ pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};
     all(target_os = "wasi", target_env = "p2")
 ))]
 pub use crate::backend::net::UdpSocket;
+// TCP: everywhere but in the browser (the `Unsupported` stand-ins there).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub use crate::backend::net::{TcpListener, TcpStream};
 #[cfg(all(not(target_family = "wasm"), unix))]
 pub use crate::backend::net::{UnixListener, UnixStream};
@@ -158,6 +160,8 @@ pub use crate::backend::net::{UnixListener, UnixStream};
     not(all(target_os = "wasi", target_env = "p2"))
 ))]
 pub use unsupported::UdpSocket;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub use unsupported::{TcpListener, TcpStream};
 #[cfg(any(target_family = "wasm", not(unix)))]
 pub use unsupported::{UnixListener, UnixStream};
 
