@@ -231,7 +231,8 @@ mod sys;
 #[path = "p1/mod.rs"]
 mod sys;
 
-pub use sys::{fd, io, net, now_ns, CAPABILITIES, HOST};
+pub mod io;
+pub use sys::{fd, net, now_ns, CAPABILITIES, HOST};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,44 +1,13 @@
-//! Standard input and output without blocking other tasks.
-//!
-//! [`stdin`] reads descriptor 0 with `fd_read`, but only after the loop's
-//! `poll_oneoff` reported it readable, so a task waiting for input never
-//! blocks the others (a regular file redirected to stdin is always
-//! readable and read directly). [`stdout`] writes descriptor 1 with
-//! `fd_write`, waiting for writability when the runtime made it
-//! non-blocking.
+//! Standard input and output on WASI preview 1 (the public types are in
+//! [`crate::io`]): `fd_read` on descriptor 0 once `poll_oneoff` reported
+//! it readable, `fd_write` on descriptor 1.
 
-use std::future::poll_fn;
 use std::io::{self, Write};
-use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use super::reactor::{self, Direction};
 
 const STDIN: wasi::Fd = 0;
-
-/// Standard input of the program; implements `futures-io`'s `AsyncRead`.
-///
-/// For lines, wrap it in a buffered reader, e.g.
-/// `futures_lite::io::BufReader::new(stdin()).lines()`.
-#[derive(Debug, Default)]
-pub struct Stdin {
-    _private: (),
-}
-
-/// Standard input (see [`Stdin`]).
-pub fn stdin() -> Stdin {
-    Stdin::default()
-}
-
-impl Stdin {
-    /// Reads some bytes into `buf` once input is available; `Ok(0)` at end
-    /// of input.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| poll_read_stdin(cx, buf)).await
-    }
-}
 
 /// Whether stdin is a regular file (`< file`): always readable, and
 /// `poll_oneoff` may refuse to watch it (Node's uvwasi: `EPERM`).
@@ -54,7 +23,7 @@ fn stdin_is_file() -> bool {
     IS_FILE.with(|f| *f)
 }
 
-fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
@@ -74,35 +43,9 @@ fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usiz
     }
 }
 
-impl AsyncRead for Stdin {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read_stdin(cx, buf)
-    }
-}
-
-/// Standard output of the program; implements `futures-io`'s `AsyncWrite`.
-///
-/// Writes go straight to descriptor 1 with `fd_write` (after flushing what
-/// `print!` buffered, so output stays in order). When the runtime made
-/// stdout non-blocking (Node does for pipes) and the reader is slow, the
-/// writing task waits for `poll_oneoff` instead of failing with `EAGAIN`.
-#[derive(Debug, Default)]
-pub struct Stdout {
-    _private: (),
-}
-
-/// Standard output (see [`Stdout`]).
-pub fn stdout() -> Stdout {
-    Stdout::default()
-}
-
 const STDOUT: wasi::Fd = 1;
 
-fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
     // Best effort: an error here shows up again on our own write.
     let _ = io::stdout().flush();
     reactor::poll_io(STDOUT, Direction::Write, cx, || {
@@ -116,39 +59,7 @@ fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>
     })
 }
 
-impl Stdout {
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = poll_fn(|cx| poll_write_stdout(cx, buf)).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
-
-    /// Flushes std's `print!` buffer (this type itself does not buffer).
-    pub async fn flush(&mut self) -> io::Result<()> {
-        io::stdout().flush()
-    }
-}
-
-impl AsyncWrite for Stdout {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_stdout(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(io::stdout().flush())
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(io::stdout().flush())
-    }
+/// Flushes std's `print!` buffer (descriptor 1 itself buffers nothing).
+pub(crate) fn poll_flush_stdout(_cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    Poll::Ready(io::stdout().flush())
 }

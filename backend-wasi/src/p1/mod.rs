@@ -3,7 +3,7 @@
 //! preopened TCP listeners.
 
 pub mod fd;
-pub mod io;
+pub(crate) mod io;
 pub mod net;
 mod reactor;
 

@@ -1,18 +1,11 @@
-//! Standard input and output without blocking other tasks, through the
-//! `wasi:cli/stdin` and `wasi:cli/stdout` streams.
-//!
-//! [`stdin`] reads with the non-blocking `input-stream.read`; when no
-//! input is available the task waits on the stream's pollable in the
-//! loop's `poll`. [`stdout`] writes what `output-stream.check-write`
-//! permits and waits on the stream's pollable when it permits nothing.
+//! Standard input and output on WASI 0.2 (the public types are in
+//! [`crate::io`]), through the `wasi:cli/stdin` and `wasi:cli/stdout`
+//! streams; and the non-blocking stream operations sockets share.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
 use std::io::{self, Write};
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 use super::reactor::Registration;
@@ -94,29 +87,7 @@ pub(crate) fn flush_some(
     }
 }
 
-/// Standard input of the program; implements `futures-io`'s `AsyncRead`.
-///
-/// For lines, wrap it in a buffered reader, e.g.
-/// `futures_lite::io::BufReader::new(stdin()).lines()`.
-#[derive(Debug, Default)]
-pub struct Stdin {
-    _private: (),
-}
-
-/// Standard input (see [`Stdin`]).
-pub fn stdin() -> Stdin {
-    Stdin::default()
-}
-
-impl Stdin {
-    /// Reads some bytes into `buf` once input is available; `Ok(0)` at end
-    /// of input.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| poll_read_stdin(cx, buf)).await
-    }
-}
-
-fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
     STDIN.with(|s| {
         let mut s = s.borrow_mut();
         let w = s.get_or_insert_with(|| {
@@ -130,31 +101,6 @@ fn poll_read_stdin(cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usiz
             read_some(&w.stream, buf, |e| stdio_error("stdin", e))
         })
     })
-}
-
-impl AsyncRead for Stdin {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_read_stdin(cx, buf)
-    }
-}
-
-/// Standard output of the program; implements `futures-io`'s `AsyncWrite`.
-///
-/// Writes go to the `wasi:cli/stdout` stream (after flushing what
-/// `print!` buffered, so output stays in order); while the stream accepts
-/// nothing (a slow reader), the writing task waits in the loop's `poll`.
-#[derive(Debug, Default)]
-pub struct Stdout {
-    _private: (),
-}
-
-/// Standard output (see [`Stdout`]).
-pub fn stdout() -> Stdout {
-    Stdout::default()
 }
 
 fn with_stdout<R>(f: impl FnOnce(&Watched<OutputStream>) -> R) -> R {
@@ -171,7 +117,7 @@ fn with_stdout<R>(f: impl FnOnce(&Watched<OutputStream>) -> R) -> R {
     })
 }
 
-fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+pub(crate) fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
     // Best effort: an error here shows up again on our own write.
     let _ = io::stdout().flush();
     if buf.is_empty() {
@@ -186,47 +132,10 @@ fn poll_write_stdout(cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>
 
 /// Flushes std's buffer, then the stream: `output-stream.flush` and a wait
 /// until it accepts writes again.
-fn poll_flush_stdout(cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+pub(crate) fn poll_flush_stdout(cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     io::stdout().flush()?;
     with_stdout(|w| {
         w.reg
             .poll_io(cx, || flush_some(&w.stream, |e| stdio_error("stdout", e)))
     })
-}
-
-impl Stdout {
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = poll_fn(|cx| poll_write_stdout(cx, buf)).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
-
-    /// Flushes std's `print!` buffer and the output stream.
-    pub async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(poll_flush_stdout).await
-    }
-}
-
-impl AsyncWrite for Stdout {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_stdout(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush_stdout(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        poll_flush_stdout(cx)
-    }
 }

@@ -3,7 +3,7 @@
 //! `wasi:sockets` (TCP, UDP, name lookup) and `wasi:cli` stdio.
 
 pub mod fd;
-pub mod io;
+pub(crate) mod io;
 pub mod net;
 mod reactor;
 
