@@ -19,11 +19,23 @@
 //!
 //! One singly linked free list per size class (8-byte steps up to
 //! [`MAX_SIZE`], alignment at most 8), linked through each free block's
-//! first word; at most [`MAX_CACHED`] bytes in all, beyond which frees go
-//! to the allocator as before (so a burst of 100,000 tasks ending does not
-//! pin their memory). Blocks of a class are always allocated with the
-//! class's layout, so a block can go back to the allocator from the cache
-//! or directly. The cache is a plain static: these targets have no
+//! first word; at most [`MAX_CACHED`] bytes or half the linear
+//! memory in all, whichever is more, beyond which frees go to the
+//! allocator as before (a burst of 100,000 tasks ending leaves at most
+//! half of the heap kept for task blocks; the rest goes back to the
+//! allocator for any use). Blocks of a class are always allocated with
+//! the class's layout, so a block can go back to the allocator from the
+//! cache or directly.
+//!
+//! # Why the limit grows with the heap
+//!
+//! A fixed 64 KiB served only the first few hundred of a burst: a program
+//! that spawns 20,000 tasks and joins them (the `spawn_join` bench row)
+//! paid `dlmalloc`'s allocate and free for almost every one, ~290 of its
+//! ~995 instructions per task under wasmtime. Linear memory never shrinks,
+//! so the blocks a burst needed are in the heap anyway; the limit only
+//! decides how many stay task blocks (served in a dozen instructions) and
+//! how many go back to `dlmalloc`'s free lists for other sizes. The cache is a plain static: these targets have no
 //! threads (`cfg(not(target_feature = "atomics"))`), and nothing in it
 //! calls out to code that could re-enter it.
 
@@ -38,8 +50,20 @@ const MAX_SIZE: usize = 512;
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
 const CLASSES: usize = MAX_SIZE / STEP;
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
-/// The most bytes the cache keeps in all.
+/// The bytes the cache may always keep in all (see [`limit`] for more).
 const MAX_CACHED: usize = 64 * 1024;
+
+/// The most bytes the cache keeps: [`MAX_CACHED`] or half the linear
+/// memory, whichever is more (see the module docs).
+#[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
+#[inline]
+fn limit() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    let heap = std::arch::wasm32::memory_size(0).saturating_mul(65_536);
+    #[cfg(not(target_arch = "wasm32"))]
+    let heap = 0;
+    MAX_CACHED.max(heap / 2)
+}
 
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
 /// Free task blocks by size class.
@@ -109,7 +133,7 @@ impl Cache {
             // SAFETY: allocated with `layout` (see `alloc`).
             return unsafe { std::alloc::dealloc(ptr, layout) };
         };
-        if self.bytes + block.size() > MAX_CACHED {
+        if self.bytes + block.size() > MAX_CACHED && self.bytes + block.size() > limit() {
             // SAFETY: blocks of a class are allocated with `block`.
             return unsafe { std::alloc::dealloc(ptr, block) };
         }
