@@ -14,8 +14,12 @@ pub(crate) use loom::sync::{Mutex, MutexGuard};
 pub(crate) use loom::thread_local;
 
 #[cfg(not(loom))]
+pub(crate) use crate::driver::lock::{Mutex, MutexGuard};
+#[cfg(not(loom))]
 pub(crate) use std::sync::atomic::AtomicBool;
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Mutex, MutexGuard};
-#[cfg(not(loom))]
 pub(crate) use std::thread_local;
+
+/// The core's mutex for its other shared state (never loom's): std's, or
+/// on wasm without threads a lighter one (see [`crate::driver::lock`]).
+pub(crate) use crate::driver::lock;

@@ -12,11 +12,12 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::debug;
 use crate::driver::{self, raw, Links, Local, Shared};
+use crate::shim::lock::{Mutex, MutexGuard};
 use crate::tasks::local::Context as LocalContext;
 
 thread_local! {
@@ -167,7 +168,7 @@ impl Cold {
         Cold(AtomicPtr::new(ptr::null_mut()))
     }
 
-    fn lock(m: &Mutex<ColdData>) -> std::sync::MutexGuard<'_, ColdData> {
+    fn lock(m: &Mutex<ColdData>) -> MutexGuard<'_, ColdData> {
         match m.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

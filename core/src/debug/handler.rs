@@ -6,10 +6,11 @@ use std::any::Any;
 use std::error::Error;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use crate::driver::Shared;
+use crate::shim::lock::{Mutex, MutexGuard};
 use crate::task::{TaskError, TaskId, TaskMeta, TaskRef};
 
 /// A loop's exception handler: see [`Handle::set_exception_handler`](crate::Handle::set_exception_handler).

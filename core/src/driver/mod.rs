@@ -8,6 +8,7 @@
 //! locking) and unparks the host.
 
 mod blocks;
+pub(crate) mod lock;
 pub(crate) mod raw;
 mod registry;
 pub(crate) mod timers;

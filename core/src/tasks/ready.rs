@@ -6,8 +6,10 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
+
+use crate::shim::lock::{Mutex, MutexGuard};
 
 /// The wakers of `n` children and the queue of those woken.
 pub(crate) struct ReadySet {

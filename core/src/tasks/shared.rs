@@ -3,9 +3,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::shim::lock::{Mutex, MutexGuard};
 use crate::task::{InvalidState, Task, TaskError, TaskId, TaskRef};
 
 /// A cheap, clonable handle on a task whose output is `Clone`: any number
