@@ -114,7 +114,38 @@ pub struct TaskRow {
 /// });
 /// ```
 pub fn tasks() -> Vec<TaskRow> {
-    let mut rows: Vec<TaskRow> = all_tasks()
+    tasks_head(usize::MAX).1
+}
+
+/// The `limit` oldest live tasks (lowest ids) as [`tasks`] gives them, and
+/// how many live tasks there are in all: for a panel that shows a few rows
+/// while many tasks run, without building a row for every one of them.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// anyloop::run(async {
+///     let sleepers: Vec<_> = (0..10)
+///         .map(|_| anyloop::spawn(anyloop::sleep(Duration::from_millis(50))))
+///         .collect();
+///     let (total, rows) = anyloop::monitor::tasks_head(3);
+///     assert_eq!(total, 11); // main and the ten sleepers
+///     assert_eq!(rows.len(), 3);
+///     assert_eq!(rows[0].name.as_deref(), Some("main"));
+///     assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+///     anyloop::gather(sleepers).await;
+/// });
+/// ```
+pub fn tasks_head(limit: usize) -> (usize, Vec<TaskRow>) {
+    let mut all = all_tasks();
+    let total = all.len();
+    if limit < total {
+        all.select_nth_unstable_by_key(limit, |t| t.id());
+        all.truncate(limit);
+    }
+    let mut rows: Vec<TaskRow> = all
         .iter()
         .map(|t| {
             let stats = debug::task_stats(t);
@@ -130,7 +161,7 @@ pub fn tasks() -> Vec<TaskRow> {
         })
         .collect();
     rows.sort_by_key(|r| r.id);
-    rows
+    (total, rows)
 }
 
 /// The lowercase name `ps` and the www panel show for a state

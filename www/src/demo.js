@@ -170,9 +170,9 @@ function renderTasks() {
   const now = performance.now();
   if (now - panelAt < 200) return;
   panelAt = now;
-  const tasks = JSON.parse(api.monitor_tasks());
+  const { count: live, rows: tasks } = JSON.parse(api.monitor_tasks(PANEL_ROWS));
   const body = $('tasks-panel').tBodies[0];
-  const rows = tasks.slice(0, PANEL_ROWS).map((t) => {
+  const rows = tasks.map((t) => {
     const age = t.age_ms == null ? '-' : `${(t.age_ms / 1000).toFixed(1)} s`;
     return (
       `<tr data-task-id="${t.id}" data-name="${escapeHtml(t.name ?? '')}" data-state="${t.state}"` +
@@ -183,11 +183,11 @@ function renderTasks() {
   });
   body.innerHTML = rows.join('');
   const count = $('tasks-count');
-  count.dataset.count = tasks.length;
+  count.dataset.count = live;
   count.textContent =
-    tasks.length > PANEL_ROWS
-      ? `${tasks.length.toLocaleString('en-US')} tasks (first ${PANEL_ROWS} shown)`
-      : `${tasks.length} task${tasks.length === 1 ? '' : 's'}`;
+    live > PANEL_ROWS
+      ? `${live.toLocaleString('en-US')} tasks (first ${PANEL_ROWS} shown)`
+      : `${live} task${live === 1 ? '' : 's'}`;
 }
 
 function frame() {

@@ -183,7 +183,9 @@ test('the page keeps drawing frames while 100,000 CPU-heavy tasks run', async ()
   while ((await g.getAttribute('data-phase')) !== 'done') {
     samples.push(await frames());
     liveMax = Math.max(liveMax, await live());
-    assert.ok(Date.now() - t0 < 60_000, 'storm did not finish in 60 s');
+    // Generous: a loaded CI machine runs the storm many times slower than
+    // an idle one; only a page that stopped making progress takes this long.
+    assert.ok(Date.now() - t0 < 300_000, 'storm did not finish in 300 s');
     await page.waitForTimeout(100);
   }
   const p = g.locator('.frames-during');

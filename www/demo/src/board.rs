@@ -471,25 +471,34 @@ fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Every task of the running loop from `anyloop::monitor::tasks()` (the
-/// monitor console's `ps`) as JSON, for the page's live task panel:
+/// The `limit` oldest tasks of the running loop from
+/// `anyloop::monitor::tasks_head()` (the monitor console's `ps`, cut
+/// short) and the number of live tasks, as JSON for the page's live task
+/// panel:
 ///
 /// ```text
-/// [{"id":1,"name":"sleeper-1"|null,"state":"waiting","age_ms":812.5|null,"polls":4,"busy_ms":0.3,
-///   "at":"www/demo/src/board.rs:411:10"},..]
+/// {"count":12,"rows":[{"id":1,"name":"sleeper-1"|null,"state":"waiting","age_ms":812.5|null,
+///   "polls":4,"busy_ms":0.3,"at":"www/demo/src/board.rs:411:10"},..]}
 /// ```
+///
+/// Only `limit` rows are built: during the CPU storm 100,000 tasks are
+/// alive, and a row for each, five times a second, would slow the storm.
 ///
 /// # Examples
 ///
 /// ```
 /// anyloop::run(async {
-///     let json = anyloop_www_demo::board::tasks_json();
-///     assert!(json.starts_with("[{\"id\":1,\"name\":\"main\",\"state\":\"running\""), "{json}");
+///     let json = anyloop_www_demo::board::tasks_json(40);
+///     assert!(
+///         json.starts_with("{\"count\":1,\"rows\":[{\"id\":1,\"name\":\"main\",\"state\":\"running\""),
+///         "{json}"
+///     );
 /// });
 /// ```
-pub fn tasks_json() -> String {
-    let mut o = String::from("[");
-    for (i, r) in anyloop::monitor::tasks().into_iter().enumerate() {
+pub fn tasks_json(limit: usize) -> String {
+    let (count, rows) = anyloop::monitor::tasks_head(limit);
+    let mut o = format!("{{\"count\":{count},\"rows\":[");
+    for (i, r) in rows.into_iter().enumerate() {
         if i > 0 {
             o.push(',');
         }
@@ -518,7 +527,7 @@ pub fn tasks_json() -> String {
         json_str(&mut o, &r.spawned_at.to_string());
         o.push('}');
     }
-    o.push(']');
+    o.push_str("]}");
     o
 }
 

@@ -100,10 +100,11 @@ thread_local! {
         const { std::cell::OnceCell::new() };
 }
 
-/// The live task panel's data: [`board::tasks_json`], with the loop's
-/// per-task statistics switched on (from the first call on).
+/// The live task panel's data: the `limit` oldest tasks and the live count
+/// ([`board::tasks_json`]), with the loop's per-task statistics switched on
+/// (from the first call on).
 #[wasm_bindgen]
-pub fn monitor_tasks() -> String {
+pub fn monitor_tasks(limit: u32) -> String {
     if anyloop::EventLoop::with_installed(|_| ()).is_none() {
         // No scenario ran yet: install the page's loop (empty).
         anyloop::spawn_root(async {}).detach();
@@ -111,7 +112,7 @@ pub fn monitor_tasks() -> String {
     STATS.with(|s| {
         s.get_or_init(anyloop::debug::collect_task_stats);
     });
-    board::tasks_json()
+    board::tasks_json(limit as usize)
 }
 
 // ---- the benchmark page ----
