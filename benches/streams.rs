@@ -371,6 +371,13 @@ mod tokio_peer {
     }
 
     /// Echoes a connection: line by line, or in chunks of up to `MSG`.
+    ///
+    /// Flushes after each write, as the smol peer does: a tokio-rustls
+    /// stream whose socket is full keeps the records it made until the
+    /// next write or flush ("it does not guarantee the final data to be
+    /// sent"), so an echo that only writes can leave the tail of the
+    /// data in rustls while its client waits for it (tokio's TLS echo
+    /// hung once in about 80 runs). A plain socket's flush does nothing.
     async fn echo_conn<R, W>(rd: R, wr: &mut W, lines: bool)
     where
         R: tokio::io::AsyncRead + Unpin,
@@ -384,7 +391,7 @@ mod tokio_peer {
                 if rd.read_line(&mut buf).await.unwrap_or(0) == 0 {
                     return;
                 }
-                if wr.write_all(buf.as_bytes()).await.is_err() {
+                if wr.write_all(buf.as_bytes()).await.is_err() || wr.flush().await.is_err() {
                     return;
                 }
             }
@@ -393,7 +400,7 @@ mod tokio_peer {
             let mut buf = vec![0u8; MSG];
             loop {
                 let n = rd.read(&mut buf).await.unwrap_or(0);
-                if n == 0 || wr.write_all(&buf[..n]).await.is_err() {
+                if n == 0 || wr.write_all(&buf[..n]).await.is_err() || wr.flush().await.is_err() {
                     return;
                 }
             }
