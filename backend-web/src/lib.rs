@@ -50,14 +50,16 @@
 //!   up once in `wasm_bindgen::exports()`): a `Closure` type costs its JS
 //!   machinery (reference counts, a `FinalizationRegistry`, a cast
 //!   intrinsic), invoke shims and a destructor export, 1.5 KB of hello
-//!   world (1,327 B of JS, 186 B of wasm after `wasm-opt`); the debug flag is one `globalThis.ANYLOOP_DEBUG`
-//!   property read (a `thread_local_v2` static), where `js_sys::global()`
-//!   and `Reflect.get` cost four global-object probes and an exception
-//!   shim (~1.7 KB of JS, ~0.5 KB of wasm in hello world). The driver
-//!   lives in a `const`-initialized thread-local `OnceCell`: std's lazily
+//!   world (1,327 B of JS, 186 B of wasm after `wasm-opt`); the debug flag
+//!   is one `globalThis.ANYLOOP_DEBUG` property read (a `thread_local_v2`
+//!   static), where `js_sys::global()` and `Reflect.get` cost four
+//!   global-object probes and an exception shim (~1.7 KB of JS, ~0.5 KB of
+//!   wasm in hello world). The driver is leaked on first use and found
+//!   through a `const`-initialized thread-local `Cell`: std's lazily
 //!   initialized thread-locals add code to drop a value replaced during
-//!   initialization and their "during or after destruction" panics
-//!   (125 B of hello world after `wasm-opt`).
+//!   initialization and their "during or after destruction" panics (125 B
+//!   of hello world after `wasm-opt`), a `OnceCell` its re-entrancy check,
+//!   which drops a second driver (381 B).
 //!
 //! ## Design decisions (issue 17)
 //!
@@ -138,7 +140,7 @@
 pub mod fd;
 pub mod io;
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -262,12 +264,24 @@ struct Driver {
 
 thread_local! {
     /// Created on first use (see the crate docs, "code size").
-    static DRIVER: OnceCell<Driver> = const { OnceCell::new() };
+    static DRIVER: Cell<Option<&'static Driver>> = const { Cell::new(None) };
 }
 
-/// Runs `f` with this thread's [`Driver`], creating it on first use.
+/// Runs `f` with this thread's [`Driver`], creating it on first use. The
+/// driver lives as long as the thread (the page or worker), as the
+/// callbacks it armed do: it is leaked, not kept in a `OnceCell`, whose
+/// re-entrancy check would drop a second driver ("reentrant init"; nothing
+/// here re-enters: `Driver::new` only calls JS).
 fn with_driver<R>(f: impl FnOnce(&Driver) -> R) -> R {
-    DRIVER.with(|d| f(d.get_or_init(Driver::new)))
+    let d = match DRIVER.get() {
+        Some(d) => d,
+        None => {
+            let d: &'static Driver = Box::leak(Box::new(Driver::new()));
+            DRIVER.set(Some(d));
+            d
+        }
+    };
+    f(d)
 }
 
 // The three callbacks are raw wasm exports, which are plain JS functions
