@@ -92,12 +92,22 @@ mod stream;
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::task::Waker;
 
 pub use datagram::{create_datagram_endpoint, DatagramProtocol, DatagramTransport};
 pub(crate) use stream::start_io;
 pub use stream::{Buffered, StreamProtocol, Transport, DEFAULT_READ_SIZE};
 
 use super::server::{Accepted, BoxHandler};
+
+/// Keeps `waker` in `slot` (a transport's wake-up for its driving task),
+/// cloning it only when it is not the one already there.
+fn remember_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) => w.clone_from(waker),
+        None => *slot = Some(waker.clone()),
+    }
+}
 use super::{Server, TcpListener, TcpStream, UnixStream};
 
 /// asyncio's `asyncio.Protocol`: callbacks for a stream connection.

@@ -655,13 +655,7 @@ where
     P: StreamProtocol,
 {
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        {
-            let mut st = self.t.inner.st.borrow_mut();
-            match &st.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => st.waker = Some(cx.waker().clone()),
-            }
-        }
+        super::remember_waker(&mut self.t.inner.st.borrow_mut().waker, cx.waker());
         let mut reads = 0;
         loop {
             let Some(sock) = &self.sock else {
