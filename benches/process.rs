@@ -323,7 +323,7 @@ fn main() {
             // CPU time of this process: all its threads (a peer's helper
             // threads count), not the children `true` and `cat` (the same
             // program for every peer).
-            "--cpu" => stopwatch::use_cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID),
+            "--cpu" => stopwatch::use_cpu_clock(stopwatch::CpuClock::Process),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("process bench: ignoring argument {other:?}"),
         }

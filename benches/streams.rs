@@ -801,7 +801,7 @@ fn main() {
             "--rounds" => rounds = args.next().and_then(|n| n.parse::<usize>().ok()),
             "--peer" => only_peer = args.next(),
             // Every peer runs client and server on this one thread.
-            "--cpu" => stopwatch::use_cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID),
+            "--cpu" => stopwatch::use_cpu_clock(stopwatch::CpuClock::Thread),
             f if !f.starts_with('-') => filters.push(f.to_string()),
             other => eprintln!("streams bench: ignoring argument {other:?}"),
         }

@@ -6,16 +6,33 @@
 //! helper threads count, child processes do not).
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-/// The CPU clock `--cpu` chose; `WALL` until then.
-static CPU_CLOCK: AtomicI32 = AtomicI32::new(WALL);
-const WALL: i32 = -1;
+use rustix::time::ClockId;
+
+/// The CPU clock `--cpu` chose (`THREAD`, `PROCESS`); `WALL` until then.
+static CPU_CLOCK: AtomicU8 = AtomicU8::new(WALL);
+const WALL: u8 = 0;
+const THREAD: u8 = 1;
+const PROCESS: u8 = 2;
+
+/// A CPU-time clock for [`use_cpu_clock`].
+#[derive(Clone, Copy)]
+pub enum CpuClock {
+    /// `CLOCK_THREAD_CPUTIME_ID`: this thread's CPU time.
+    Thread,
+    /// `CLOCK_PROCESS_CPUTIME_ID`: all threads of the process.
+    Process,
+}
 
 /// Measures with CPU clock `clock` from now on (`--cpu`).
-pub fn use_cpu_clock(clock: libc::clockid_t) {
-    CPU_CLOCK.store(clock, Ordering::Relaxed);
+pub fn use_cpu_clock(clock: CpuClock) {
+    let c = match clock {
+        CpuClock::Thread => THREAD,
+        CpuClock::Process => PROCESS,
+    };
+    CPU_CLOCK.store(c, Ordering::Relaxed);
 }
 
 /// Whether `--cpu` chose a CPU clock.
@@ -23,22 +40,20 @@ pub fn cpu() -> bool {
     CPU_CLOCK.load(Ordering::Relaxed) != WALL
 }
 
-/// Nanoseconds on the CPU clock `clock`.
-pub fn cpu_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
+/// Nanoseconds on the CPU clock `c` (`THREAD` or `PROCESS`).
+fn cpu_ns(c: u8) -> u64 {
+    let id = if c == PROCESS {
+        ClockId::ProcessCPUTime
+    } else {
+        ClockId::ThreadCPUTime
     };
-    // SAFETY: `ts` is a valid, writable timespec; `clock` is one of libc's
-    // CPU-time clock ids.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime({clock})");
+    let ts = rustix::time::clock_gettime(id);
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// This thread's CPU time in nanoseconds.
 pub fn thread_cpu_ns() -> u64 {
-    cpu_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    cpu_ns(THREAD)
 }
 
 /// A stopwatch on the wall clock, or on the clock `--cpu` chose.

@@ -22,7 +22,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -89,42 +89,36 @@ pub trait Locks: Runtime {
 
 // ---------------------------------------------------------------- clock
 
-static CLOCK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
-static WORK_CLOCK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+static CLOCK: OnceLock<fn() -> u64> = OnceLock::new();
+static WORK_CLOCK: OnceLock<fn() -> u64> = OnceLock::new();
 
 /// Installs the wall clock (monotonic nanoseconds) that [`wall_ns`] and,
 /// by default, [`now_ns`] read. Needed where `std::time::Instant` does not
-/// work (wasm32-unknown-unknown).
+/// work (wasm32-unknown-unknown). Once per process: later calls are
+/// ignored.
 pub fn set_clock(clock: fn() -> u64) {
-    CLOCK.store(clock as *mut (), Ordering::Release);
+    let _ = CLOCK.set(clock);
 }
 
 /// Makes the CPU-bound workloads read `clock` instead of the wall clock,
 /// e.g. the thread's CPU time on a machine shared with other jobs (time
 /// spent descheduled then does not count). `timers` always uses the wall
-/// clock: sleeping is what it measures.
+/// clock: sleeping is what it measures. Once per process: later calls
+/// are ignored.
 pub fn set_work_clock(clock: fn() -> u64) {
-    WORK_CLOCK.store(clock as *mut (), Ordering::Release);
+    let _ = WORK_CLOCK.set(clock);
 }
 
 fn std_clock() -> u64 {
-    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
     ORIGIN
         .get_or_init(std::time::Instant::now)
         .elapsed()
         .as_nanos() as u64
 }
 
-fn read(clock: &AtomicPtr<()>) -> Option<u64> {
-    let f = clock.load(Ordering::Acquire);
-    if f.is_null() {
-        None
-    } else {
-        // SAFETY: only `set_clock`/`set_work_clock` store into these, and
-        // they store a `fn() -> u64`.
-        let clock: fn() -> u64 = unsafe { std::mem::transmute::<*mut (), fn() -> u64>(f) };
-        Some(clock())
-    }
+fn read(clock: &OnceLock<fn() -> u64>) -> Option<u64> {
+    clock.get().map(|clock| clock())
 }
 
 /// Monotonic wall-clock nanoseconds (default `std::time::Instant`).
@@ -213,22 +207,16 @@ impl Sizes {
     };
 }
 
-static SIZES: AtomicPtr<Sizes> = AtomicPtr::new(std::ptr::null_mut());
+static SIZES: RwLock<Sizes> = RwLock::new(Sizes::FULL);
 
 /// Chooses the sizes for the rest of the process (default [`Sizes::FULL`]).
 pub fn set_sizes(s: Sizes) {
-    SIZES.store(Box::into_raw(Box::new(s)), Ordering::Release);
+    *SIZES.write().unwrap_or_else(PoisonError::into_inner) = s;
 }
 
 /// The sizes in force.
 pub fn sizes() -> Sizes {
-    let p = SIZES.load(Ordering::Acquire);
-    if p.is_null() {
-        Sizes::FULL
-    } else {
-        // SAFETY: `set_sizes` stores leaked boxes only; they are never freed.
-        unsafe { *p }
-    }
+    *SIZES.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 // ---------------------------------------------------------------- workloads
