@@ -819,13 +819,68 @@ impl DoneCallback {
 /// The future stored in the task allocation: cancellation, panic capture,
 /// registry bookkeeping and introspection around the user's future.
 struct Wrapped<'a, F> {
-    fut: Option<F>,
+    fut: FutSlot<F>,
     /// The task this future is the body of.
     task: TaskPtr<'a>,
     /// The task's `runtime.spawn` span: entered around each poll and the
     /// drop of the future, closed with the future.
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+}
+
+/// The user's future inside [`Wrapped`], and whether it is still there.
+///
+/// Not an `Option<F>`: a task's end dropped through `Option`'s drop glue
+/// twice, the future when it finished and the `None` left behind once
+/// more with the `Wrapped` (under wasmtime two calls, ~60 instructions
+/// per `chained_spawn` link). Here the second is a flag test.
+///
+/// Only `&mut self` methods: a shared reference to the slot would retag
+/// the pinned future and invalidate its self-references (Stacked Borrows
+/// exempts only `&mut` to `!Unpin` data).
+struct FutSlot<F> {
+    live: bool,
+    fut: ManuallyDrop<F>,
+}
+
+impl<F> FutSlot<F> {
+    #[inline(always)]
+    fn new(fut: F) -> Self {
+        FutSlot {
+            live: true,
+            fut: ManuallyDrop::new(fut),
+        }
+    }
+
+    /// The future, unless it was dropped.
+    #[inline(always)]
+    fn as_mut(&mut self) -> Option<&mut F> {
+        if self.live {
+            Some(&mut *self.fut)
+        } else {
+            None
+        }
+    }
+
+    /// Drops the future in place, if it is there. Marked gone first: a
+    /// destructor that panics leaves nothing to drop twice (as assigning
+    /// `None` to an `Option` does).
+    #[inline(always)]
+    fn clear(&mut self) {
+        if self.live {
+            self.live = false;
+            // SAFETY: the future was there (`live`) and is dropped once,
+            // in place (it is pinned), and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.fut) }
+        }
+    }
+}
+
+impl<F> Drop for FutSlot<F> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.clear();
+    }
 }
 
 /// A task, alive for `'a`: held by the task's own [`Wrapped`] future (the
@@ -890,7 +945,7 @@ impl<F> Wrapped<'_, F> {
         let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
-        self.fut = None;
+        self.fut.clear();
         #[cfg(feature = "tracing")]
         drop(entered);
         RUNNING.with(|r| r.set(prev));
@@ -905,7 +960,7 @@ impl<F> Wrapped<'_, F> {
         let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
-        let res = catch_unwind(AssertUnwindSafe(|| self.fut = None));
+        let res = catch_unwind(AssertUnwindSafe(|| self.fut.clear()));
         #[cfg(feature = "tracing")]
         drop(entered);
         RUNNING.with(|r| r.set(prev));
@@ -933,7 +988,7 @@ impl<F> Wrapped<'_, F> {
         // Dropping a future that panicked may panic again: contain it.
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
-        let _ = catch_unwind(AssertUnwindSafe(|| self.fut = None));
+        let _ = catch_unwind(AssertUnwindSafe(|| self.fut.clear()));
         #[cfg(feature = "tracing")]
         drop(entered);
         let err = TaskError::panicked(payload, self.task.meta());
@@ -1008,7 +1063,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `fut` is structurally pinned: it is never moved out, only
-        // dropped in place (`set(None)` below or in `Drop`).
+        // dropped in place (`FutSlot::clear` below or in `Drop`).
         let this = unsafe { self.get_unchecked_mut() };
         let meta = this.task.meta();
         // Registered already: at spawn, or (spawned from another thread)
@@ -1042,7 +1097,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
                 // Drop the finished future here, with the task current and
                 // inside `catch_unwind`: a panicking destructor fails the
                 // task instead of unwinding through the loop.
-                *slot = None;
+                slot.clear();
             }
             out
         }));
@@ -1350,7 +1405,7 @@ unsafe fn new_task<F: Future>(
     // SAFETY: forwarded from the caller.
     unsafe {
         raw::spawn(meta, fut, move |fut, task| Wrapped {
-            fut: Some(fut),
+            fut: FutSlot::new(fut),
             // SAFETY: the future lives in the task's allocation.
             task: TaskPtr::new(task),
             #[cfg(feature = "tracing")]
@@ -2289,6 +2344,9 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    // Inline: without it the browser build (fat LTO) kept this a call of
+    // its own inside every yielding task's poll.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             Poll::Ready(())
