@@ -47,62 +47,38 @@ macro_rules! never_exists {
 /// `futures-io`'s `AsyncRead` and `AsyncWrite` for a stand-in stream and
 /// a shared reference to it, as on hosts that have the stream.
 macro_rules! never_io {
+    (@impl $t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                _: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.never {}
+            }
+        }
+
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _: &mut Context<'_>,
+                _: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                match self.never {}
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.never {}
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                match self.never {}
+            }
+        }
+    };
     ($($ty:ty),*) => {$(
-        impl AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                match self.never {}
-            }
-        }
-
-        impl AsyncRead for &$ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                match self.never {}
-            }
-        }
-
-        impl AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                match self.never {}
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match self.never {}
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match self.never {}
-            }
-        }
-
-        impl AsyncWrite for &$ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                match self.never {}
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match self.never {}
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                match self.never {}
-            }
-        }
+        never_io!(@impl $ty);
+        never_io!(@impl &$ty);
     )*};
 }
 
