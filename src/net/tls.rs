@@ -110,6 +110,12 @@
 //!   of at most 16 KiB; tokio-rustls goes on, as anyloop does): a 64 KiB
 //!   read takes four records, and an echo writes them back in one
 //!   `writev`, not four.
+//! - A read copies the decrypted plaintext out of rustls itself, in
+//!   1 KiB pieces when the caller's buffer lies just after rustls'
+//!   modulo 4 KiB: glibc's `rep movsb` copy is ~30 times slower there on
+//!   AMD Zen 3/4 (glibc bug 30994), and a record's plaintext often lands
+//!   at such a distance (in the `streams` bench's TLS echo, ~40% of the
+//!   copies out of rustls did, costing more than the decryption).
 
 use std::fmt;
 use std::io;
@@ -334,7 +340,7 @@ mod imp {
     use std::io::IoSlice;
     use std::pin::Pin;
     use std::sync::Arc;
-    use std::task::{ready, Context, Poll};
+    use std::task::{Context, Poll};
 
     use futures_io::{AsyncRead, AsyncWrite};
     use futures_rustls::rustls::crypto::CryptoProvider;
@@ -558,7 +564,7 @@ mod imp {
     }
 
     /// A futures-rustls stream whose reads take all the plaintext at
-    /// hand, not one record.
+    /// hand, not one record, and copy it out themselves.
     ///
     /// futures-rustls' `poll_read` returns after the first record that
     /// decrypts (16 KiB at most), so an echo of 64 KiB messages wrote
@@ -569,6 +575,12 @@ mod imp {
     /// instead of ~1,300, as many as tokio. An error met after some data
     /// is kept for the next read, which returns it (the data before it
     /// is not lost).
+    ///
+    /// The plaintext rustls holds is copied out here with
+    /// [`copy_plaintext`], not by rustls' `Reader::read`: futures-rustls
+    /// is asked for one byte (it reads and decrypts the next record,
+    /// with its own handling of end of stream, close_notify and errors)
+    /// and the rest of the record is taken from rustls' buffer.
     pub(crate) struct Tls<S> {
         inner: S,
         error: Option<io::Error>,
@@ -580,7 +592,94 @@ mod imp {
         }
     }
 
-    impl<S: AsyncRead + Unpin> AsyncRead for Tls<S> {
+    /// The rustls connection of a futures-rustls stream.
+    pub(crate) trait Session {
+        /// The plaintext rustls has decrypted and not yet handed out.
+        fn reader(&mut self) -> rustls::Reader<'_>;
+    }
+
+    impl<IO> Session for futures_rustls::client::TlsStream<IO> {
+        fn reader(&mut self) -> rustls::Reader<'_> {
+            self.get_mut().1.reader()
+        }
+    }
+
+    impl<IO> Session for futures_rustls::server::TlsStream<IO> {
+        fn reader(&mut self) -> rustls::Reader<'_> {
+            self.get_mut().1.reader()
+        }
+    }
+
+    /// Moves the plaintext `session` holds into `buf`; returns how many
+    /// bytes. Nothing held (or the end, or an error, which the next
+    /// futures-rustls read reports): 0.
+    fn take_plaintext(session: &mut impl Session, buf: &mut [u8]) -> usize {
+        use std::io::BufRead;
+        let mut reader = session.reader();
+        let mut n = 0;
+        while n < buf.len() {
+            let k = match reader.fill_buf() {
+                Ok(chunk) if !chunk.is_empty() => {
+                    let k = chunk.len().min(buf.len() - n);
+                    copy_plaintext(&mut buf[n..n + k], &chunk[..k]);
+                    k
+                }
+                _ => break,
+            };
+            reader.consume(k);
+            n += k;
+        }
+        n
+    }
+
+    /// `dst.copy_from_slice(src)`, in pieces of 1 KiB when `dst` lies 1
+    /// to 63 bytes after `src` modulo 4 KiB.
+    ///
+    /// glibc (before 2.39) copies more than ~2 KiB with `rep movsb`,
+    /// which on AMD Zen 3/4 runs ~30 times slower at such distances
+    /// (glibc bug 30994: 3 GB/s instead of ~90 for 16 KiB on the bench
+    /// machine); pieces below that size take glibc's vector loop, which
+    /// has no such case (40-80 GB/s). A record's plaintext lands at
+    /// such a distance from the reader's buffer often (heap blocks of
+    /// 16 KiB + a header are 16 bytes apart modulo 4 KiB): in the
+    /// `streams` bench's TLS echo, ~40% of anyloop's copies out of
+    /// rustls did, which cost more CPU than decrypting the data.
+    fn copy_plaintext(dst: &mut [u8], src: &[u8]) {
+        const PIECE: usize = 1024;
+        let distance = (dst.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize) % 4096;
+        if src.len() <= 2 * PIECE || !(1..64).contains(&distance) {
+            dst.copy_from_slice(src);
+            return;
+        }
+        for (d, s) in dst.chunks_mut(PIECE).zip(src.chunks(PIECE)) {
+            d.copy_from_slice(s);
+        }
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn copy_plaintext_copies_at_every_distance_and_length() {
+        let src: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
+        let mut dst = vec![0u8; 20_000 + 4096];
+        // Lengths around the piece size and a record's; destinations
+        // from 0 to 4 KiB away from the source modulo 4 KiB, the close
+        // ones (chunked copy) included.
+        for len in [0, 1, 2047, 2048, 2049, 3000, 16_384, 16_385, 19_999] {
+            for shift in (0..130).chain([4000, 4095]) {
+                let base = dst.as_ptr() as usize;
+                let to = (src.as_ptr() as usize + shift).wrapping_sub(base) % 4096;
+                dst.fill(0);
+                copy_plaintext(&mut dst[to..to + len], &src[..len]);
+                assert!(
+                    dst[to..to + len] == src[..len],
+                    "len {len}, distance {shift}"
+                );
+                assert!(dst[..to].iter().chain(&dst[to + len..]).all(|&b| b == 0));
+            }
+        }
+    }
+
+    impl<S: AsyncRead + Session + Unpin> AsyncRead for Tls<S> {
         fn poll_read(
             self: Pin<&mut Self>,
             cx: &mut Context<'_>,
@@ -590,16 +689,24 @@ mod imp {
             if let Some(e) = this.error.take() {
                 return Poll::Ready(Err(e));
             }
-            let mut n = ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
-            if n == 0 {
-                return Poll::Ready(Ok(0));
+            if buf.is_empty() {
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
-            // More records: only while the socket has them (a `Pending`
-            // here leaves the waker registered, as any read would).
-            while n < buf.len() {
-                match Pin::new(&mut this.inner).poll_read(cx, &mut buf[n..]) {
-                    Poll::Ready(Ok(0)) | Poll::Pending => break,
+            let mut n = 0;
+            loop {
+                n += take_plaintext(&mut this.inner, &mut buf[n..]);
+                if n == buf.len() {
+                    break;
+                }
+                // The next record, if the socket has one (a `Pending`
+                // leaves the waker registered, as any read would): its
+                // first byte through futures-rustls, the rest above.
+                match Pin::new(&mut this.inner).poll_read(cx, &mut buf[n..=n]) {
+                    Poll::Ready(Ok(0)) => break,
                     Poll::Ready(Ok(k)) => n += k,
+                    Poll::Pending if n == 0 => return Poll::Pending,
+                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) if n == 0 => return Poll::Ready(Err(e)),
                     Poll::Ready(Err(e)) => {
                         this.error = Some(e);
                         break;
