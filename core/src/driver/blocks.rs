@@ -1,5 +1,5 @@
 //! Task allocations: the global allocator natively; on single-threaded
-//! wasm, a small cache of freed task blocks in front of it.
+//! wasm, size-class free lists and chunks carved in order in front of it.
 //!
 //! # Why on wasm only
 //!
@@ -19,25 +19,33 @@
 //!
 //! One singly linked free list per size class (8-byte steps up to
 //! [`MAX_SIZE`], alignment at most 8), linked through each free block's
-//! first word; at most [`MAX_CACHED`] bytes or half the linear
-//! memory in all, whichever is more, beyond which frees go to the
-//! allocator as before (a burst of 100,000 tasks ending leaves at most
-//! half of the heap kept for task blocks; the rest goes back to the
-//! allocator for any use). Blocks of a class are always allocated with
-//! the class's layout, so a block can go back to the allocator from the
-//! cache or directly.
+//! first word. When a class's list is empty, the block is carved from a
+//! chunk ([`CHUNK`] bytes from the allocator, shared by all classes) by
+//! moving a pointer: no allocator call per task even the first time. A
+//! freed block always goes back to its class's list; blocks are never
+//! returned to the allocator one by one (a carved block is part of its
+//! chunk). Blocks larger than [`MAX_SIZE`] or aligned to more than 8 go
+//! straight to the allocator, as natively.
 //!
-//! # Why the limit grows with the heap
+//! # Why carve, and why keep every block
 //!
-//! A fixed 64 KiB served only the first few hundred of a burst: a program
-//! that spawns 20,000 tasks and joins them (the `spawn_join` bench row)
-//! paid `dlmalloc`'s allocate and free for almost every one, ~290 of its
-//! ~995 instructions per task under wasmtime. Linear memory never shrinks,
-//! so the blocks a burst needed are in the heap anyway; the limit only
-//! decides how many stay task blocks (served in a dozen instructions) and
-//! how many go back to `dlmalloc`'s free lists for other sizes. The cache is a plain static: these targets have no
-//! threads (`cfg(not(target_feature = "atomics"))`), and nothing in it
-//! calls out to code that could re-enter it.
+//! The first form kept freed blocks up to a limit (at first 64 KiB, then
+//! half the linear memory) and allocated every fresh block from the
+//! allocator: a program that spawns 20,000 tasks and joins them (the
+//! `spawn_join` bench row) paid `dlmalloc`'s allocate for every task of
+//! the first burst and its free for those over the limit: ~130 and ~100
+//! instructions under wasmtime, against ~900 for the whole
+//! spawn-run-join. Carving costs a compare and an add, and the blocks of
+//! a burst lie next to each other in spawn order (the order the loop
+//! runs and joins them in).
+//!
+//! The price: the memory of a class's blocks stays with that class, at
+//! its peak (the most blocks of that size alive at once). Linear memory
+//! never shrinks, so the peak was in the heap anyway; what is lost is
+//! only its reuse by allocations of other sizes after a burst. The cache
+//! is a plain static: these targets have no threads
+//! (`cfg(not(target_feature = "atomics"))`), and nothing in it calls out
+//! to code that could re-enter it (the allocator does not spawn).
 
 use std::alloc::Layout;
 
@@ -50,28 +58,21 @@ const MAX_SIZE: usize = 512;
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
 const CLASSES: usize = MAX_SIZE / STEP;
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
-/// The bytes the cache may always keep in all (see [`limit`] for more).
-const MAX_CACHED: usize = 64 * 1024;
-
-/// The most bytes the cache keeps: [`MAX_CACHED`] or half the linear
-/// memory, whichever is more (see the module docs).
-#[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
-#[inline]
-fn limit() -> usize {
-    #[cfg(target_arch = "wasm32")]
-    let heap = std::arch::wasm32::memory_size(0).saturating_mul(65_536);
-    #[cfg(not(target_arch = "wasm32"))]
-    let heap = 0;
-    MAX_CACHED.max(heap / 2)
-}
+/// The bytes of each chunk blocks are carved from (a multiple of
+/// [`STEP`]; its first word links it to the previous chunk, for `Drop`).
+const CHUNK: usize = 16 * 1024;
 
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
-/// Free task blocks by size class.
+/// Free task blocks by size class, and the chunk fresh ones come from.
 pub(crate) struct Cache {
     /// Head of each class's free list (null: empty).
     heads: [*mut u8; CLASSES],
-    /// Bytes held in all lists.
-    bytes: usize,
+    /// The next free byte of the current chunk (null: none yet)...
+    bump: *mut u8,
+    /// ...and how many bytes are left after it.
+    left: usize,
+    /// The current chunk (its first word: the previous one; null: none).
+    chunks: *mut u8,
 }
 
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
@@ -79,22 +80,25 @@ impl Cache {
     pub(crate) const fn new() -> Cache {
         Cache {
             heads: [std::ptr::null_mut(); CLASSES],
-            bytes: 0,
+            bump: std::ptr::null_mut(),
+            left: 0,
+            chunks: std::ptr::null_mut(),
         }
     }
 
-    /// The class of `layout` and the layout its blocks are allocated
-    /// with; `None` for what the cache does not keep.
+    /// The layout of every chunk.
+    fn chunk_layout() -> Layout {
+        Layout::from_size_align(CHUNK, STEP)
+            .unwrap_or_else(|_| unreachable!("valid by construction"))
+    }
+
+    /// The class of `layout`; `None` for what the cache does not keep.
     #[inline]
-    fn class(layout: Layout) -> Option<(usize, Layout)> {
+    fn class(layout: Layout) -> Option<usize> {
         if layout.align() > STEP || layout.size() > MAX_SIZE || layout.size() == 0 {
             return None;
         }
-        let class = (layout.size() - 1) / STEP;
-        // SAFETY: a non-zero multiple of 8 up to 512 with alignment 8 is
-        // a valid layout.
-        let block = unsafe { Layout::from_size_align_unchecked((class + 1) * STEP, STEP) };
-        Some((class, block))
+        Some((layout.size() - 1) / STEP)
     }
 
     /// A block for `layout`: a cached one, else a fresh one (null if the
@@ -105,60 +109,84 @@ impl Cache {
     /// As [`std::alloc::alloc`]: `layout` is not zero-sized.
     #[inline]
     pub(crate) unsafe fn alloc(&mut self, layout: Layout) -> *mut u8 {
-        let Some((class, block)) = Self::class(layout) else {
+        let Some(class) = Self::class(layout) else {
             // SAFETY: forwarded from the caller.
             return unsafe { std::alloc::alloc(layout) };
         };
         let head = self.heads[class];
         if head.is_null() {
-            // SAFETY: `block` is not zero-sized.
-            return unsafe { std::alloc::alloc(block) };
+            return self.carve((class + 1) * STEP);
         }
         // SAFETY: a cached block is at least one word, aligned to 8, and
         // its first word holds the next free block (written by `dealloc`).
         self.heads[class] = unsafe { head.cast::<*mut u8>().read() };
-        self.bytes -= block.size();
         head
+    }
+
+    /// A fresh block of `size` bytes (a class's size) from the current
+    /// chunk, or from a new one (null if the allocator fails).
+    #[inline]
+    fn carve(&mut self, size: usize) -> *mut u8 {
+        if self.left < size {
+            return self.carve_new_chunk(size);
+        }
+        let p = self.bump;
+        // SAFETY: `size` bytes are left in the chunk after `bump`.
+        self.bump = unsafe { p.add(size) };
+        self.left -= size;
+        p
+    }
+
+    /// [`carve`](Self::carve) from a new chunk (out of line: once per
+    /// chunk). What was left of the old one (less than a block) is lost.
+    #[cold]
+    #[inline(never)]
+    fn carve_new_chunk(&mut self, size: usize) -> *mut u8 {
+        // SAFETY: `CHUNK` is not zero.
+        let chunk = unsafe { std::alloc::alloc(Self::chunk_layout()) };
+        if chunk.is_null() {
+            return chunk;
+        }
+        // SAFETY: a fresh chunk, aligned to 8; its first word links the
+        // previous chunk, its blocks follow.
+        unsafe {
+            chunk.cast::<*mut u8>().write(self.chunks);
+            self.bump = chunk.add(STEP);
+        }
+        self.chunks = chunk;
+        self.left = CHUNK - STEP;
+        self.carve(size)
     }
 
     /// Gives back a block [`alloc`](Self::alloc) returned for `layout`.
     ///
     /// # Safety
     ///
-    /// `ptr` came from `self.alloc(layout)` (or from a `Cache`'s, any:
-    /// the layout decides) and is not used after.
+    /// `ptr` came from `self.alloc(layout)` and is not used after.
     #[inline]
     pub(crate) unsafe fn dealloc(&mut self, ptr: *mut u8, layout: Layout) {
-        let Some((class, block)) = Self::class(layout) else {
+        let Some(class) = Self::class(layout) else {
             // SAFETY: allocated with `layout` (see `alloc`).
             return unsafe { std::alloc::dealloc(ptr, layout) };
         };
-        if self.bytes + block.size() > MAX_CACHED && self.bytes + block.size() > limit() {
-            // SAFETY: blocks of a class are allocated with `block`.
-            return unsafe { std::alloc::dealloc(ptr, block) };
-        }
         // SAFETY: the block is ours, at least a word and aligned to 8.
         unsafe { ptr.cast::<*mut u8>().write(self.heads[class]) };
         self.heads[class] = ptr;
-        self.bytes += block.size();
     }
 }
 
 #[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
 impl Drop for Cache {
     fn drop(&mut self) {
-        for (class, head) in self.heads.iter_mut().enumerate() {
-            let block = Layout::from_size_align((class + 1) * STEP, STEP)
-                .unwrap_or_else(|_| unreachable!("valid by construction"));
-            let mut p = std::mem::replace(head, std::ptr::null_mut());
-            while !p.is_null() {
-                // SAFETY: a cached block: its first word is the next one;
-                // it was allocated with its class's layout.
-                unsafe {
-                    let next = p.cast::<*mut u8>().read();
-                    std::alloc::dealloc(p, block);
-                    p = next;
-                }
+        // Every block is part of a chunk: freeing the chunks frees them.
+        let mut c = std::mem::replace(&mut self.chunks, std::ptr::null_mut());
+        while !c.is_null() {
+            // SAFETY: a chunk: its first word is the previous one; it was
+            // allocated with `chunk_layout`.
+            unsafe {
+                let prev = c.cast::<*mut u8>().read();
+                std::alloc::dealloc(c, Self::chunk_layout());
+                c = prev;
             }
         }
     }
@@ -235,18 +263,16 @@ mod tests {
             let a = c.alloc(layout(136, 8));
             a.write_bytes(0xab, 136);
             c.dealloc(a, layout(136, 8));
-            assert_eq!(c.bytes, 136);
             // 130 bytes rounds up to the same 136-byte class.
             let b = c.alloc(layout(130, 4));
             assert_eq!(a, b);
-            assert_eq!(c.bytes, 0);
             // Another class: a fresh block.
             let d = c.alloc(layout(64, 8));
             assert_ne!(d, b);
             c.dealloc(b, layout(130, 4));
             c.dealloc(d, layout(64, 8));
         }
-        // Dropping the cache frees both (miri reports a leak otherwise).
+        // Dropping the cache frees the chunk (miri reports a leak otherwise).
     }
 
     #[test]
@@ -269,24 +295,66 @@ mod tests {
     }
 
     #[test]
-    fn large_overaligned_and_excess_blocks_go_to_the_allocator() {
+    fn fresh_blocks_are_carved_in_order_across_chunks() {
+        let mut c = Cache::new();
+        // SAFETY: every block is written within its size, freed once, with
+        // the layout it was allocated for, and not used after.
+        unsafe {
+            // More than two chunks' worth of 512-byte blocks, then some of
+            // another class: consecutive blocks of a chunk are adjacent, and
+            // none overlaps another.
+            let n = 2 * CHUNK / MAX_SIZE + 3;
+            let mut blocks: Vec<(*mut u8, usize)> = Vec::new();
+            for i in 0..n {
+                let b = c.alloc(layout(MAX_SIZE, 8));
+                assert!(!b.is_null());
+                assert_eq!(b as usize % STEP, 0);
+                b.write_bytes(i as u8, MAX_SIZE);
+                blocks.push((b, MAX_SIZE));
+            }
+            for i in 0..8 {
+                let b = c.alloc(layout(24, 8));
+                b.write_bytes(0x80 | i as u8, 24);
+                blocks.push((b, 24));
+            }
+            let adjacent = blocks
+                .windows(2)
+                .filter(|w| w[1].0 as usize == w[0].0 as usize + w[0].1)
+                .count();
+            assert!(
+                adjacent >= blocks.len() - 4,
+                "{adjacent} of {}",
+                blocks.len()
+            );
+            let mut spans: Vec<(usize, usize)> = blocks
+                .iter()
+                .map(|&(b, n)| (b as usize, b as usize + n))
+                .collect();
+            spans.sort();
+            assert!(spans.windows(2).all(|w| w[0].1 <= w[1].0), "overlap");
+            for (i, &(b, n)) in blocks.iter().enumerate().take(n) {
+                assert_eq!(*b.add(n - 1), i as u8);
+            }
+            for &(b, n) in &blocks {
+                c.dealloc(b, layout(n, 8));
+            }
+        }
+    }
+
+    #[test]
+    fn large_and_overaligned_blocks_go_to_the_allocator() {
         let mut c = Cache::new();
         // SAFETY: every block is freed once, with the layout it was
         // allocated for, and not used after.
         unsafe {
             let big = c.alloc(layout(MAX_SIZE + 8, 8));
+            big.write_bytes(1, MAX_SIZE + 8);
             c.dealloc(big, layout(MAX_SIZE + 8, 8));
             let aligned = c.alloc(layout(32, 16));
             assert_eq!(aligned as usize % 16, 0);
             c.dealloc(aligned, layout(32, 16));
-            assert_eq!(c.bytes, 0);
-            // Fill the budget with 512-byte blocks, then one more.
-            let n = MAX_CACHED / MAX_SIZE + 1;
-            let blocks: Vec<*mut u8> = (0..n).map(|_| c.alloc(layout(MAX_SIZE, 8))).collect();
-            for &b in &blocks {
-                c.dealloc(b, layout(MAX_SIZE, 8));
-            }
-            assert_eq!(c.bytes, MAX_CACHED);
+            // Neither took a chunk (miri: the allocator frees them).
+            assert!(c.chunks.is_null());
         }
     }
 }
