@@ -57,7 +57,7 @@
 //! # Features and hosts
 //!
 //! - Cargo features: `tls` (rustls, futures-rustls, webpki-roots) and a
-//!   crypto provider: `tls-ring` (the default: `default = ["tls-ring"]`)
+//!   crypto provider: `tls-ring` (on by default)
 //!   or `tls-aws-lc-rs`. With `tls` alone, install a provider yourself
 //!   (`rustls::crypto::CryptoProvider::install_default`).
 //! - Native hosts: available with the feature.

@@ -18,7 +18,10 @@
 //!
 //! In the browser a program is the `.wasm` plus the JS glue that
 //! `wasm-bindgen --target web` writes (what `cargo xtask web-example`
-//! serves); both count. Each wasm file is measured as cargo (and
+//! serves); both count. There anyloop's default feature `web-talc` makes
+//! talc the program's global allocator, while the peer keeps Rust's
+//! default dlmalloc: that accounts for ~6.2 KB of anyloop's wasm (see
+//! `anyloop_web`'s crate docs, "memory"). Each wasm file is measured as cargo (and
 //! wasm-bindgen) leave it and after binaryen's `wasm-opt -Oz`, the usual
 //! last step of a wasm release build: xtask installs binaryen from npm
 //! (the `binaryen` package, pinned to [`BINARYEN`]) into
