@@ -81,6 +81,9 @@ pub(crate) struct Reactor {
     sources: RefCell<Vec<Option<Rc<Source>>>>,
     free: RefCell<Vec<usize>>,
     events: RefCell<Events>,
+    /// The wakers a `poll` wakes, kept between polls so that one with
+    /// events allocates nothing (empty between polls).
+    to_wake: RefCell<Vec<Waker>>,
     /// Edge-triggered registrations with readiness flags (epoll, kqueue).
     edge: bool,
 }
@@ -110,6 +113,7 @@ impl Reactor {
                 sources: RefCell::new(Vec::new()),
                 free: RefCell::new(Vec::new()),
                 events: RefCell::new(Events::new()),
+                to_wake: RefCell::new(Vec::new()),
                 edge,
             });
             *r = Some(reactor.clone());
@@ -203,7 +207,9 @@ impl Reactor {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(e),
         }
-        let mut to_wake: Vec<Waker> = Vec::new();
+        // Taken out, not borrowed: a waker may run anything, this
+        // reactor's `poll` included.
+        let mut to_wake = std::mem::take(&mut *self.to_wake.borrow_mut());
         for ev in events.iter() {
             let source = match self.sources.borrow().get(ev.key) {
                 Some(Some(s)) => s.clone(),
@@ -239,8 +245,12 @@ impl Reactor {
             }
         }
         drop(events);
-        for w in to_wake {
+        for w in to_wake.drain(..) {
             w.wake();
+        }
+        let mut kept = self.to_wake.borrow_mut();
+        if kept.capacity() < to_wake.capacity() {
+            *kept = to_wake;
         }
         Ok(())
     }
