@@ -147,6 +147,15 @@ async fn incomplete_read_error_carries_partial_bytes() {
     assert_eq!(inc.expected, None);
     assert!(r.at_eof());
 
+    // readline is asyncio's: the end of the stream ends the last line,
+    // whole or not, then every further call returns b"" (no error).
+    let mut r = StreamReader::new(Trickle::new(b"one\ntail", 3));
+    assert_eq!(r.readline().await.unwrap(), b"one\n");
+    assert_eq!(r.readline().await.unwrap(), b"tail");
+    assert_eq!(r.readline().await.unwrap(), b"");
+    assert_eq!(r.readline().await.unwrap(), b"");
+    assert!(r.at_eof());
+
     // Over TCP: the server sends "abc" and closes.
     if !common::tcp_loopback() {
         return;

@@ -367,13 +367,10 @@ impl StreamReader {
     ///
     /// As [`readline`](Self::readline).
     pub fn poll_readline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
-        match ready!(self.poll_readuntil(cx, b"\n")) {
-            Err(e) => match IncompleteReadError::downcast(e) {
-                Ok(inc) => Poll::Ready(Ok(inc.partial)),
-                Err(e) => Poll::Ready(Err(e)),
-            },
-            ok => Poll::Ready(ok),
-        }
+        // At the end of the stream: what is left, maybe nothing (no
+        // `IncompleteReadError` built and dropped, an allocation each).
+        let (Ok(line) | Err(line)) = ready!(self.poll_until(cx, b"\n"))?;
+        Poll::Ready(Ok(line))
     }
 
     /// Polls for data up to and including `separator`; see
@@ -387,6 +384,23 @@ impl StreamReader {
         cx: &mut Context<'_>,
         separator: &[u8],
     ) -> Poll<io::Result<Vec<u8>>> {
+        Poll::Ready(ready!(self.poll_until(cx, separator))?.map_err(|partial| {
+            IncompleteReadError {
+                partial,
+                expected: None,
+            }
+            .into_io()
+        }))
+    }
+
+    /// [`poll_readuntil`](Self::poll_readuntil)'s search: `Ok(Ok(data))`
+    /// up to and including `separator`, `Ok(Err(partial))` when the
+    /// stream ended before it (what was left is taken).
+    fn poll_until(
+        &mut self,
+        cx: &mut Context<'_>,
+        separator: &[u8],
+    ) -> Poll<io::Result<Result<Vec<u8>, Vec<u8>>>> {
         if separator.is_empty() {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -417,7 +431,7 @@ impl StreamReader {
                     .into_io()));
                 }
                 self.scanned = 0;
-                return Poll::Ready(Ok(self.take(isep + seplen)));
+                return Poll::Ready(Ok(Ok(self.take(isep + seplen))));
             }
             self.scanned = avail.len();
             let offset = (avail.len() + 1).saturating_sub(seplen);
@@ -431,12 +445,7 @@ impl StreamReader {
             }
             if self.eof {
                 let k = self.end - self.start;
-                let partial = self.take(k);
-                return Poll::Ready(Err(IncompleteReadError {
-                    partial,
-                    expected: None,
-                }
-                .into_io()));
+                return Poll::Ready(Ok(Err(self.take(k))));
             }
             ready!(self.poll_fill(cx))?;
         }
