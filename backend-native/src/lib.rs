@@ -16,7 +16,10 @@
 //!   direction where the poller has edges, oneshot ones elsewhere (the
 //!   `reactor` module);
 //! - `to_thread`: a pool of up to 64 threads ([`blocking`]);
-//! - subprocesses ([`process`]): `std::process::Command` spawns; on Unix
+//! - subprocesses ([`process`]): on Linux with glibc one
+//!   `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)` of our own spawns
+//!   (the pidfd comes with the child), elsewhere and for what that route
+//!   does not cover `std::process::Command` does; on Unix
 //!   exits are noticed through a pidfd (Linux 5.3+) or `SIGCHLD`, and
 //!   dropped children are reaped by a `SIGCHLD` action, never left as
 //!   zombies; on Windows the process handle is a waitable registered with

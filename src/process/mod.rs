@@ -85,7 +85,9 @@
 //!
 //! # Implementation
 //!
-//! `std::process::Command` spawns (posix_spawn or fork/exec); the parent's
+//! On Linux with glibc the native backend spawns with one `clone` of its
+//! own (see [Design decisions](#design-decisions)), elsewhere
+//! `std::process::Command` does (posix_spawn or fork/exec); the parent's
 //! pipe ends are made non-blocking and registered with the loop. The exit
 //! is noticed without a thread per child: a pidfd on Linux 5.3+, kqueue's
 //! `EVFILT_PROC` filter on macOS and the BSDs, otherwise `SIGCHLD` (see
@@ -109,9 +111,10 @@
 //! # Design decisions
 //!
 //! - **std's builder underneath.** [`Command`] wraps
-//!   `std::process::Command`, so spawning is std's (posix_spawn where it
-//!   can, close-on-exec everywhere, the same error for a missing
-//!   program); a std `Stdio` or `File` converts into [`Stdio`].
+//!   `std::process::Command`, so the rules are std's (close-on-exec
+//!   everywhere, the same error for a missing program, the same `PATH`
+//!   search), whether std or the backend's own `clone` spawns; a std
+//!   `Stdio` or `File` converts into [`Stdio`].
 //! - **Pipes are streams.** A child's pipes are the streams chapter's
 //!   [`StreamReader`] / [`StreamWriter`], as in asyncio (`proc.stdout` is
 //!   a `StreamReader` there too): `readline`, limits and `drain` work
@@ -142,22 +145,40 @@
 //!   while the parent waits in `vfork`) into the parent as `stat`s, and
 //!   a cache of the results would miss a program installed later in an
 //!   earlier directory, which `execvp` finds.
-//! - **Spawn and wait as std and tokio do** (measured, Linux). Per child
-//!   the parent makes the same syscalls as tokio::process: std's
-//!   `posix_spawn` (`mmap` of glibc's child stack, `rt_sigprocmask` ×2,
-//!   `clone3(CLONE_VM | CLONE_VFORK)`, `munmap`), then `pidfd_open`,
-//!   `epoll_ctl` add and delete, `epoll_wait`, `wait4`, `close`
-//!   (`strace -c`, bench `spawn_seq`), about 60 µs of parent CPU, most of
-//!   it in the kernel (`clone3` ~40%, `epoll_wait` ~20% incl. the context
-//!   switch, `mmap`/`munmap` ~12%, `pidfd_open` ~5%, `wait4` ~5%;
-//!   `perf record --no-inherit`). A blocking std `spawn` + `wait` of the
-//!   same `true`, with no event loop at all, costs 35–55 µs, so the
-//!   issue's goal of 0.7× tokio's time is below what a loop built on
-//!   std's spawn can reach; going under it would need a spawn of our own
-//!   (`clone3` with `CLONE_PIDFD` on a reused stack), i.e. unsafe code
-//!   replacing std's. Closing the pidfd without `EPOLL_CTL_DEL` (the
-//!   kernel drops the registration with the last reference) was measured
-//!   and made no difference beyond noise, so the explicit delete stays.
+//! - **A spawn of our own on Linux (glibc).** What std would start with
+//!   `posix_spawn` (a program path, or a bare name searched in the
+//!   inherited `PATH`; stdio inherited, null, piped or `2>&1`) is started
+//!   by one `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)` on a stack the
+//!   thread keeps. Per child the parent makes 8 syscalls
+//!   (`rt_sigprocmask` ×2, `clone`, `epoll_ctl` add and delete,
+//!   `epoll_wait`, `wait4`, `close`) where tokio::process makes 11 (std's
+//!   `posix_spawn` adds an `mmap` and `munmap` of a fresh child stack —
+//!   the unmap is a TLB shootdown, ~8% of the parent's CPU — and the
+//!   pidfd needs its own `pidfd_open`). The child does what glibc's
+//!   `posix_spawn` child does for std (handlers back to the default,
+//!   `SIGPIPE` to the default, the `dup2`s, `chdir`, an empty signal mask,
+//!   `execve`, for a bare name once per `PATH` entry by `execvpe`'s rules)
+//!   and leaves the errno of a failure where the parent reads it, so
+//!   `spawn` reports `NotFound` & co. as std does. A custom std `Stdio`, a
+//!   `PATH` of the command's own that anyloop cannot resolve, a NUL in a
+//!   string, or a kernel/seccomp filter refusing `clone` go to std's
+//!   `spawn`; a kernel without `CLONE_PIDFD` (before 5.2) ignores the
+//!   flag and the child is waited for through `SIGCHLD`. Bench `--cpu`:
+//!   `spawn_seq` 0.95× → 0.84× tokio's time, `spawn_par` 1.02× → 0.85×.
+//! - **Why not 0.7× tokio's spawn time** (issue 12's goal): the kernel's
+//!   share. Parent CPU per `true`, medians of 11 interleaved rounds (load
+//!   ~6): tokio 73.3 µs, anyloop 60.3 µs; the same syscalls with no event
+//!   loop and no API around them (`clone` + pidfd, `epoll_ctl`,
+//!   `epoll_wait`, `wait4`, `close`) 51.6 µs = 0.70× tokio, and a blocking
+//!   `wait4` with no pidfd 39.9 µs. Of anyloop's time ~36% are the two
+//!   sleeps every spawn-and-wait has (in `clone` until the child has
+//!   exec'd, in `epoll_wait` until it exits), ~25% `copy_process` and
+//!   waking the child, ~12% the pidfd's `epoll_ctl`s and `close`, ~5%
+//!   `wait4`, ~12% user space (the builder, the loop, the waker): 0.7×
+//!   would need the event loop and the API to cost nothing at all.
+//!   Closing the pidfd without `EPOLL_CTL_DEL` (the kernel drops the
+//!   registration with the last reference) was measured and made no
+//!   difference beyond noise, so the explicit delete stays.
 //! - **Pipes grow when they fill** (Linux). A child's pipe starts at the
 //!   kernel's 64 KiB and grows to 1 MiB (`F_SETPIPE_SZ`) the first time
 //!   it is found full (a read that empties a whole 64 KiB, a short
@@ -638,6 +659,10 @@ impl Command {
             ));
         }
         let stdio = [stdin, stdout, stderr];
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if let Some(spawned) = self.spawn_cloned(stdio) {
+            return spawned;
+        }
         #[cfg(all(unix, not(target_family = "wasm")))]
         if let Some(mut found) = self.found_in_own_path(stdio) {
             // Refused by the kernel (see `lookup_program`): std's own
@@ -662,14 +687,7 @@ impl Command {
             return None;
         }
         let program = self.inner.get_program();
-        // Only a `PATH` set on the command (an inherited one: std already
-        // uses `posix_spawnp`; a removed one: execvp's built-in default).
-        let path = self
-            .inner
-            .get_envs()
-            .find(|(k, _)| *k == OsStr::new("PATH"))?
-            .1?;
-        let exe = sys::lookup_program(program, path)?;
+        let exe = self.own_path_exe()?;
         let mut cmd = std::process::Command::new(exe);
         cmd.arg0(program).args(self.inner.get_args());
         if self.env_cleared {
@@ -686,6 +704,65 @@ impl Command {
         }
         Some(cmd)
     }
+}
+
+impl Command {
+    /// For a bare program name and a `PATH` set on the command: where
+    /// `execvp` would find it, if that can be told without exec'ing (see
+    /// `lookup_program`). An inherited `PATH` is searched by the spawn
+    /// itself (`posix_spawnp`); a removed one means execvp's built-in
+    /// default.
+    #[cfg(all(unix, not(target_family = "wasm")))]
+    fn own_path_exe(&self) -> Option<std::path::PathBuf> {
+        let path = self
+            .inner
+            .get_envs()
+            .find(|(k, _)| *k == OsStr::new("PATH"))?
+            .1?;
+        sys::lookup_program(self.inner.get_program(), path)
+    }
+
+    /// Spawns through the native backend's own `clone` (Linux, glibc; see
+    /// [Design decisions](self#design-decisions)); `None` where that
+    /// route does not apply (a custom std `Stdio`, a bare name in a `PATH`
+    /// of the command's own that anyloop cannot resolve, ...): std spawns.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn spawn_cloned(&mut self, stdio: [Kind; 3]) -> Option<io::Result<(sys::Child, sys::Pipes)>> {
+        use sys::ChildStdio;
+        let to_child = |k: Kind| match k {
+            Kind::Inherit => Some(ChildStdio::Inherit),
+            Kind::Null => Some(ChildStdio::Null),
+            Kind::Piped => Some(ChildStdio::Piped),
+            Kind::Stdout => Some(ChildStdio::Stdout),
+            // Lives in `self.inner`, opaque.
+            Kind::Custom => None,
+        };
+        let child_stdio = [
+            to_child(stdio[0])?,
+            to_child(stdio[1])?,
+            to_child(stdio[2])?,
+        ];
+        let exe = self.own_path_exe();
+        let res = sys::spawn_cloned(
+            &self.inner,
+            exe.as_deref(),
+            self.env_cleared,
+            child_stdio,
+            self.kill_on_drop,
+        )?;
+        Some(match res {
+            // The file found in the command's `PATH` was refused by the
+            // kernel (see `lookup_program`): std's own search decides what
+            // runs, or which error is reported.
+            Err(_) if exe.is_some() => spawn_configured(&mut self.inner, stdio, self.kill_on_drop),
+            res => res.map_err(|e| named(e, self.inner.get_program())),
+        })
+    }
+}
+
+/// `e`, its message naming `program`.
+fn named(e: io::Error, program: &OsStr) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot run {program:?}: {e}"))
 }
 
 /// Sets `stdio` (stdin, stdout, stderr; [`Kind::Custom`] ones are set
@@ -732,9 +809,7 @@ fn spawn_configured(
         cmd.stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
     }
-    let (child, pipes) = res.map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot run {:?}: {e}", cmd.get_program()))
-    })?;
+    let (child, pipes) = res.map_err(|e| named(e, cmd.get_program()))?;
     let pipes = sys::Pipes {
         stdin: pipes.stdin,
         stdout: merged.or(pipes.stdout),

@@ -1,5 +1,7 @@
-//! Child processes (Unix): spawning through `std::process::Command`,
-//! waiting without a thread per child, non-blocking pipes.
+//! Child processes (Unix): spawning through `std::process::Command` or,
+//! on Linux with glibc, through one `clone` of our own (the `clone`
+//! module: [`spawn_cloned`]), waiting without a thread per child,
+//! non-blocking pipes.
 //!
 //! # How an exit is noticed
 //!
@@ -31,8 +33,12 @@
 //! x86_64-unknown-freebsd`) but not run on these machines; its test here
 //! (`ExitNotifier::Kqueue`) and the whole suite run on macOS/BSD.
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod clone;
 mod reap;
 
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use clone::ChildStdio;
 pub use reap::pending_orphans;
 
 use std::io;
@@ -86,9 +92,54 @@ pub fn force_sigchld(on: bool) {
     SIGCHLD_ONLY.store(on, Ordering::SeqCst);
 }
 
+/// A child's process, as it was started.
+enum Proc {
+    /// By `std::process::Command::spawn`.
+    Std(std::process::Child),
+    /// By this crate's `clone` (Linux, glibc): its pid.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    Cloned(rustix::process::Pid),
+}
+
+impl Proc {
+    fn id(&self) -> u32 {
+        match self {
+            Proc::Std(c) => c.id(),
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            Proc::Cloned(pid) => pid.as_raw_nonzero().get() as u32,
+        }
+    }
+
+    /// `waitpid(WNOHANG)`: the status once the child has exited (reaped
+    /// then; not to be asked again).
+    fn try_wait(&mut self) -> io::Result<Option<std::process::ExitStatus>> {
+        match self {
+            Proc::Std(c) => c.try_wait(),
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            Proc::Cloned(pid) => {
+                use std::os::unix::process::ExitStatusExt;
+                let st =
+                    rustix::process::waitpid(Some(*pid), rustix::process::WaitOptions::NOHANG)?;
+                Ok(st.map(|(_, st)| std::process::ExitStatus::from_raw(st.as_raw())))
+            }
+        }
+    }
+
+    fn kill(&mut self) -> io::Result<()> {
+        match self {
+            Proc::Std(c) => c.kill(),
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            Proc::Cloned(pid) => Ok(rustix::process::kill_process(
+                *pid,
+                rustix::process::Signal::KILL,
+            )?),
+        }
+    }
+}
+
 /// A running (or finished, not yet reaped) child process.
 pub struct Child {
-    child: Option<std::process::Child>,
+    child: Option<Proc>,
     exit: Exit,
     notifier: ExitNotifier,
     status: Option<std::process::ExitStatus>,
@@ -126,57 +177,111 @@ pub struct Pipes {
 /// error of setting up the pipes.
 pub fn spawn(cmd: &mut std::process::Command, kill_on_drop: bool) -> io::Result<(Child, Pipes)> {
     let mut std_child = cmd.spawn()?;
-    match setup(&mut std_child) {
-        Ok((exit, notifier, pipes)) => Ok((
-            Child {
-                child: Some(std_child),
-                exit,
-                notifier,
-                status: None,
-                kill_on_drop,
-            },
-            pipes,
-        )),
+    let ends = [
+        std_child.stdin.take().map(OwnedFd::from),
+        std_child.stdout.take().map(OwnedFd::from),
+        std_child.stderr.take().map(OwnedFd::from),
+    ];
+    let exit = exit_notifier(&std_child);
+    finish(Proc::Std(std_child), exit, ends, kill_on_drop)
+}
+
+/// Spawns `cmd` (program, arguments, environment, directory; its own
+/// stdio settings are not used) with `stdio`, through this crate's
+/// `clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD)` (Linux, glibc): the
+/// parent's ends of the pipes as [`spawn`] returns them, and a merged
+/// stderr ([`ChildStdio::Stdout`]) needing no extra descriptor. `exe`: for
+/// a bare program name, the file to run instead of searching `PATH`
+/// (argv\[0\] stays the name). `env_cleared`: `cmd.env_clear()` was
+/// called (std has no getter for it).
+///
+/// `None` where this route does not apply (a bare name with a `PATH` of
+/// the command's own and no `exe`, a NUL byte in a string, `clone`
+/// refused by the kernel or a seccomp filter): spawn with [`spawn`].
+///
+/// # Errors
+///
+/// As [`spawn`]: the error of `execve` (`NotFound` for a missing
+/// program), of `chdir`, or of creating the pipes.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn spawn_cloned(
+    cmd: &std::process::Command,
+    exe: Option<&Path>,
+    env_cleared: bool,
+    stdio: [ChildStdio; 3],
+    kill_on_drop: bool,
+) -> Option<io::Result<(Child, Pipes)>> {
+    let want_pidfd = !SIGCHLD_ONLY.load(Ordering::Relaxed);
+    let started = match clone::spawn(cmd, exe, env_cleared, stdio, want_pidfd)? {
+        Ok(s) => s,
+        Err(e) => return Some(Err(e)),
+    };
+    let exit = match started.pidfd {
+        Some(fd) => Async::new_unready(fd).ok().map(Exit::Pidfd),
+        // A kernel before 5.2 (CLONE_PIDFD ignored): SIGCHLD from now on.
+        None if want_pidfd => {
+            SIGCHLD_ONLY.store(true, Ordering::Relaxed);
+            None
+        }
+        None => None,
+    };
+    Some(finish(
+        Proc::Cloned(started.pid),
+        exit,
+        started.pipes,
+        kill_on_drop,
+    ))
+}
+
+/// The child, its exit notifier (`None`: `SIGCHLD`) and the parent's
+/// ends of its pipes (stdin, stdout, stderr) made non-blocking and
+/// registered; on an error the child is killed and handed to the reaper.
+fn finish(
+    mut proc: Proc,
+    exit: Option<Exit>,
+    [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
+    kill_on_drop: bool,
+) -> io::Result<(Child, Pipes)> {
+    let setup = || -> io::Result<(Exit, Pipes)> {
+        let pipes = Pipes {
+            stdin: stdin.map(PipeWriter::new).transpose()?,
+            stdout: stdout.map(PipeReader::new).transpose()?,
+            stderr: stderr.map(PipeReader::new).transpose()?,
+        };
+        // The exit is noticed even if it happened already: waiting starts
+        // with a `waitpid(WNOHANG)`.
+        let exit = match exit {
+            Some(exit) => exit,
+            None => Exit::Sigchld(Signals::internal(signal::SIGCHLD)?),
+        };
+        Ok((exit, pipes))
+    };
+    match setup() {
+        Ok((exit, pipes)) => {
+            let notifier = match &exit {
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                Exit::Pidfd(_) => ExitNotifier::Pidfd,
+                #[cfg(kqueue)]
+                Exit::Kqueue(_) => ExitNotifier::Kqueue,
+                _ => ExitNotifier::Sigchld,
+            };
+            Ok((
+                Child {
+                    child: Some(proc),
+                    exit,
+                    notifier,
+                    status: None,
+                    kill_on_drop,
+                },
+                pipes,
+            ))
+        }
         Err(e) => {
-            let _ = std_child.kill();
-            reap::orphan(std_child);
+            let _ = proc.kill();
+            reap::orphan(proc.id() as i32);
             Err(e)
         }
     }
-}
-
-fn setup(child: &mut std::process::Child) -> io::Result<(Exit, ExitNotifier, Pipes)> {
-    let pipes = Pipes {
-        stdin: child
-            .stdin
-            .take()
-            .map(|p| PipeWriter::new(p.into()))
-            .transpose()?,
-        stdout: child
-            .stdout
-            .take()
-            .map(|p| PipeReader::new(p.into()))
-            .transpose()?,
-        stderr: child
-            .stderr
-            .take()
-            .map(|p| PipeReader::new(p.into()))
-            .transpose()?,
-    };
-    // The exit is noticed even if it happened already: waiting starts
-    // with a `waitpid(WNOHANG)`.
-    let exit = match exit_notifier(child) {
-        Some(exit) => exit,
-        None => Exit::Sigchld(Signals::internal(signal::SIGCHLD)?),
-    };
-    let notifier = match &exit {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        Exit::Pidfd(_) => ExitNotifier::Pidfd,
-        #[cfg(kqueue)]
-        Exit::Kqueue(_) => ExitNotifier::Kqueue,
-        _ => ExitNotifier::Sigchld,
-    };
-    Ok((exit, notifier, pipes))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -321,8 +426,11 @@ impl Child {
         if self.try_wait()?.is_some() {
             return Ok(());
         }
-        match &self.child {
-            Some(c) => signal::send(rustix::process::Pid::from_child(c), sig),
+        match self.child.as_ref().map(Proc::id) {
+            Some(pid) => match rustix::process::Pid::from_raw(pid as i32) {
+                Some(pid) => signal::send(pid, sig),
+                None => Ok(()),
+            },
             None => Ok(()),
         }
     }
@@ -339,7 +447,9 @@ impl Drop for Child {
         if self.kill_on_drop {
             let _ = child.kill();
         }
-        reap::orphan(child);
+        // A std `Child` without its pipes (taken at spawn) is just the
+        // pid: dropping it neither waits nor kills.
+        reap::orphan(child.id() as i32);
     }
 }
 
@@ -645,6 +755,116 @@ mod tests {
         let (mut child, _) = spawn(&mut std::process::Command::new("true"), false).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(wait(&mut child).unwrap().success());
+        // The same through this crate's `clone` (here, not in another test:
+        // `force_sigchld` is process-wide).
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            use ChildStdio::Inherit;
+            let cloned = |cmd: &std::process::Command| {
+                spawn_cloned(cmd, None, false, [Inherit; 3], false)
+                    .expect("the clone route applies")
+            };
+            let mut sh = std::process::Command::new("sh");
+            sh.args(["-c", "exit 7"]);
+            force_sigchld(true);
+            let sigchld = cloned(&sh);
+            force_sigchld(false);
+            let (mut child, _) = sigchld.unwrap();
+            assert_eq!(child.notifier(), ExitNotifier::Sigchld);
+            assert_eq!(wait(&mut child).unwrap().code(), Some(7));
+            let (mut child, _) = cloned(&sh).unwrap();
+            assert_eq!(child.notifier(), ExitNotifier::Pidfd);
+            assert_eq!(wait(&mut child).unwrap().code(), Some(7));
+        }
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn the_clone_route_keeps_std_semantics() {
+        use futures_lite::{AsyncReadExt, AsyncWriteExt};
+        use std::process::Command;
+        use ChildStdio::{Inherit, Null, Piped, Stdout};
+        let out = |cmd: &Command, exe: Option<&Path>, cleared: bool, stdio| {
+            let (mut child, pipes) =
+                spawn_cloned(cmd, exe, cleared, stdio, false).expect("the clone route applies")?;
+            let mut got = Vec::new();
+            if let Some(mut r) = pipes.stdout {
+                crate::doc_run(r.read_to_end(&mut got))?;
+            }
+            let status = wait(&mut child)?;
+            io::Result::Ok((status.code(), String::from_utf8_lossy(&got).into_owned()))
+        };
+        // Arguments, environment, directory, stderr to stdout.
+        let mut sh = Command::new("sh");
+        sh.args([
+            "-c",
+            "echo \"$0 $1 $GREETING $(pwd)\"; echo err >&2",
+            "a b",
+            "c",
+        ])
+        .env("GREETING", "hi")
+        .current_dir("/");
+        let stdio = [Null, Piped, Stdout];
+        let (code, text) = out(&sh, None, false, stdio).unwrap();
+        assert_eq!((code, text.as_str()), (Some(0), "a b c hi /\nerr\n"));
+        // env_clear: only what the command sets.
+        let mut env = Command::new("/usr/bin/env");
+        env.env("ONLY", "1");
+        let (_, text) = out(&env, None, true, stdio).unwrap();
+        assert_eq!(text, "ONLY=1\n");
+        // A file found for us runs with argv[0] unchanged.
+        let mut sh0 = Command::new("sh-by-another-name");
+        sh0.args(["-c", "echo $0"]);
+        let (_, text) = out(&sh0, Some(Path::new("/bin/sh")), false, stdio).unwrap();
+        assert_eq!(text, "sh-by-another-name\n");
+        // Errors of execve, chdir and the search come back from the spawn.
+        let missing = Command::new("no-such-program-anyloop");
+        let e = out(&missing, None, false, [Inherit; 3]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let e = out(&Command::new("/nonexistent/x"), None, false, [Inherit; 3]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let mut bad_dir = Command::new("true");
+        bad_dir.current_dir("/nonexistent-anyloop-dir");
+        let e = out(&bad_dir, None, false, [Inherit; 3]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        let e = out(&Command::new("/"), None, false, [Inherit; 3]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);
+        // Not this route: a bare name in a PATH of the command's own, a NUL.
+        let mut own_path = Command::new("true");
+        own_path.env("PATH", "/bin");
+        assert!(spawn_cloned(&own_path, None, false, [Inherit; 3], false).is_none());
+        let mut nul_arg = Command::new("echo");
+        nul_arg.arg("a\0b");
+        for cmd in [Command::new("tr\0ue"), nul_arg] {
+            assert!(spawn_cloned(&cmd, None, false, [Inherit; 3], false).is_none());
+        }
+        let mut nul_env = Command::new("true");
+        nul_env.env("A", "b\0c");
+        assert!(spawn_cloned(&nul_env, None, false, [Inherit; 3], false).is_none());
+        // stdin piped through cat, SIGPIPE back to the default in the child.
+        let (mut child, pipes) = spawn_cloned(
+            &Command::new("cat"),
+            None,
+            false,
+            [Piped, Piped, Inherit],
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let (mut w, mut r) = (pipes.stdin.unwrap(), pipes.stdout.unwrap());
+        crate::doc_run(async {
+            w.write_all(b"ping\n").await.unwrap();
+            w.close().await.unwrap();
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"ping\n");
+        });
+        assert!(wait(&mut child).unwrap().success());
+        let mut sigpipe = Command::new("sh");
+        sigpipe.args(["-c", "grep SigIgn /proc/self/status"]);
+        let (_, text) = out(&sigpipe, None, false, stdio).unwrap();
+        let ignored = u64::from_str_radix(text.trim().trim_start_matches("SigIgn:").trim(), 16);
+        assert_eq!(ignored.unwrap() & (1 << (libc::SIGPIPE - 1)), 0, "{text}");
     }
 
     #[test]

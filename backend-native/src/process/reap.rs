@@ -79,11 +79,7 @@ fn install() -> std::io::Result<()> {
 
 /// Hands a child nobody will wait for to the reaper: it is reaped as soon
 /// as it exits (at once if it already has).
-pub(crate) fn orphan(child: std::process::Child) {
-    let pid = child.id() as i32;
-    // Without its pipes (taken at spawn) a std `Child` is just the pid;
-    // dropping it neither waits nor kills.
-    drop(child);
+pub(crate) fn orphan(pid: i32) {
     let slot = match install() {
         Ok(()) => TABLE.iter().find(|s| {
             s.compare_exchange(FREE, pid, Ordering::SeqCst, Ordering::SeqCst)
