@@ -267,6 +267,9 @@ pub(crate) struct TaskMeta {
     locals: LocalsCell,
     /// Where the task was spawned (`#[track_caller]`): one pointer.
     location: &'static Location<'static>,
+    /// The task header's own bytes, in this struct's padding (see
+    /// `raw::HeaderBytes`).
+    pub(crate) raw: raw::HeaderBytes,
     /// The task (a `TaskGroup` child) returned an error: its `tracing`
     /// outcome is `"error"`.
     #[cfg(feature = "tracing")]
@@ -819,9 +822,7 @@ impl DoneCallback {
 /// The future stored in the task allocation: cancellation, panic capture,
 /// registry bookkeeping and introspection around the user's future.
 struct Wrapped<'a, F> {
-    fut: FutSlot<F>,
-    /// The task this future is the body of.
-    task: TaskPtr<'a>,
+    fut: FutSlot<'a, F>,
     /// The task's `runtime.spawn` span: entered around each poll and the
     /// drop of the future, closed with the future.
     #[cfg(feature = "tracing")]
@@ -838,16 +839,24 @@ struct Wrapped<'a, F> {
 /// Only `&mut self` methods: a shared reference to the slot would retag
 /// the pinned future and invalidate its self-references (Stacked Borrows
 /// exempts only `&mut` to `!Unpin` data).
-struct FutSlot<F> {
+///
+/// The task this future is the body of sits here too, next to the flag:
+/// together they fill the word before a future aligned to 8 (apart, the
+/// flag took a word of its own, padding included, and the task another:
+/// 8 bytes more per task, 25 % of a small task's body).
+struct FutSlot<'a, F> {
     live: bool,
+    /// The task this future is the body of.
+    task: TaskPtr<'a>,
     fut: ManuallyDrop<F>,
 }
 
-impl<F> FutSlot<F> {
+impl<'a, F> FutSlot<'a, F> {
     #[inline(always)]
-    fn new(fut: F) -> Self {
+    fn new(fut: F, task: TaskPtr<'a>) -> Self {
         FutSlot {
             live: true,
+            task,
             fut: ManuallyDrop::new(fut),
         }
     }
@@ -876,7 +885,7 @@ impl<F> FutSlot<F> {
     }
 }
 
-impl<F> Drop for FutSlot<F> {
+impl<F> Drop for FutSlot<'_, F> {
     #[inline(always)]
     fn drop(&mut self) {
         self.clear();
@@ -916,7 +925,7 @@ impl<F> Wrapped<'_, F> {
     /// The task ended as `state`; `msg`: the cancel or panic message.
     #[inline(always)]
     fn set_finished(&self, state: TaskState, msg: Option<&str>) {
-        self.task.meta().set_state(state);
+        self.fut.task.meta().set_state(state);
         #[cfg(feature = "tracing")]
         self.trace_finished(state, msg);
         #[cfg(not(feature = "tracing"))]
@@ -930,10 +939,10 @@ impl<F> Wrapped<'_, F> {
         let outcome = match state {
             TaskState::Cancelled => Outcome::Cancelled(msg),
             TaskState::Failed => Outcome::Panicked(msg),
-            _ if self.task.meta().returned_error.load(Ordering::Relaxed) => Outcome::Error,
+            _ if self.fut.task.meta().returned_error.load(Ordering::Relaxed) => Outcome::Error,
             _ => Outcome::Ok,
         };
-        finished(&self.span, self.task.meta().id, outcome);
+        finished(&self.span, self.fut.task.meta().id, outcome);
     }
 }
 
@@ -942,7 +951,7 @@ impl<F> Wrapped<'_, F> {
     /// destructors run with the task as current (and inside its span).
     #[inline(never)]
     fn drop_future(&mut self) {
-        let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
+        let prev = RUNNING.with(|r| r.replace(self.fut.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
         self.fut.clear();
@@ -956,8 +965,8 @@ impl<F> Wrapped<'_, F> {
     /// task instead of taking the loop down.
     #[cold]
     fn cancel_now(&mut self) -> TaskError {
-        let meta = self.task.meta();
-        let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
+        let meta = self.fut.task.meta();
+        let prev = RUNNING.with(|r| r.replace(self.fut.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let entered = self.span.enter();
         let res = catch_unwind(AssertUnwindSafe(|| self.fut.clear()));
@@ -976,7 +985,7 @@ impl<F> Wrapped<'_, F> {
                 err
             }
         };
-        meta.fire_done_callbacks(self.task.ptr());
+        meta.fire_done_callbacks(self.fut.task.ptr());
         err
     }
 
@@ -991,9 +1000,10 @@ impl<F> Wrapped<'_, F> {
         let _ = catch_unwind(AssertUnwindSafe(|| self.fut.clear()));
         #[cfg(feature = "tracing")]
         drop(entered);
-        let err = TaskError::panicked(payload, self.task.meta());
+        let err = TaskError::panicked(payload, self.fut.task.meta());
         self.set_finished(TaskState::Failed, err.panic_message());
-        self.task.meta().fire_done_callbacks(self.task.ptr());
+        let task = self.fut.task;
+        task.meta().fire_done_callbacks(task.ptr());
         err
     }
 
@@ -1003,9 +1013,9 @@ impl<F> Wrapped<'_, F> {
     #[cold]
     #[inline(never)]
     fn finish_slow<T>(&self, out: T) -> Result<T, TaskError> {
-        let meta = self.task.meta();
+        let meta = self.fut.task.meta();
         let res = if meta.cancel_pending() {
-            let prev = RUNNING.with(|r| r.replace(self.task.ptr().as_ptr()));
+            let prev = RUNNING.with(|r| r.replace(self.fut.task.ptr().as_ptr()));
             #[cfg(feature = "tracing")]
             let entered = self.span.enter();
             let res = catch_unwind(AssertUnwindSafe(|| drop(out)));
@@ -1028,7 +1038,7 @@ impl<F> Wrapped<'_, F> {
             self.set_finished(TaskState::Done, None);
             Ok(out)
         };
-        meta.fire_done_callbacks(self.task.ptr());
+        meta.fire_done_callbacks(self.fut.task.ptr());
         res
     }
 }
@@ -1043,7 +1053,7 @@ impl<F> Wrapped<'_, F> {
     #[cold]
     #[inline(never)]
     fn cancel_requested(&mut self, cx: &Context<'_>) -> bool {
-        let meta = self.task.meta();
+        let meta = self.fut.task.meta();
         let c = meta.cancel.load(Ordering::Acquire);
         if c & (CANCEL_FORCE | CANCEL_TRIED) != 0
             || self.fut.as_mut().is_none()
@@ -1065,7 +1075,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
         // SAFETY: `fut` is structurally pinned: it is never moved out, only
         // dropped in place (`FutSlot::clear` below or in `Drop`).
         let this = unsafe { self.get_unchecked_mut() };
-        let meta = this.task.meta();
+        let meta = this.fut.task.meta();
         // Registered already: at spawn, or (spawned from another thread)
         // when its loop took it from the injection queue, before any poll.
         if meta.cancel_pending() && this.cancel_requested(cx) {
@@ -1081,7 +1091,7 @@ impl<F: Future> Future for Wrapped<'_, F> {
             return Poll::Ready(Err(TaskError::cancelled(meta.cancel_message())));
         }
         meta.set_state(TaskState::Running);
-        let prev = RUNNING.with(|r| r.replace(this.task.ptr().as_ptr()));
+        let prev = RUNNING.with(|r| r.replace(this.fut.task.ptr().as_ptr()));
         #[cfg(feature = "tracing")]
         let timed = crate::trace::poll_start();
         #[cfg(feature = "tracing")]
@@ -1151,7 +1161,7 @@ impl<F> Wrapped<'_, F> {
     /// runs: a completed task's `Drop` is one null check.
     #[inline(always)]
     fn ended(&self) {
-        let meta = self.task.meta();
+        let meta = self.fut.task.meta();
         if meta.links.is_linked() {
             let cur = driver::current_local();
             debug_assert!(
@@ -1162,7 +1172,7 @@ impl<F> Wrapped<'_, F> {
             // SAFETY: a task is polled on its loop's thread by that loop
             // (see `driver::raw`), which is entered (CURRENT) meanwhile;
             // the task is alive and linked there.
-            unsafe { (*cur).registry.remove(self.task.ptr()) };
+            unsafe { (*cur).registry.remove(self.fut.task.ptr()) };
         }
         // SAFETY: the last access to the task's context (the future is
         // gone, RUNNING no longer points here), on the polling thread; see
@@ -1178,7 +1188,7 @@ impl<F> Wrapped<'_, F> {
     #[inline(never)]
     fn dropped_unfinished(&mut self) {
         self.drop_future();
-        let meta = self.task.meta();
+        let meta = self.fut.task.meta();
         // Only the task's own loop, on its thread, may touch its registry
         // entry and its task-local context: a `Send` task's future may be
         // dropped on another thread (its loop closed, the last waker
@@ -1200,12 +1210,12 @@ impl<F> Wrapped<'_, F> {
             #[cfg(not(feature = "tracing"))]
             let msg: Option<String> = None;
             self.set_finished(TaskState::Cancelled, msg.as_deref());
-            meta.fire_done_callbacks(self.task.ptr());
+            meta.fire_done_callbacks(self.fut.task.ptr());
         }
         if home {
             // SAFETY: on the task's loop thread (`home`), task alive; if
             // linked, then in this loop's registry.
-            driver::with_current(|l| unsafe { l.registry.remove(self.task.ptr()) });
+            driver::with_current(|l| unsafe { l.registry.remove(self.fut.task.ptr()) });
         }
     }
 }
@@ -1399,15 +1409,15 @@ unsafe fn new_task<F: Future>(
         awaiter: AtomicU64::new(0),
         locals,
         location,
+        raw: raw::HeaderBytes::new(),
         #[cfg(feature = "tracing")]
         returned_error: std::sync::atomic::AtomicBool::new(false),
     };
     // SAFETY: forwarded from the caller.
     unsafe {
         raw::spawn(meta, fut, move |fut, task| Wrapped {
-            fut: FutSlot::new(fut),
             // SAFETY: the future lives in the task's allocation.
-            task: TaskPtr::new(task),
+            fut: FutSlot::new(fut, TaskPtr::new(task)),
             #[cfg(feature = "tracing")]
             span,
         })

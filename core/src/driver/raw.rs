@@ -93,27 +93,59 @@ struct TaskVTable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// The start of every task allocation.
-#[repr(C)]
+/// The start of every task allocation (the first field of the `repr(C)`
+/// [`TaskCell`], so its address is the allocation's). Only words and the
+/// metadata: its two one-byte fields live in the metadata's padding
+/// ([`HeaderBytes`]); nothing reads the header by offset, so it needs no
+/// `repr(C)` of its own.
 pub(crate) struct Header {
     state: AtomicUsize,
+    vtable: &'static TaskVTable,
+    awaiter: UnsafeCell<Option<Waker>>,
+    /// The task's metadata, with the header's own two bytes in it
+    /// ([`HeaderBytes`], reached through [`sched`](Self::sched) and
+    /// [`stage`](Self::stage)).
+    meta: TaskMeta,
+}
+
+/// The header's two one-byte fields, kept inside the metadata
+/// (`TaskMeta::raw`), where the metadata's own layout leaves two bytes of
+/// padding: in the header, next to its words, they padded every task by
+/// 8 bytes (wasm32 and 64-bit alike).
+pub(crate) struct HeaderBytes {
+    /// `QUEUED`, `DONE`: loop thread only.
     sched: Cell<u8>,
     /// `RUNNING`, `FINISHED` or `CONSUMED`: written by whoever owns the
     /// body at the time (the loop thread while the future lives and when
     /// it ends; the handle once `COMPLETED` is published; the last
     /// reference), like the body itself.
     stage: UnsafeCell<u8>,
-    vtable: &'static TaskVTable,
-    awaiter: UnsafeCell<Option<Waker>>,
-    meta: TaskMeta,
 }
 
-// SAFETY: `state` is atomic; `meta` is `Sync`; `sched` is read and written
-// only on the loop thread of the task (every access below checks it is
-// there, or runs where only that thread can be: polls, the ready queue);
-// `awaiter` is written only by the holder of the `LOCKED` bit (the
-// handle) before `COMPLETED`/`CLOSED` is set, and taken only by the one
-// that sets them while `LOCKED` is clear (see `finish`).
+impl HeaderBytes {
+    /// A fresh task's: queued (to be), its future in the body.
+    pub(crate) const fn new() -> Self {
+        HeaderBytes {
+            sched: Cell::new(QUEUED),
+            stage: UnsafeCell::new(RUNNING),
+        }
+    }
+}
+
+// SAFETY: the fields are private to this module, which reads and writes
+// `sched` only on the loop thread of the task (every access below checks
+// it is there, or runs where only that thread can be: polls, the ready
+// queue, a fresh task not yet shared), and `stage` only as the owner of
+// the body at the time, which the `state` word hands over (see the
+// field). Other modules only hold `&TaskMeta`, which reaches neither.
+// (`Send` is automatic: nothing in them is tied to a thread.)
+unsafe impl Sync for HeaderBytes {}
+
+// SAFETY: `state` is atomic; `meta` is `Sync` (with `sched` and `stage`
+// in it, see `HeaderBytes`); `awaiter` is written only by the holder of
+// the `LOCKED` bit (the handle) before `COMPLETED`/`CLOSED` is set, and
+// taken only by the one that sets them while `LOCKED` is clear (see
+// `finish`).
 unsafe impl Sync for Header {}
 // SAFETY: as above; nothing in the header is tied to a thread.
 unsafe impl Send for Header {}
@@ -135,6 +167,18 @@ struct TaskCell<F, T> {
 }
 
 impl Header {
+    /// `QUEUED`, `DONE` (loop thread only; see [`HeaderBytes`]).
+    #[inline(always)]
+    fn sched(&self) -> &Cell<u8> {
+        &self.meta.raw.sched
+    }
+
+    /// What the body holds (see [`HeaderBytes`]).
+    #[inline(always)]
+    fn stage(&self) -> &UnsafeCell<u8> {
+        &self.meta.raw.stage
+    }
+
     /// The header of the task a waker of this module points to.
     ///
     /// # Safety
@@ -255,9 +299,9 @@ unsafe fn drop_waker(p: *const ()) {
 unsafe fn wake_local(ptr: NonNull<Header>, local: &Local) {
     // SAFETY: forwarded from the caller.
     let h = unsafe { Header::of(ptr) };
-    let s = h.sched.get();
+    let s = h.sched().get();
     if s & (QUEUED | DONE) == 0 {
-        h.sched.set(s | QUEUED);
+        h.sched().set(s | QUEUED);
         #[cfg(feature = "tracing")]
         h.meta.trace_wake();
         local.push_ready(Runnable(ptr));
@@ -356,8 +400,8 @@ impl Runnable {
     fn dequeue(&self) -> Option<&Header> {
         // SAFETY: alive (the loop's reference, kept by QUEUED).
         let h = unsafe { Header::of(self.0) };
-        let s = h.sched.get() & !QUEUED;
-        h.sched.set(s);
+        let s = h.sched().get() & !QUEUED;
+        h.sched().set(s);
         if s & DONE != 0 {
             // SAFETY: DONE (published), no longer queued: the loop's
             // reference, given up once.
@@ -405,17 +449,17 @@ impl Runnable {
 pub(crate) unsafe fn abandon(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let h = unsafe { Header::of(ptr) };
-    let s = h.sched.get();
+    let s = h.sched().get();
     if s & DONE != 0 {
         // Gone already: its queue entry or `finish` holds or held the
         // loop's reference.
         return;
     }
-    h.sched.set(s | DONE);
+    h.sched().set(s | DONE);
     // SAFETY: the future is present (not DONE), loop thread.
     unsafe { (h.vtable.drop_future)(ptr) };
     // A destructor may have queued the task meanwhile.
-    let queued = h.sched.get() & QUEUED != 0;
+    let queued = h.sched().get() & QUEUED != 0;
     // SAFETY: once (DONE is set now), loop reference held; released only
     // if not queued (else the queue entry does it).
     unsafe { finish(ptr, CLOSED, !queued) };
@@ -435,7 +479,7 @@ impl RemoteRef {
         let ptr = ManuallyDrop::new(self).0;
         // SAFETY: alive (our reference).
         let h = unsafe { Header::of(ptr) };
-        if h.sched.get() & DONE == 0 && !h.meta.links.is_linked() {
+        if h.sched().get() & DONE == 0 && !h.meta.links.is_linked() {
             // A task spawned from another thread, first seen by its loop:
             // registered here, on the loop thread, before its first poll
             // (every batch drains this queue before it polls).
@@ -521,11 +565,11 @@ impl<T> JoinHandle<T> {
         // `vtable.body` is the offset of the body, which holds a `T` when
         // the stage is FINISHED (`T` is the future's output type).
         unsafe {
-            if *h.stage.get() != FINISHED {
+            if *h.stage().get() != FINISHED {
                 // The future ended without an output (a destructor unwound).
                 return None;
             }
-            *h.stage.get() = CONSUMED;
+            *h.stage().get() = CONSUMED;
             let body = self.ptr.as_ptr().cast::<u8>().add(h.vtable.body);
             Some(ptr::read(body.cast::<T>()))
         }
@@ -630,7 +674,10 @@ where
     Fut: Future,
 {
     // Written field by field into the allocation: no task-sized value on
-    // the stack to copy, no drop of a placeholder stage.
+    // the stack to copy, no drop of a placeholder stage. `meta.raw` is
+    // fresh (`QUEUED`, `RUNNING`): `HeaderBytes::new` is the only way to
+    // make one, and one in a task is never moved out (the metadata is
+    // reached by shared reference only).
     let layout = Layout::new::<TaskCell<Fut, Fut::Output>>();
     // SAFETY: the layout is not zero-sized (the header).
     let raw = unsafe { super::blocks::alloc(layout) } as *mut TaskCell<Fut, Fut::Output>;
@@ -643,8 +690,6 @@ where
         ptr::addr_of_mut!((*raw).header).write(Header {
             // The loop's reference and the handle's.
             state: AtomicUsize::new((2 * REF) | HANDLE),
-            sched: Cell::new(QUEUED),
-            stage: UnsafeCell::new(RUNNING),
             vtable: &TaskCell::<Fut, Fut::Output>::VTABLE,
             awaiter: UnsafeCell::new(None),
             meta,
@@ -678,7 +723,7 @@ impl Runnable {
         // SAFETY: fresh, alive; not shared with the loop yet, so `sched`
         // may be written here (the queue's mutex publishes it).
         let h = unsafe { Header::of(ptr) };
-        h.sched.set(0);
+        h.sched().set(0);
         h.state.fetch_add(REF, Ordering::Relaxed);
         RemoteRef(ptr)
     }
@@ -704,7 +749,7 @@ impl<F: Future> TaskCell<F, F::Output> {
     unsafe fn parts(ptr: NonNull<Header>) -> (*mut Body<F, F::Output>, *mut u8) {
         let cell = ptr.as_ptr() as *mut Self;
         // SAFETY: forwarded; only places are computed, nothing is read.
-        unsafe { ((*cell).body.get(), (*cell).header.stage.get()) }
+        unsafe { ((*cell).body.get(), (*cell).header.meta.raw.stage.get()) }
     }
 
     /// Polls the task once and, if its future finished, ends it: one
@@ -761,8 +806,8 @@ impl<F: Future> TaskCell<F, F::Output> {
         };
         // SAFETY: alive (the loop's reference).
         let h = unsafe { Header::of(ptr) };
-        let sched = h.sched.get() | DONE;
-        h.sched.set(sched);
+        let sched = h.sched().get() | DONE;
+        h.sched().set(sched);
         // The loop's reference goes unless a wake-up during the poll queued
         // the task again (that entry releases it).
         let release = sched & QUEUED == 0;
