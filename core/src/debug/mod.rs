@@ -239,7 +239,9 @@ impl LoopDebug {
         std::cell::RefMut::map(counters, |c| &mut c[i].1)
     }
 
-    /// Runs one task poll, timed; warns if it was slow (debug mode).
+    /// Runs one task poll, timed; warns if it was slow (debug mode). Out
+    /// of line: the loop's batch calls it only while timing.
+    #[inline(never)]
     pub(crate) fn run_timed(&self, local: &Local, runnable: Runnable) {
         // The reference keeps the task's metadata alive after `run`.
         let task = TaskRef::of_runnable(&runnable);
