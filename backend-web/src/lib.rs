@@ -51,10 +51,12 @@
 //!   machinery (reference counts, a `FinalizationRegistry`, a cast
 //!   intrinsic), invoke shims and a destructor export, 1.5 KB of hello
 //!   world (1,327 B of JS, 186 B of wasm after `wasm-opt`); the debug flag
-//!   is one `globalThis.ANYLOOP_DEBUG` property read (a `thread_local_v2`
-//!   static), where `js_sys::global()` and `Reflect.get` cost four
-//!   global-object probes and an exception shim (~1.7 KB of JS, ~0.5 KB of
-//!   wasm in hello world). The driver is leaked on first use and found
+//!   is one `globalThis.ANYLOOP_DEBUG` property read whose truthiness the
+//!   glue returns as an `Option<bool>`, where `js_sys::global()` and
+//!   `Reflect.get` cost four global-object probes and an exception shim
+//!   (~1.7 KB of JS, ~0.5 KB of wasm in hello world), and a
+//!   `thread_local_v2` static of the value its lazy cell, a handle in the
+//!   externref table and an `is_falsy` import (522 B). The driver is leaked on first use and found
 //!   through a `const`-initialized thread-local `Cell`: std's lazily
 //!   initialized thread-locals add code to drop a value replaced during
 //!   initialization and their "during or after destruction" panics (125 B
@@ -227,11 +229,15 @@ extern "C" {
     #[wasm_bindgen(method, structural, indexing_getter)]
     fn get(this: &Exports, name: &str) -> JsValue;
 
-    /// `globalThis.ANYLOOP_DEBUG` (`undefined` when unset): one plain
-    /// property read, where `js_sys::global()` + `Reflect.get` would add
-    /// four global-object probes and an exception shim to the JS glue.
-    #[wasm_bindgen(thread_local_v2, js_namespace = globalThis, js_name = ANYLOOP_DEBUG)]
-    static ANYLOOP_DEBUG: JsValue;
+    /// `globalThis`, for its static getter below.
+    #[wasm_bindgen(js_name = globalThis)]
+    type Global;
+
+    /// `globalThis.ANYLOOP_DEBUG`'s truthiness, `None` when it is
+    /// `undefined` or `null`: one plain property read, which the glue
+    /// converts (`isLikeNone(v) ? none : v ? 1 : 0`).
+    #[wasm_bindgen(static_method_of = Global, js_class = "globalThis", getter = ANYLOOP_DEBUG)]
+    fn anyloop_debug() -> Option<bool>;
 }
 
 /// Monotonic nanoseconds from `performance.now()` (the page's time origin).
@@ -554,7 +560,7 @@ where
 /// The page's stand-in for `ANYLOOP_DEBUG=1`: a truthy
 /// `globalThis.ANYLOOP_DEBUG` when the loop is created.
 fn debug_requested() -> bool {
-    ANYLOOP_DEBUG.with(JsValue::is_truthy)
+    Global::anyloop_debug() == Some(true)
 }
 
 /// Awaits a JS `Promise`: `Ok` with its value, `Err` with its rejection.
