@@ -203,16 +203,12 @@ extern "C" {
     #[wasm_bindgen(js_namespace = ["globalThis", "console"], js_name = log)]
     fn console_log(msg: &str);
 
+    /// Read through [`Object::get`] (`port1`, `port2`): one import for
+    /// every property read, where a getter each costs its own glue.
     type MessageChannel;
 
     #[wasm_bindgen(constructor, js_namespace = globalThis)]
     fn new() -> MessageChannel;
-
-    #[wasm_bindgen(method, getter)]
-    fn port1(this: &MessageChannel) -> MessagePort;
-
-    #[wasm_bindgen(method, getter)]
-    fn port2(this: &MessageChannel) -> MessagePort;
 
     type MessagePort;
 
@@ -222,12 +218,13 @@ extern "C" {
     #[wasm_bindgen(method, js_name = postMessage)]
     fn post_message(this: &MessagePort, msg: &JsValue);
 
-    /// The module's raw wasm exports (`wasm_bindgen::exports()`).
-    type Exports;
+    /// A JS object whose properties are read by name: the module's raw
+    /// wasm exports (`wasm_bindgen::exports()`), a `MessageChannel`.
+    type Object;
 
-    /// `exports[name]`: a raw wasm export is a plain JS function.
+    /// `object[name]` (a raw wasm export is a plain JS function).
     #[wasm_bindgen(method, structural, indexing_getter)]
-    fn get(this: &Exports, name: &str) -> JsValue;
+    fn get(this: &Object, name: &str) -> JsValue;
 
     /// `globalThis`, for its static getter below.
     #[wasm_bindgen(js_name = globalThis)]
@@ -353,9 +350,10 @@ extern "C" fn __anyloop_web_timer() {
 
 impl Driver {
     fn new() -> Driver {
-        let exports: Exports = wasm_bindgen::exports().unchecked_into();
-        let channel = MessageChannel::new();
-        let (rx, tx) = (channel.port1(), channel.port2());
+        let exports: Object = wasm_bindgen::exports().unchecked_into();
+        let channel: Object = MessageChannel::new().unchecked_into();
+        let rx: MessagePort = channel.get("port1").unchecked_into();
+        let tx: MessagePort = channel.get("port2").unchecked_into();
         rx.set_onmessage(&exports.get("__anyloop_web_yielded"));
         Driver {
             hop: Cell::new(Hop::Idle),
