@@ -112,19 +112,21 @@ impl fmt::Display for TaskInfo {
     }
 }
 
-/// Appends `n` in decimal, at least `width` digits (zero-padded).
+/// Appends `n` in decimal, at least `width` digits (zero-padded, at most
+/// 20: `u64::MAX` has 20). The digits are filled in from the end of an
+/// array of `""`s, which are pushed whole: no index the compiler cannot
+/// bound (a bounds-check panic links `usize`'s `Display`).
 fn push_decimal_width(out: &mut String, mut n: u64, width: usize) {
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    while len < digits.len() && (n > 0 || len < width.max(1)) {
-        digits[len] = (n % 10) as u8;
+    let mut digits = [""; 20];
+    for (len, d) in digits.iter_mut().rev().enumerate() {
+        if n == 0 && len >= width.max(1) {
+            break;
+        }
+        *d = DIGITS[(n % 10) as usize];
         n /= 10;
-        len += 1;
     }
-    for &d in digits[..len].iter().rev() {
-        push_all(out, &[DIGITS[usize::from(d)]]);
-    }
+    push_all(out, &digits);
 }
 
 /// Appends `n` in decimal.

@@ -203,16 +203,21 @@ impl LoopDebug {
     #[cold]
     fn spawned_slow(&self, local: &Local, meta: &TaskMeta) {
         let now = local.now();
-        *self.entry(meta, now) = Counters {
-            spawned_ns: Some(now),
-            seen_ns: now,
-            ..Counters::default()
-        };
+        if let Some(mut c) = self.entry(meta, now) {
+            *c = Counters {
+                spawned_ns: Some(now),
+                seen_ns: now,
+                ..Counters::default()
+            };
+        }
     }
 
     /// The counters of the task `meta` (on this loop's thread), created
-    /// (first seen at `now`) if it has none.
-    fn entry(&self, meta: &TaskMeta, now: u64) -> std::cell::RefMut<'_, Counters> {
+    /// (first seen at `now`) if it has none. Always `Some` (entries are
+    /// only ever cleared together with the free list): an `Option` rather
+    /// than indexing, whose bounds-check panic linked `usize`'s `Display`
+    /// into every program.
+    fn entry(&self, meta: &TaskMeta, now: u64) -> Option<std::cell::RefMut<'_, Counters>> {
         let id = meta.id().as_u64();
         let mut counters = self.counters.borrow_mut();
         let mut i = meta.links.stat();
@@ -226,7 +231,9 @@ impl LoopDebug {
             );
             i = match self.free.borrow_mut().pop() {
                 Some(i) => {
-                    counters[i] = fresh;
+                    if let Some(e) = counters.get_mut(i) {
+                        *e = fresh;
+                    }
                     i
                 }
                 None => {
@@ -236,7 +243,7 @@ impl LoopDebug {
             };
             meta.links.set_stat(i);
         }
-        std::cell::RefMut::map(counters, |c| &mut c[i].1)
+        std::cell::RefMut::filter_map(counters, |c| c.get_mut(i).map(|e| &mut e.1)).ok()
     }
 
     /// Runs one task poll, timed; warns if it was slow (debug mode). Out
@@ -258,9 +265,10 @@ impl LoopDebug {
                 }
             }
         } else {
-            let mut c = self.entry(task.meta(), start);
-            c.polls += 1;
-            c.busy_ns = c.busy_ns.saturating_add(took);
+            if let Some(mut c) = self.entry(task.meta(), start) {
+                c.polls += 1;
+                c.busy_ns = c.busy_ns.saturating_add(took);
+            }
         }
         if self.enabled.get() && took >= self.slow_ns.get() {
             self.slow_poll(local, &task, took);
