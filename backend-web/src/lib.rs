@@ -151,7 +151,7 @@
 pub mod fd;
 pub mod io;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -278,7 +278,9 @@ struct Driver {
     tx: MessagePort,
     /// [`__anyloop_web_timer`], the `setTimeout` callback.
     on_timer: JsValue,
-    timer: RefCell<Option<Armed>>,
+    /// A `Cell` (taken and put back), not a `RefCell`: no borrow flag and
+    /// no "already borrowed" panic sites (nothing here re-enters).
+    timer: Cell<Option<Armed>>,
 }
 
 thread_local! {
@@ -344,7 +346,7 @@ extern "C" fn __anyloop_web_yielded() {
 #[allow(unsafe_code)]
 #[no_mangle]
 extern "C" fn __anyloop_web_timer() {
-    with_driver(|d| d.timer.borrow_mut().take());
+    with_driver(|d| d.timer.take());
     run_tick();
 }
 
@@ -362,7 +364,7 @@ impl Driver {
             _rx: rx,
             tx,
             on_timer: exports.get("__anyloop_web_timer"),
-            timer: RefCell::new(None),
+            timer: Cell::new(None),
         }
     }
 
@@ -384,11 +386,12 @@ impl Driver {
     /// Keeps one `setTimeout` armed for `next` (the earliest deadline).
     fn arm(&self, next: Option<Instant>) {
         let want = next.map(Instant::as_nanos);
-        let mut armed = self.timer.borrow_mut();
+        let armed = self.timer.take();
         if armed.as_ref().map(|a| a.deadline) == want {
+            self.timer.set(armed);
             return;
         }
-        if let Some(old) = armed.take() {
+        if let Some(old) = armed {
             clear_timeout(&old.id);
         }
         let Some(deadline) = want else {
@@ -398,7 +401,6 @@ impl Driver {
         if left_ns == 0 {
             // Already due (the clock moved on since the tick): tick again
             // now rather than through a (possibly 4 ms-clamped) setTimeout(0).
-            drop(armed);
             self.wake();
             return;
         }
@@ -406,7 +408,7 @@ impl Driver {
         // deadline past the 32-bit limit is re-armed when this fires).
         let ms = (left_ns as f64 / 1e6).ceil().min(MAX_DELAY_MS);
         let id = set_timeout(&self.on_timer, ms);
-        *armed = Some(Armed { deadline, id });
+        self.timer.set(Some(Armed { deadline, id }));
     }
 }
 
