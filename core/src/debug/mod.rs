@@ -501,7 +501,7 @@ pub fn loop_stats() -> Option<LoopStats> {
     driver::try_with_current(|l| LoopStats {
         iterations: l.debug.iterations.get(),
         ready: l.ready_len(),
-        timers: l.timers.borrow().len(),
+        timers: l.timers().len(),
         tasks: l.registry.len(),
     })
 }

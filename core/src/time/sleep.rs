@@ -165,7 +165,7 @@ impl Sleep {
 
     fn cancel_timer(&mut self) {
         if let Some(key) = self.key.take() {
-            driver::try_with_current(|l| l.timers.borrow_mut().remove(key));
+            driver::try_with_current(|l| l.timers().remove(key));
         }
     }
 }
@@ -177,7 +177,7 @@ impl Future for Sleep {
         let this = &mut *self;
         driver::with_current(|l| {
             if let Some(key) = this.key {
-                if l.timers.borrow_mut().update(key, cx.waker()) {
+                if l.timers().update(key, cx.waker()) {
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -213,10 +213,7 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let key = l
-                .timers
-                .borrow_mut()
-                .insert(deadline.as_nanos(), cx.waker().clone());
+            let key = l.timers().insert(deadline.as_nanos(), cx.waker().clone());
             this.key = Some(key);
             Poll::Pending
         })
