@@ -296,13 +296,19 @@ thread_local! {
 fn with_driver<R>(f: impl FnOnce(&Driver) -> R) -> R {
     let d = match DRIVER.get() {
         Some(d) => d,
-        None => {
-            let d: &'static Driver = Box::leak(Box::new(Driver::new()));
-            DRIVER.set(Some(d));
-            d
-        }
+        None => new_driver(),
     };
     f(d)
+}
+
+/// Creates and leaks this thread's driver: once, out of line (one copy,
+/// not one in every caller of [`with_driver`]).
+#[cold]
+#[inline(never)]
+fn new_driver() -> &'static Driver {
+    let d: &'static Driver = Box::leak(Box::new(Driver::new()));
+    DRIVER.set(Some(d));
+    d
 }
 
 // The three callbacks are raw wasm exports, which are plain JS functions
