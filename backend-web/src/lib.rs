@@ -435,20 +435,19 @@ fn run_tick() {
     });
 }
 
-/// The browser's [`Unpark`]: queues a tick on the microtask queue.
-struct MicrotaskUnpark;
-
-impl Unpark for MicrotaskUnpark {
-    fn unpark(&self) {
-        with_driver(Driver::wake);
-    }
+/// The browser's [`Unpark`]: queues a tick on the microtask queue, or
+/// (guest mode) does nothing: the embedder ticks on its own schedule. One
+/// type for both: one allocation site and one vtable.
+struct WebUnpark {
+    guest: bool,
 }
 
-/// Guest mode's [`Unpark`]: the embedder ticks on its own schedule.
-struct NoUnpark;
-
-impl Unpark for NoUnpark {
-    fn unpark(&self) {}
+impl Unpark for WebUnpark {
+    fn unpark(&self) {
+        if !self.guest {
+            with_driver(Driver::wake);
+        }
+    }
 }
 
 /// The browser host: `performance.now()` as the clock; never blocks.
@@ -510,11 +509,7 @@ impl Host for WebHost {
     }
 
     fn unparker(&self) -> Arc<dyn Unpark> {
-        if self.guest {
-            Arc::new(NoUnpark)
-        } else {
-            Arc::new(MicrotaskUnpark)
-        }
+        Arc::new(WebUnpark { guest: self.guest })
     }
 
     fn capabilities(&self) -> Capabilities {
