@@ -89,7 +89,8 @@
 //! own (see [Design decisions](#design-decisions)), elsewhere
 //! `std::process::Command` does (posix_spawn or fork/exec); the parent's
 //! pipe ends are made non-blocking and registered with the loop. The exit
-//! is noticed without a thread per child: a pidfd on Linux 5.3+, kqueue's
+//! is noticed without a thread per child: a `waitid` in the thread's
+//! io_uring on Linux 6.7+ (glibc), a pidfd on Linux 5.3+, kqueue's
 //! `EVFILT_PROC` filter on macOS and the BSDs, otherwise `SIGCHLD` (see
 //! the `anyloop-native` crate's `process` module). A [`Process`] dropped
 //! before its child exited hands the pid to a reaper that a `SIGCHLD`
@@ -165,20 +166,33 @@
 //!   `spawn`; a kernel without `CLONE_PIDFD` (before 5.2) ignores the
 //!   flag and the child is waited for through `SIGCHLD`. Bench `--cpu`:
 //!   `spawn_seq` 0.95× → 0.84× tokio's time, `spawn_par` 1.02× → 0.85×.
-//! - **Why not 0.7× tokio's spawn time** (issue 12's goal): the kernel's
-//!   share. Parent CPU per `true`, medians of 11 interleaved rounds (load
-//!   ~6): tokio 73.3 µs, anyloop 60.3 µs; the same syscalls with no event
-//!   loop and no API around them (`clone` + pidfd, `epoll_ctl`,
-//!   `epoll_wait`, `wait4`, `close`) 51.6 µs = 0.70× tokio, and a blocking
-//!   `wait4` with no pidfd 39.9 µs. Of anyloop's time ~36% are the two
-//!   sleeps every spawn-and-wait has (in `clone` until the child has
-//!   exec'd, in `epoll_wait` until it exits), ~25% `copy_process` and
-//!   waking the child, ~12% the pidfd's `epoll_ctl`s and `close`, ~5%
-//!   `wait4`, ~12% user space (the builder, the loop, the waker): 0.7×
-//!   would need the event loop and the API to cost nothing at all.
-//!   Closing the pidfd without `EPOLL_CTL_DEL` (the kernel drops the
-//!   registration with the last reference) was measured and made no
-//!   difference beyond noise, so the explicit delete stays.
+//! - **Exits through io_uring, not a pidfd per child** (Linux 6.7+,
+//!   glibc, children of that `clone`). The parent's CPU per spawn-and-wait
+//!   is mostly the kernel's: medians of 7-11 interleaved rounds, per
+//!   1,000 `true`s (load ~6): tokio 105.7 ms; the bare syscalls with no
+//!   loop and no API, blocking `clone` + `wait4` 60.4 (0.57×), with a
+//!   pidfd in epoll (`clone` + pidfd, `epoll_ctl` add, `epoll_wait`,
+//!   `wait4`, `epoll_ctl` delete, `close`) 76.9 (0.73×), with a `waitid`
+//!   in an io_uring whose eventfd is in epoll 67.8 (0.64×). The pidfd
+//!   (a file made and released per child, its two `epoll_ctl`s) alone put
+//!   0.7× out of reach, so the thread keeps a ring
+//!   (`IORING_SETUP_DEFER_TASKRUN`: a child is reaped only inside our own
+//!   `io_uring_enter`, so a pid whose status we do not know is still
+//!   ours). Per child the parent makes 6 syscalls (`rt_sigprocmask` ×2,
+//!   `clone`, `io_uring_enter` to submit, `epoll_wait`, `io_uring_enter`
+//!   to complete; the eventfd is muted while we complete, so the
+//!   completions do not signal it again) and allocates nothing for the
+//!   wait (slots are reused). A dropped, still-running child's `waitid`
+//!   is cancelled and the child goes to the reaper as before. Where the
+//!   ring cannot be had (no io_uring, a seccomp filter, an older kernel)
+//!   the pidfd route stays. Bench `--cpu` (load 4-6): `spawn_seq` 0.83× →
+//!   0.73× tokio's time, `spawn_par` 0.84× → 0.75×; in an interleaved
+//!   run with the floors above, anyloop 0.69× against the 0.64× of the
+//!   bare io_uring syscalls: what is left above them is the builder, the
+//!   loop and the waker (~10% of the parent's CPU) and the two
+//!   `rt_sigprocmask`s. Wall time cannot approach 0.7×: the child's own
+//!   CPU (exec, dynamic loading, exit: ~1 ms per `true` here) is ~10× the
+//!   parent's and the same for every runtime.
 //! - **Pipes grow when they fill** (Linux). A child's pipe starts at the
 //!   kernel's 64 KiB and grows to 1 MiB (`F_SETPIPE_SZ`) the first time
 //!   it is found full (a read that empties a whole 64 KiB, a short

@@ -5,6 +5,12 @@
 //!
 //! # How an exit is noticed
 //!
+//! - Linux 6.7+ with glibc, for children of our own `clone`: a `waitid`
+//!   in an io_uring the thread keeps (the `uring` module), whose eventfd
+//!   is registered with the loop's epoll once; the completion reaps the
+//!   child. Per child the parent makes `clone`, two `io_uring_enter`s and
+//!   the `epoll_wait` instead of a pidfd's `epoll_ctl` add and delete,
+//!   `waitpid` and `close`.
 //! - Linux 5.3+: a pidfd (`pidfd_open`) registered with the loop's epoll;
 //!   it becomes readable when the child exits.
 //! - macOS and the BSDs: kqueue's `EVFILT_PROC` / `NOTE_EXIT` filter on
@@ -18,7 +24,8 @@
 //!
 //! Every route starts with a `waitpid(WNOHANG)`, so an exit before the
 //! registration is never missed, and no route needs a thread per child;
-//! except the pidfd's, which needs none: a pidfd of a child that exited
+//! except the pidfd's and io_uring's, which need none (a `waitid` in
+//! flight sees an exit that came before it): a pidfd of a child that exited
 //! already is readable, and epoll reports that when it is registered, so
 //! `waitpid` runs once per child, after the exit.
 //! A child dropped before it was reaped goes to the `reap` table, where
@@ -26,7 +33,9 @@
 //!
 //! # What is tested where
 //!
-//! `cargo xtask test` runs on Linux: the pidfd route, and the `SIGCHLD`
+//! `cargo xtask test` runs on Linux: the io_uring route (where the kernel
+//! has it; `io_uring_waits_report_and_reap_every_child`), the pidfd
+//! route, and the `SIGCHLD`
 //! route forced with [`force_sigchld`] (this module's tests and
 //! `tests/process.rs`). The kqueue route is built and linted for
 //! FreeBSD (`cargo clippy -p anyloop-native --target
@@ -36,6 +45,8 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod clone;
 mod reap;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod uring;
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub use clone::ChildStdio;
@@ -63,6 +74,10 @@ enum Exit {
     /// macOS and the BSDs: kqueue's `EVFILT_PROC` / `NOTE_EXIT` filter.
     #[cfg(kqueue)]
     Kqueue(ProcExit),
+    /// Linux 6.7+ (glibc, children of our own `clone`): a `waitid` in the
+    /// thread's io_uring.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    Uring(uring::Wait),
     /// Any Unix: `SIGCHLD` deliveries.
     Sigchld(Signals),
     /// Reaped: the notifier is released (a pidfd closed, a kqueue filter
@@ -77,6 +92,8 @@ pub enum ExitNotifier {
     Pidfd,
     /// kqueue's process filter (macOS, BSD).
     Kqueue,
+    /// A `waitid` in the thread's io_uring (Linux 6.7+).
+    IoUring,
     /// `SIGCHLD`.
     Sigchld,
 }
@@ -211,19 +228,26 @@ pub fn spawn_cloned(
     stdio: [ChildStdio; 3],
     kill_on_drop: bool,
 ) -> Option<io::Result<(Child, Pipes)>> {
-    let want_pidfd = !SIGCHLD_ONLY.load(Ordering::Relaxed);
+    let sigchld_only = SIGCHLD_ONLY.load(Ordering::Relaxed);
+    // The thread's io_uring where it has `waitid`, else a pidfd.
+    let ring = if sigchld_only { None } else { uring::current() };
+    let want_pidfd = !sigchld_only && ring.is_none();
     let started = match clone::spawn(cmd, exe, env_cleared, stdio, want_pidfd)? {
         Ok(s) => s,
         Err(e) => return Some(Err(e)),
     };
-    let exit = match started.pidfd {
-        Some(fd) => Async::new_unready(fd).ok().map(Exit::Pidfd),
+    let exit = match (ring, started.pidfd) {
+        (Some(ring), _) => match uring::Wait::new(ring, started.pid.as_raw_nonzero().get()) {
+            Some(wait) => Some(Exit::Uring(wait)),
+            None => pidfd_exit(started.pid),
+        },
+        (None, Some(fd)) => Async::new_unready(fd).ok().map(Exit::Pidfd),
         // A kernel before 5.2 (CLONE_PIDFD ignored): SIGCHLD from now on.
-        None if want_pidfd => {
+        (None, None) if want_pidfd => {
             SIGCHLD_ONLY.store(true, Ordering::Relaxed);
             None
         }
-        None => None,
+        (None, None) => None,
     };
     Some(finish(
         Proc::Cloned(started.pid),
@@ -237,60 +261,79 @@ pub fn spawn_cloned(
 /// ends of its pipes (stdin, stdout, stderr) made non-blocking and
 /// registered; on an error the child is killed and handed to the reaper.
 fn finish(
-    mut proc: Proc,
+    proc: Proc,
     exit: Option<Exit>,
     [stdin, stdout, stderr]: [Option<OwnedFd>; 3],
     kill_on_drop: bool,
 ) -> io::Result<(Child, Pipes)> {
-    let setup = || -> io::Result<(Exit, Pipes)> {
-        let pipes = Pipes {
+    let setup = || -> io::Result<Pipes> {
+        Ok(Pipes {
             stdin: stdin.map(PipeWriter::new).transpose()?,
             stdout: stdout.map(PipeReader::new).transpose()?,
             stderr: stderr.map(PipeReader::new).transpose()?,
-        };
-        // The exit is noticed even if it happened already: waiting starts
-        // with a `waitpid(WNOHANG)`.
-        let exit = match exit {
-            Some(exit) => exit,
-            None => Exit::Sigchld(Signals::internal(signal::SIGCHLD)?),
-        };
-        Ok((exit, pipes))
+        })
     };
-    match setup() {
-        Ok((exit, pipes)) => {
-            let notifier = match &exit {
-                #[cfg(any(target_os = "linux", target_os = "android"))]
-                Exit::Pidfd(_) => ExitNotifier::Pidfd,
-                #[cfg(kqueue)]
-                Exit::Kqueue(_) => ExitNotifier::Kqueue,
-                _ => ExitNotifier::Sigchld,
-            };
-            Ok((
-                Child {
-                    child: Some(proc),
-                    exit,
-                    notifier,
-                    status: None,
-                    kill_on_drop,
-                },
-                pipes,
-            ))
-        }
-        Err(e) => {
-            let _ = proc.kill();
-            reap::orphan(proc.id() as i32);
-            Err(e)
-        }
+    let pipes = match setup() {
+        Ok(pipes) => pipes,
+        Err(e) => return Err(abandon(proc, exit, e)),
+    };
+    // The exit is noticed even if it happened already: waiting starts
+    // with a `waitpid(WNOHANG)`.
+    let exit = match exit {
+        Some(exit) => exit,
+        None => match Signals::internal(signal::SIGCHLD) {
+            Ok(s) => Exit::Sigchld(s),
+            Err(e) => return Err(abandon(proc, None, e)),
+        },
+    };
+    let notifier = match &exit {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Exit::Pidfd(_) => ExitNotifier::Pidfd,
+        #[cfg(kqueue)]
+        Exit::Kqueue(_) => ExitNotifier::Kqueue,
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        Exit::Uring(_) => ExitNotifier::IoUring,
+        _ => ExitNotifier::Sigchld,
+    };
+    Ok((
+        Child {
+            child: Some(proc),
+            exit,
+            notifier,
+            status: None,
+            kill_on_drop,
+        },
+        pipes,
+    ))
+}
+
+/// Kills a child whose setup failed with `e` and hands it to the reaper
+/// (an io_uring `waitid` does that when dropped, after the kill); returns
+/// `e`.
+fn abandon(mut proc: Proc, exit: Option<Exit>, e: io::Error) -> io::Error {
+    let _ = proc.kill();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if matches!(exit, Some(Exit::Uring(_))) {
+        drop(exit);
+        return e;
     }
+    drop(exit);
+    reap::orphan(proc.id() as i32);
+    e
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn exit_notifier(child: &std::process::Child) -> Option<Exit> {
-    use rustix::process::{pidfd_open, Pid, PidfdFlags};
+    pidfd_exit(rustix::process::Pid::from_child(child))
+}
+
+/// A pidfd for child `pid`, registered with the loop; `None`: `SIGCHLD`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn pidfd_exit(pid: rustix::process::Pid) -> Option<Exit> {
+    use rustix::process::{pidfd_open, PidfdFlags};
     if SIGCHLD_ONLY.load(Ordering::Relaxed) {
         return None;
     }
-    let pid = Pid::from_child(child);
     match pidfd_open(pid, PidfdFlags::NONBLOCK) {
         // Waited on before any `waitpid`: see `Child::poll_wait`.
         Ok(fd) => Async::new_unready(fd).ok().map(Exit::Pidfd),
@@ -340,6 +383,15 @@ impl Child {
     ///
     /// The OS error of `waitpid`.
     pub fn try_wait(&mut self) -> io::Result<Option<std::process::ExitStatus>> {
+        // The ring's `waitid` reaps the child: ask it, not `waitpid`.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if let (None, Exit::Uring(wait)) = (self.status, &self.exit) {
+            if let Some(res) = wait.try_status() {
+                self.status = Some(res?);
+                self.exit = Exit::Done;
+            }
+            return Ok(self.status);
+        }
         if self.status.is_none() {
             if let Some(c) = self.child.as_mut() {
                 self.status = c.try_wait()?;
@@ -366,7 +418,13 @@ impl Child {
             // With a pidfd, `waitpid` only once it is readable (the child
             // has exited; one that exited before the registration makes
             // it readable at once): one `waitpid` per child, as tokio.
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            // The same with io_uring: its completion is the reap.
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            let look_first = !matches!(self.exit, Exit::Pidfd(_) | Exit::Uring(_));
+            #[cfg(all(
+                any(target_os = "linux", target_os = "android"),
+                not(all(target_os = "linux", target_env = "gnu"))
+            ))]
             let look_first = !matches!(self.exit, Exit::Pidfd(_));
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
             let look_first = true;
@@ -392,6 +450,9 @@ impl Child {
                 // Fires once, when the child has exited.
                 #[cfg(kqueue)]
                 Exit::Kqueue(k) => k.poll_exit(cx, &mut reap),
+                // Completed (and reaped) once the child has exited.
+                #[cfg(all(target_os = "linux", target_env = "gnu"))]
+                Exit::Uring(wait) => wait.poll(cx),
                 Exit::Sigchld(s) => match s.poll_recv(cx) {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -441,6 +502,17 @@ impl Drop for Child {
         let Some(mut child) = self.child.take() else {
             return;
         };
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if let Exit::Uring(wait) = &self.exit {
+            // Not reaped before `wait.try_status()` says so: the pid is
+            // still the child's.
+            if self.status.is_none() && self.kill_on_drop && wait.try_status().is_none() {
+                let _ = child.kill();
+            }
+            // Dropping the wait (after this) cancels it if the child still
+            // runs and hands the child to the reaper.
+            return;
+        }
         if self.status.is_some() || matches!(child.try_wait(), Ok(Some(_))) {
             return;
         }
@@ -773,9 +845,109 @@ mod tests {
             assert_eq!(child.notifier(), ExitNotifier::Sigchld);
             assert_eq!(wait(&mut child).unwrap().code(), Some(7));
             let (mut child, _) = cloned(&sh).unwrap();
+            let best = if uring::current().is_some() {
+                ExitNotifier::IoUring
+            } else {
+                ExitNotifier::Pidfd
+            };
+            assert_eq!(child.notifier(), best);
+            assert_eq!(wait(&mut child).unwrap().code(), Some(7));
+            // And with a pidfd where the ring is not used.
+            uring::force_off(true);
+            let pidfd = cloned(&sh);
+            uring::force_off(false);
+            let (mut child, _) = pidfd.unwrap();
             assert_eq!(child.notifier(), ExitNotifier::Pidfd);
             assert_eq!(wait(&mut child).unwrap().code(), Some(7));
         }
+    }
+
+    /// Children waited for in the thread's io_uring (where the kernel has
+    /// its `waitid`): statuses reach the right child, `try_wait` sees an
+    /// exit, and a child dropped unreaped (killed or left running) is
+    /// reaped anyway.
+    #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn io_uring_waits_report_and_reap_every_child() {
+        use std::process::Command;
+        use ChildStdio::Inherit;
+        if uring::current().is_none() {
+            eprintln!("no io_uring waitid here: the pidfd route is tested instead");
+            return;
+        }
+        let cloned = |cmd: &Command, kill_on_drop: bool| {
+            spawn_cloned(cmd, None, false, [Inherit; 3], kill_on_drop)
+                .expect("the clone route applies")
+                .unwrap()
+                .0
+        };
+        let sh = |script: &str| {
+            let mut c = Command::new("sh");
+            c.args(["-c", script]);
+            c
+        };
+        let gone = |pid: u32| {
+            // A zombie keeps its /proc entry until it is reaped.
+            let dir = format!("/proc/{pid}");
+            let start = std::time::Instant::now();
+            while std::path::Path::new(&dir).exists() {
+                assert!(
+                    start.elapsed() < std::time::Duration::from_secs(30),
+                    "{dir} not reaped within 30 s"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        // Twenty at once, finishing in another order than they started.
+        let mut children: Vec<_> = (0..20)
+            .map(|i| {
+                let c = cloned(&sh(&format!("sleep 0.0{}; exit {i}", 9 - i % 10)), false);
+                assert_eq!(c.notifier(), ExitNotifier::IoUring);
+                c
+            })
+            .collect();
+        for (i, child) in children.iter_mut().enumerate().rev() {
+            assert_eq!(wait(child).unwrap().code(), Some(i as i32));
+        }
+        // More exits at once than the completion queue holds: the rest
+        // come through the kernel's overflow list.
+        let mut many: Vec<_> = (0..300)
+            .map(|_| cloned(&Command::new("true"), false))
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for child in many.iter_mut().rev() {
+            assert!(wait(child).unwrap().success());
+        }
+        // A signal exit, and `try_wait` before and after the exit.
+        let mut child = cloned(Command::new("sleep").arg("100"), false);
+        assert!(child.try_wait().unwrap().is_none());
+        child.send_signal(libc::SIGTERM).unwrap();
+        let status = wait(&mut child).unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        let mut child = cloned(&Command::new("true"), false);
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(child.try_wait().unwrap().unwrap().success());
+        // Dropped while running: killed on drop, or left to finish; either
+        // way reaped with no loop running.
+        let killed = cloned(Command::new("sleep").arg("100"), true);
+        let pid = killed.id();
+        drop(killed);
+        gone(pid);
+        let left = cloned(Command::new("sleep").arg("0.1"), false);
+        let pid = left.id();
+        drop(left);
+        gone(pid);
+        // Dropped after it exited, never waited for.
+        let exited = cloned(&Command::new("true"), false);
+        let pid = exited.id();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(exited);
+        gone(pid);
     }
 
     #[test]
