@@ -263,37 +263,35 @@ impl Warning {
     /// and a wasm program that formats nothing else then links none of
     /// `core::fmt`'s machinery (`fmt::write`, padding, integer `Display`:
     /// ~3 KB).
+    ///
+    /// Out of line, and the task written at one place: `warn` builds the
+    /// line on two paths.
+    #[inline(never)]
     fn line(&self) -> String {
         let mut out = String::with_capacity(96);
-        let task = |out: &mut String| match &self.task {
-            Some(t) => t.push_to(out),
-            None => push_all(out, &["<unknown task>"]),
+        let prefix = match self.kind {
+            WarningKind::SlowPoll(_) => "Executing ",
+            WarningKind::PendingAtClose => "Task was destroyed but it is pending (the loop closed): ",
         };
-        match self.kind {
-            WarningKind::SlowPoll(d) => {
-                push_all(&mut out, &["Executing "]);
-                task(&mut out);
-                // Whole milliseconds (truncated) in integer arithmetic, as
-                // asyncio prints `%.3f`: float formatting would link ~13 KB
-                // of code into every wasm program, debug mode on or off, and
-                // `u128` (`as_millis`) another ~3 KB of division code.
-                let ms = d
-                    .as_secs()
-                    .saturating_mul(1000)
-                    .saturating_add(u64::from(d.subsec_millis()));
-                push_all(&mut out, &[" took "]);
-                push_decimal(&mut out, ms / 1000);
-                push_all(&mut out, &["."]);
-                push_decimal_width(&mut out, ms % 1000, 3);
-                push_all(&mut out, &[" seconds"]);
-            }
-            WarningKind::PendingAtClose => {
-                push_all(
-                    &mut out,
-                    &["Task was destroyed but it is pending (the loop closed): "],
-                );
-                task(&mut out);
-            }
+        push_all(&mut out, &[prefix]);
+        match &self.task {
+            Some(t) => t.push_to(&mut out),
+            None => push_all(&mut out, &["<unknown task>"]),
+        }
+        if let WarningKind::SlowPoll(d) = self.kind {
+            // Whole milliseconds (truncated) in integer arithmetic, as
+            // asyncio prints `%.3f`: float formatting would link ~13 KB
+            // of code into every wasm program, debug mode on or off, and
+            // `u128` (`as_millis`) another ~3 KB of division code.
+            let ms = d
+                .as_secs()
+                .saturating_mul(1000)
+                .saturating_add(u64::from(d.subsec_millis()));
+            push_all(&mut out, &[" took "]);
+            push_decimal(&mut out, ms / 1000);
+            push_all(&mut out, &["."]);
+            push_decimal_width(&mut out, ms % 1000, 3);
+            push_all(&mut out, &[" seconds"]);
         }
         out
     }
