@@ -763,7 +763,7 @@ impl EventLoop {
                 continue;
             }
             if let (Some(start), Some(max)) = (start, budget.max_time) {
-                let max = max.as_nanos() as u64;
+                let max = crate::time::nanos(max).unwrap_or(u64::MAX);
                 let now = local.now();
                 if now.saturating_sub(start) >= max {
                     break;

@@ -105,20 +105,32 @@ impl Instant {
 
     /// `self + d`, or `None` on overflow.
     pub fn checked_add(self, d: Duration) -> Option<Instant> {
-        let ns = u64::try_from(d.as_nanos()).ok()?;
-        self.0.checked_add(ns).map(Instant)
+        self.0.checked_add(nanos(d)?).map(Instant)
     }
 
     /// `self - d`, or `None` before the origin.
     pub fn checked_sub(self, d: Duration) -> Option<Instant> {
-        let ns = u64::try_from(d.as_nanos()).ok()?;
-        self.0.checked_sub(ns).map(Instant)
+        self.0.checked_sub(nanos(d)?).map(Instant)
     }
 
     /// `self + d`, saturating at the far future.
     pub fn saturating_add(self, d: Duration) -> Instant {
         self.checked_add(d).unwrap_or(Instant(u64::MAX))
     }
+}
+
+/// `d` in nanoseconds, `None` past `u64::MAX` (584 years). In 64-bit
+/// arithmetic with the overflow tested by a compare: `Duration::as_nanos`'s
+/// `u128` product (and `u64::checked_mul`) link a 128-bit multiply
+/// (`__multi3`) into every wasm32 program (issue 17).
+#[inline]
+pub(crate) fn nanos(d: Duration) -> Option<u64> {
+    const NS: u64 = 1_000_000_000;
+    let secs = d.as_secs();
+    if secs > u64::MAX / NS {
+        return None;
+    }
+    (secs * NS).checked_add(u64::from(d.subsec_nanos()))
 }
 
 impl Add<Duration> for Instant {
