@@ -271,7 +271,9 @@ impl Warning {
         let mut out = String::with_capacity(96);
         let prefix = match self.kind {
             WarningKind::SlowPoll(_) => "Executing ",
-            WarningKind::PendingAtClose => "Task was destroyed but it is pending (the loop closed): ",
+            WarningKind::PendingAtClose => {
+                "Task was destroyed but it is pending (the loop closed): "
+            }
         };
         push_all(&mut out, &[prefix]);
         match &self.task {
