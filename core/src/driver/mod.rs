@@ -816,7 +816,10 @@ impl EventLoop {
 
     /// Runs `f` with the loop [`install`](Self::install)ed on this thread.
     pub fn with_installed<R>(f: impl FnOnce(&EventLoop) -> R) -> Option<R> {
-        INSTALLED.with(|i| i.borrow().as_ref().map(f))
+        // `try_borrow`: the slot is borrowed mutably only inside `install`,
+        // which runs no other code meanwhile, so this never fails (and
+        // needs no `RefCell` panic site where it is inlined).
+        INSTALLED.with(|i| i.try_borrow().ok()?.as_ref().map(f))
     }
 
     /// Switches debug mode on or off (asyncio's `loop.set_debug`); see
