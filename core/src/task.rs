@@ -1098,8 +1098,11 @@ impl<F: Future> Future for Wrapped<'_, F> {
         let entered = this.span.enter();
         let slot = &mut this.fut;
         let res = catch_unwind(AssertUnwindSafe(|| {
+            // There (checked above, nothing since touched the slot); were it
+            // gone, `Pending` leaves the ended task be, where a panic
+            // message and its `Location` cost every program (issue 17).
             let Some(fut) = slot.as_mut() else {
-                unreachable!("checked above")
+                return Poll::Pending;
             };
             // SAFETY: see above; `fut` stays in place until dropped below.
             let out = unsafe { Pin::new_unchecked(fut) }.poll(cx);
