@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -361,6 +362,14 @@ impl Local {
             park_failed(self.host.name(), &e);
         }
     }
+}
+
+/// [`EventLoop::install`]'s panic.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn already_installed() -> ! {
+    panic!("anyloop: an event loop is already installed or running on this thread")
 }
 
 /// [`Local::timers`]'s panic: the store was borrowed already.
@@ -801,17 +810,29 @@ impl EventLoop {
     #[track_caller]
     pub fn install(self) {
         if in_loop() {
-            panic!("anyloop: an event loop is already installed or running on this thread");
+            already_installed();
         }
-        CURRENT.with(|c| c.set(Rc::as_ptr(&self.local)));
-        // The slot is empty (no loop is entered, so none is installed):
-        // `replace` + `forget` drops nothing, and keeps the loop's shutdown
-        // code out of programs that never close their loop (the browser's).
-        INSTALLED.with(|i| {
-            let old = i.borrow_mut().replace(self);
-            debug_assert!(old.is_none(), "a loop was installed but not entered");
-            std::mem::forget(old);
+        // The slot is empty (no loop is entered, so none is installed) and
+        // not borrowed (only a running loop's tick borrows it): `replace` +
+        // `forget` drops nothing, and keeps the loop's shutdown code out of
+        // programs that never close their loop (the browser's).
+        // `try_borrow_mut`, and the loop not dropped if that (impossibly)
+        // fails: no `RefCell` panic site, no shutdown code.
+        let this = ManuallyDrop::new(self);
+        let installed = INSTALLED.with(|i| match i.try_borrow_mut() {
+            Ok(mut slot) => {
+                let lp = ManuallyDrop::into_inner(this);
+                CURRENT.with(|c| c.set(Rc::as_ptr(&lp.local)));
+                let old = slot.replace(lp);
+                debug_assert!(old.is_none(), "a loop was installed but not entered");
+                std::mem::forget(old);
+                true
+            }
+            Err(_) => false,
         });
+        if !installed {
+            already_installed();
+        }
     }
 
     /// Runs `f` with the loop [`install`](Self::install)ed on this thread.
