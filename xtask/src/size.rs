@@ -29,15 +29,17 @@
 //! WASI 0.2 programs are components, which `wasm-opt` cannot read: they
 //! are measured as built, for anyloop and wstd alike.
 //!
-//! The JS glue is measured as wasm-bindgen writes it and minified, as a
-//! page ships it (bundlers minify their JS as `wasm-opt` shrinks the wasm):
-//! terser's `--module --compress --mangle` (npm package `terser`, pinned
-//! to [`TERSER`], in `target/tools/terser`), the same for both programs.
+//! The JS glue is measured as wasm-bindgen writes it and, for information,
+//! minified as a page ships it (bundlers minify their JS as `wasm-opt`
+//! shrinks the wasm): terser's `--module --compress --mangle` (npm package
+//! `terser`, pinned to [`TERSER`], in `target/tools/terser`), the same for
+//! both programs.
 //!
 //! # Goals (issue 17)
 //!
 //! The web hello at most 30,000 bytes of wasm + JS (after `wasm-opt`, the
-//! JS minified), the wasip1 hello at most 60,000 bytes after `wasm-opt`. `--check` fails when a goal is
+//! JS as wasm-bindgen writes it), the wasip1 hello at most 60,000 bytes
+//! after `wasm-opt`. `--check` fails when a goal is
 //! missed, or when a test-only crate (`wasm-bindgen-test`, `serde`,
 //! `serde_json`, …) is in the normal (non-dev) dependency graph of the
 //! `anyloop` crate on any target (`cargo tree -e normal --target …`).
@@ -56,8 +58,8 @@ const BINARYEN: &str = "132.0.0";
 /// package `terser`).
 const TERSER: &str = "5.44.1";
 
-/// The web hello's goal, wasm + JS, after `wasm-opt` and with the JS
-/// minified (bytes).
+/// The web hello's goal, wasm + JS, after `wasm-opt` (bytes; the JS as
+/// wasm-bindgen writes it).
 const WEB_GOAL: u64 = 30_000;
 /// The wasip1 hello's goal, after `wasm-opt` (bytes).
 const WASI_GOAL: u64 = 60_000;
@@ -222,12 +224,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         else {
             continue;
         };
-        let got = r.total_min().or_else(|| r.total_opt()).unwrap_or(r.total());
+        let got = r.total_opt().unwrap_or(r.total());
         let verdict = if got <= goal { "ok" } else { "MISSED" };
-        let how = if r.js_min.is_some() {
-            " (wasm-opt -Oz, JS minified)"
-        } else {
-            " (wasm-opt -Oz)"
+        let how = match r.total_min() {
+            Some(min) => format!(" (wasm-opt -Oz; {min} B with the JS minified)"),
+            None => " (wasm-opt -Oz)".to_string(),
         };
         println!("goal {host}: anyloop hello {got} B{how} <= {goal} B: {verdict}");
         if got > goal {
