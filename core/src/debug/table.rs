@@ -12,8 +12,8 @@
 const EMPTY: u64 = 0;
 
 /// Values by task id. Lookups, inserts and removals are O(1) expected; the
-/// table doubles when three quarters full and is freed by
-/// [`clear`](Self::clear).
+/// table doubles when three quarters full and only shrinks on
+/// [`clear`](Self::clear) (which keeps its memory, like `Vec::clear`).
 pub(super) struct Table<V> {
     /// `len()` is the capacity: 0 or a power of two.
     slots: Vec<(u64, V)>,
@@ -36,29 +36,25 @@ impl<V: Copy + Default> Table<V> {
         ((id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (shift & 63)) as usize) & mask
     }
 
-    /// The slot holding `id`, or the empty slot that ends its probe run.
-    /// `slots` is not empty and has an empty slot (the load stays under
-    /// 3/4), so the probe ends. One loop shared by lookups, inserts and
-    /// growth: this code is in every program.
-    fn probe(slots: &[(u64, V)], id: u64) -> usize {
-        let mask = slots.len().wrapping_sub(1);
-        let mut i = Self::home(id, mask);
-        while let Some(e) = slots.get(i) {
-            if e.0 == id || e.0 == EMPTY {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-        i
-    }
-
     /// The slot holding `id`, if any.
     fn find(&self, id: u64) -> Option<usize> {
         if self.slots.is_empty() || id == EMPTY {
             return None;
         }
-        let i = Self::probe(&self.slots, id);
-        (self.slots.get(i)?.0 == id).then_some(i)
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(id, mask);
+        // At least one slot is empty (the load stays under 3/4), so the
+        // probe ends.
+        loop {
+            let k = self.slots.get(i)?.0;
+            if k == id {
+                return Some(i);
+            }
+            if k == EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// The value of `id`.
@@ -68,21 +64,25 @@ impl<V: Copy + Default> Table<V> {
     }
 
     /// The value of `id`, made by `fresh` if there is none. `None` only
-    /// for the id no task has (0). Out of line: its callers are cold.
-    #[inline(never)]
+    /// for the id no task has (0).
     pub(super) fn get_or_insert(&mut self, id: u64, fresh: impl FnOnce() -> V) -> Option<&mut V> {
         if id == EMPTY {
             return None;
         }
+        if let Some(i) = self.find(id) {
+            return self.slots.get_mut(i).map(|e| &mut e.1);
+        }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.grow();
         }
-        let i = Self::probe(&self.slots, id);
-        let e = self.slots.get_mut(i)?;
-        if e.0 != id {
-            *e = (id, fresh());
-            self.len += 1;
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(id, mask);
+        while self.slots.get(i)?.0 != EMPTY {
+            i = (i + 1) & mask;
         }
+        self.len += 1;
+        let e = self.slots.get_mut(i)?;
+        *e = (id, fresh());
         Some(&mut e.1)
     }
 
@@ -90,14 +90,16 @@ impl<V: Copy + Default> Table<V> {
     #[cold]
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(16);
-        let old = std::mem::take(&mut self.slots);
-        self.slots.resize(cap, (EMPTY, V::default()));
-        for &e in &old {
-            if e.0 != EMPTY {
-                let i = Self::probe(&self.slots, e.0);
-                if let Some(slot) = self.slots.get_mut(i) {
-                    *slot = e;
+        let old = std::mem::replace(&mut self.slots, vec![(EMPTY, V::default()); cap]);
+        let mask = cap - 1;
+        for (id, v) in old.into_iter().filter(|e| e.0 != EMPTY) {
+            let mut i = Self::home(id, mask);
+            while let Some(e) = self.slots.get_mut(i) {
+                if e.0 == EMPTY {
+                    *e = (id, v);
+                    break;
                 }
+                i = (i + 1) & mask;
             }
         }
     }
@@ -134,9 +136,12 @@ impl<V: Copy + Default> Table<V> {
         }
     }
 
-    /// Removes every entry and frees the memory.
+    /// Removes every entry, keeping the memory.
     pub(super) fn clear(&mut self) {
-        *self = Self::new();
+        if self.len > 0 {
+            self.slots.fill((EMPTY, V::default()));
+            self.len = 0;
+        }
     }
 
     /// Entries held.
