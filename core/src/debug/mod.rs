@@ -87,7 +87,6 @@
 //! ```
 
 mod handler;
-mod table;
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -123,9 +122,14 @@ pub(crate) struct LoopDebug {
     /// `enabled || collectors > 0`: polls are timed.
     timing: Cell<bool>,
     slow_ns: Cell<u64>,
-    /// Per-task counters by task id, kept here rather than as an index in
-    /// every task (a word per task, statistics on or not).
-    counters: RefCell<table::Table<Counters>>,
+    /// Per-task counters, at the index a task keeps in its registry links
+    /// (`Links::stat`), tagged with the task's id: a task whose index
+    /// holds another id (statistics were switched off and on since) gets
+    /// a new entry. No hash map: the indices are dense (freed entries are
+    /// reused), and a `Vec` costs no hashing code in every program.
+    counters: RefCell<Vec<(u64, Counters)>>,
+    /// Entries free for reuse (their tasks finished).
+    free: RefCell<Vec<usize>>,
     /// Loop iterations (park cycles of a blocking loop, ticks of a guest).
     iterations: Cell<u64>,
 }
@@ -141,7 +145,8 @@ impl LoopDebug {
             collectors: Cell::new(0),
             timing: Cell::new(on),
             slow_ns: Cell::new(DEFAULT_SLOW.as_nanos() as u64),
-            counters: RefCell::new(table::Table::new()),
+            counters: RefCell::new(Vec::new()),
+            free: RefCell::new(Vec::new()),
             iterations: Cell::new(0),
         }
     }
@@ -161,6 +166,7 @@ impl LoopDebug {
         self.timing.set(on);
         if !on {
             self.counters.borrow_mut().clear();
+            self.free.borrow_mut().clear();
         }
     }
 
@@ -207,17 +213,37 @@ impl LoopDebug {
     }
 
     /// The counters of the task `meta` (on this loop's thread), created
-    /// (first seen at `now`) if it has none. Always `Some` (task ids are
-    /// never 0): an `Option` rather than a panic path.
+    /// (first seen at `now`) if it has none. Always `Some` (entries are
+    /// only ever cleared together with the free list): an `Option` rather
+    /// than indexing, whose bounds-check panic linked `usize`'s `Display`
+    /// into every program.
     fn entry(&self, meta: &TaskMeta, now: u64) -> Option<std::cell::RefMut<'_, Counters>> {
         let id = meta.id().as_u64();
-        std::cell::RefMut::filter_map(self.counters.borrow_mut(), |c| {
-            c.get_or_insert(id, || Counters {
-                seen_ns: now,
-                ..Counters::default()
-            })
-        })
-        .ok()
+        let mut counters = self.counters.borrow_mut();
+        let mut i = meta.links.stat();
+        if counters.get(i).is_none_or(|e| e.0 != id) {
+            let fresh = (
+                id,
+                Counters {
+                    seen_ns: now,
+                    ..Counters::default()
+                },
+            );
+            i = match self.free.borrow_mut().pop() {
+                Some(i) => {
+                    if let Some(e) = counters.get_mut(i) {
+                        *e = fresh;
+                    }
+                    i
+                }
+                None => {
+                    counters.push(fresh);
+                    counters.len() - 1
+                }
+            };
+            meta.links.set_stat(i);
+        }
+        std::cell::RefMut::filter_map(counters, |c| c.get_mut(i).map(|e| &mut e.1)).ok()
     }
 
     /// Runs one task poll, timed; warns if it was slow (debug mode). Out
@@ -231,7 +257,13 @@ impl LoopDebug {
         let end = local.now();
         let took = end.saturating_sub(start);
         if task.state().is_finished() {
-            self.counters.borrow_mut().remove(task.id().as_u64());
+            let i = task.meta().links.stat();
+            if let Some(e) = self.counters.borrow_mut().get_mut(i) {
+                if e.0 == task.id().as_u64() {
+                    e.0 = 0;
+                    self.free.borrow_mut().push(i);
+                }
+            }
         } else {
             if let Some(mut c) = self.entry(task.meta(), start) {
                 c.polls += 1;
@@ -422,12 +454,15 @@ pub fn task_stats(task: &TaskRef) -> Option<TaskStats> {
             .debug
             .counters
             .borrow()
-            .get(id)
-            .copied()
-            .unwrap_or(Counters {
-                seen_ns: now,
-                ..Counters::default()
-            });
+            .get(task.meta().links.stat())
+            .filter(|e| e.0 == id)
+            .map_or(
+                Counters {
+                    seen_ns: now,
+                    ..Counters::default()
+                },
+                |e| e.1,
+            );
         Some(TaskStats {
             age: Duration::from_nanos(now.saturating_sub(c.spawned_ns.unwrap_or(c.seen_ns))),
             polls: c.polls,

@@ -20,9 +20,8 @@ use std::ptr::NonNull;
 use super::raw::{self, Header};
 use crate::task::TaskRef;
 
-/// A task's place in its loop's registry. Read and written on the task's
-/// loop thread only. (Debug mode's per-task counters are kept by the loop,
-/// by task id, not indexed from here: a word in every task.)
+/// A task's place in its loop's registry, and its debug statistics'
+/// index. Read and written on the task's loop thread only.
 pub(crate) struct Links {
     prev: Cell<Option<NonNull<Header>>>,
     /// The next task (`None`: the last), or [`unlinked`]'s mark while the
@@ -30,6 +29,9 @@ pub(crate) struct Links {
     /// padded to a word) made every task 8 bytes larger natively, 4 on
     /// wasm32.
     next: Cell<Option<NonNull<Header>>>,
+    /// Where debug mode keeps this task's counters (see `debug`), or
+    /// `usize::MAX`.
+    stat: Cell<usize>,
 }
 
 /// What [`unlinked`] points to: a static's address, which no task's can
@@ -59,6 +61,7 @@ impl Links {
         Links {
             prev: Cell::new(None),
             next: Cell::new(unlinked()),
+            stat: Cell::new(usize::MAX),
         }
     }
 
@@ -66,6 +69,16 @@ impl Links {
     #[inline]
     pub(crate) fn is_linked(&self) -> bool {
         self.next.get() != unlinked()
+    }
+
+    /// The index of the task's debug counters (`usize::MAX`: none).
+    #[inline]
+    pub(crate) fn stat(&self) -> usize {
+        self.stat.get()
+    }
+
+    pub(crate) fn set_stat(&self, i: usize) {
+        self.stat.set(i);
     }
 }
 

@@ -744,8 +744,8 @@ fn task_stats_stay_per_task_when_statistics_restart() {
         yield_now().await;
         yield_now().await;
         assert_eq!(task_stats(&a.task_ref()).unwrap().polls(), 2);
-        // Off (the counters are dropped) and on again: `a` starts over,
-        // and `b` (a new entry) must not mix with `a`'s counters.
+        // Off (the counters are dropped) and on again: `b` may get the
+        // index `a` had, which must not mix their counters.
         drop(stats);
         let _stats = collect_task_stats();
         let b = spawn(std::future::pending::<()>());
