@@ -165,8 +165,14 @@ impl LoopDebug {
         let on = self.enabled.get() || self.collectors.get() > 0;
         self.timing.set(on);
         if !on {
-            self.counters.borrow_mut().clear();
-            self.free.borrow_mut().clear();
+            // Never borrowed here (nothing else runs while they are);
+            // `try_` spares every program RefCell's panic site.
+            if let (Ok(mut c), Ok(mut f)) =
+                (self.counters.try_borrow_mut(), self.free.try_borrow_mut())
+            {
+                c.clear();
+                f.clear();
+            }
         }
     }
 
@@ -219,7 +225,7 @@ impl LoopDebug {
     /// into every program.
     fn entry(&self, meta: &TaskMeta, now: u64) -> Option<std::cell::RefMut<'_, Counters>> {
         let id = meta.id().as_u64();
-        let mut counters = self.counters.borrow_mut();
+        let mut counters = self.counters.try_borrow_mut().ok()?;
         let mut i = meta.links.stat();
         if counters.get(i).is_none_or(|e| e.0 != id) {
             let fresh = (
@@ -229,7 +235,7 @@ impl LoopDebug {
                     ..Counters::default()
                 },
             );
-            i = match self.free.borrow_mut().pop() {
+            i = match self.free.try_borrow_mut().ok().and_then(|mut f| f.pop()) {
                 Some(i) => {
                     if let Some(e) = counters.get_mut(i) {
                         *e = fresh;
@@ -258,10 +264,13 @@ impl LoopDebug {
         let took = end.saturating_sub(start);
         if task.state().is_finished() {
             let i = task.meta().links.stat();
-            if let Some(e) = self.counters.borrow_mut().get_mut(i) {
+            let counters = self.counters.try_borrow_mut();
+            if let Some(e) = counters.ok().as_mut().and_then(|c| c.get_mut(i)) {
                 if e.0 == task.id().as_u64() {
                     e.0 = 0;
-                    self.free.borrow_mut().push(i);
+                    if let Ok(mut free) = self.free.try_borrow_mut() {
+                        free.push(i);
+                    }
                 }
             }
         } else {
@@ -453,9 +462,13 @@ pub fn task_stats(task: &TaskRef) -> Option<TaskStats> {
         let c = l
             .debug
             .counters
-            .borrow()
-            .get(task.meta().links.stat())
-            .filter(|e| e.0 == id)
+            .try_borrow()
+            .ok()
+            .and_then(|c| {
+                c.get(task.meta().links.stat())
+                    .filter(|e| e.0 == id)
+                    .copied()
+            })
             .map_or(
                 Counters {
                     seen_ns: now,
