@@ -221,7 +221,7 @@
 //!
 //! | host | target | `run` (blocks) | `to_thread`, threads | panics caught | TCP listen | TCP connect | UDP | Unix sockets | subprocesses | signals | Ctrl-C | files | async stdio | notes |
 //! |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-//! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through pidfd (5.3+) or `SIGCHLD` |
+//! | Linux | `x86_64`/`aarch64-unknown-linux-gnu`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | epoll; child exits through an io_uring `waitid` (6.7+, glibc), a pidfd (5.3+) or `SIGCHLD` |
 //! | macOS, BSD | `*-apple-darwin`, `*-unknown-freebsd`, ... | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | yes | kqueue; child exits through `SIGCHLD` |
 //! | Windows | `x86_64-pc-windows-gnu`/`-msvc` | yes | yes | yes | yes | yes | yes | — | yes | — | yes | yes | yes | IOCP + AFD (`polling`); `add_reader`/`sock_*` on sockets only; child exits on the IOCP, child pipes on the blocking pool; Ctrl-C and Ctrl-Break through the console, no other signals; tested under Wine |
 //! | WASI 0.2 | `wasm32-wasip2` | yes | — | — | yes | yes | yes | — | — | — | — | yes | yes | `wasi:io/poll`; sockets as the runtime grants (`-S inherit-network`) |

@@ -80,7 +80,7 @@ pub const PLATFORMS: &[Platform] = &[
         name: "Linux",
         target: "`x86_64`/`aarch64-unknown-linux-gnu`, ...",
         capabilities: UNIX,
-        notes: "epoll; child exits through pidfd (5.3+) or `SIGCHLD`",
+        notes: "epoll; child exits through an io_uring `waitid` (6.7+, glibc), a pidfd (5.3+) or `SIGCHLD`",
     },
     Platform {
         name: "macOS, BSD",
