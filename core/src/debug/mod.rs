@@ -219,10 +219,12 @@ impl LoopDebug {
     }
 
     /// The counters of the task `meta` (on this loop's thread), created
-    /// (first seen at `now`) if it has none. Always `Some` (entries are
-    /// only ever cleared together with the free list): an `Option` rather
-    /// than indexing, whose bounds-check panic linked `usize`'s `Display`
-    /// into every program.
+    /// (first seen at `now`) if it has none. `Some` in practice: `None`
+    /// only if the counters were borrowed already (nothing holds them
+    /// while this runs) or an index pointed past them (entries are only
+    /// ever cleared together with the free list). An `Option` rather than
+    /// `borrow_mut` and indexing, whose panics linked RefCell's messages
+    /// and `usize`'s `Display` into every program.
     fn entry(&self, meta: &TaskMeta, now: u64) -> Option<std::cell::RefMut<'_, Counters>> {
         let id = meta.id().as_u64();
         let mut counters = self.counters.try_borrow_mut().ok()?;
